@@ -1,0 +1,353 @@
+"""The scalar autograd engine: every number is a node of a graph.
+
+A :class:`Value` holds one float (``data``), the derivative of the last ``backward()`` root with
+respect to it (``grad``), the operation that produced it (``op``) and its inputs (``children``,
+an ordered tuple, so ``a + a`` keeps both edges).
+
+Each operation computes its forward value **and its local derivatives** (d out / d input, one per
+input) in the same place, micrograd-style: read one method and you have the whole rule. The local
+derivatives are stored on the node (``local_grads``), so ``backward()`` is just the chain rule,
+
+    input.grad += local_grad * node.grad        for every edge, in reverse topological order,
+
+and the recorded :class:`~microgradx.trace.Trace` can show every one of those products.
+
+Domain errors are raised, never turned into silent ``inf``/``nan``: ``log`` of a non-positive number,
+division by zero, ``0 ** -1`` and a negative base with a non-integer exponent all raise an error that
+names the operation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from numbers import Real
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trace import Trace
+
+__all__ = ["Value", "as_value", "topological_order"]
+
+_ids = itertools.count(1)
+Number = Real
+
+
+def _check_number(data: object, argument: str = "data") -> float:
+    """Return ``data`` as a float, or raise a ``TypeError`` naming the argument."""
+    if isinstance(data, bool) or not isinstance(data, Real):
+        raise TypeError(
+            f"Value {argument} must be a real number (int or float), got {data!r} "
+            f"of type {type(data).__name__}"
+        )
+    return float(data)
+
+
+def as_value(x: "Value | float") -> "Value":
+    """Wrap a plain number into a constant leaf ``Value``; return a ``Value`` unchanged."""
+    return x if isinstance(x, Value) else Value(x)
+
+
+class Value:
+    """One scalar node of a computation graph.
+
+    Args:
+        data: the number this node holds (int or float; stored as float).
+        label: a name shown in traces, explanations and drawings (``"w1"``, ``"dense/kernel[0,1]"``).
+        requires_grad: marks the leaf as a trainable parameter. Only used for the role colouring of
+            drawings and by :func:`microgradx.compile`; gradients flow to every node regardless.
+
+    ``grad`` accumulates: calling ``backward()`` twice without resetting grads doubles them, exactly as
+    in micrograd and PyTorch. Reset with ``zero_grad()`` on a module or ``v.grad = 0.0``.
+    """
+
+    __slots__ = (
+        "data", "grad", "label", "op", "children", "local_grads", "id", "requires_grad",
+        "compared", "__weakref__",
+    )
+    # numpy defers to our reflected operators (np.float64(2) * v gives a Value, not an array).
+    __array_ufunc__ = None
+
+    def __init__(self, data: float, label: str = "", requires_grad: bool = False,
+                 *, _children: tuple["Value", ...] = (), _op: str = "",
+                 _local_grads: tuple[float, ...] = ()) -> None:
+        self.data = _check_number(data)
+        self.grad = 0.0
+        self.label = label
+        self.op = _op
+        self.children = _children
+        self.local_grads = _local_grads
+        self.id = next(_ids)
+        self.requires_grad = requires_grad
+        self.compared = False  # set when a comparison read this value (see __lt__)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def name(self) -> str:
+        """The label if one was given, else ``v<id>``: used wherever a node is named."""
+        return self.label or f"v{self.id}"
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def _make(self, data: float, children: tuple["Value", ...], op: str,
+              local_grads: tuple[float, ...]) -> "Value":
+        return Value(data, _children=children, _op=op, _local_grads=local_grads)
+
+    # ------------------------------------------------------------ binary ops
+    def __add__(self, other: "Value | float") -> "Value":
+        other = as_value(other)
+        # d(a+b)/da = 1, d(a+b)/db = 1
+        return self._make(self.data + other.data, (self, other), "+", (1.0, 1.0))
+
+    def __mul__(self, other: "Value | float") -> "Value":
+        other = as_value(other)
+        # d(a*b)/da = b, d(a*b)/db = a
+        return self._make(self.data * other.data, (self, other), "*", (other.data, self.data))
+
+    def __truediv__(self, other: "Value | float") -> "Value":
+        other = as_value(other)
+        if other.data == 0.0:
+            raise ZeroDivisionError(
+                f"division by zero in {self.name} / {other.name} (denominator is 0.0)")
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2
+        out = self.data / other.data
+        return self._make(out, (self, other), "/", (1.0 / other.data, -out / other.data))
+
+    def __pow__(self, other: "Value | float") -> "Value":
+        a = self.data
+        if isinstance(other, Value):
+            b = other.data
+            out = self._power(a, b)
+            # d(a**b)/da = b * a**(b-1), d(a**b)/db = a**b * ln(a)
+            if a > 0:
+                db = out * math.log(a)
+            elif a == 0 and b > 0:
+                db = 0.0  # the limit of a**b ln a as a -> 0+
+            else:
+                raise ValueError(
+                    f"pow: d({self.name}**{other.name})/d{other.name} = a**b ln(a) is undefined for "
+                    f"base a={a!r} <= 0; use a positive base or a number exponent")
+            da = b * self._power(a, b - 1.0) if b != 0.0 else 0.0
+            return self._make(out, (self, other), "**", (da, db))
+        b = _check_number(other, "exponent")
+        out = self._power(a, b)
+        da = b * self._power(a, b - 1.0) if b != 0.0 else 0.0
+        return self._make(out, (self,), f"**{b:g}", (da,))
+
+    def _power(self, a: float, b: float) -> float:
+        if a == 0.0 and b < 0:
+            raise ZeroDivisionError(f"pow: 0.0 ** {b:g} in {self.name} ** {b:g} is a division by zero")
+        if a < 0 and not float(b).is_integer():
+            raise ValueError(
+                f"pow: negative base {a!r} ({self.name}) with non-integer exponent {b!r} is not real")
+        try:
+            return a ** b
+        except OverflowError:
+            raise OverflowError(f"pow: {a!r} ** {b!r} ({self.name}) overflows a float") from None
+
+    def __neg__(self) -> "Value":
+        # d(-a)/da = -1
+        return self._make(-self.data, (self,), "neg", (-1.0,))
+
+    def __sub__(self, other: "Value | float") -> "Value":
+        other = as_value(other)
+        # d(a-b)/da = 1, d(a-b)/db = -1
+        return self._make(self.data - other.data, (self, other), "-", (1.0, -1.0))
+
+    # reflected forms: 3 + v, 3 - v, 3 * v, 3 / v, 3 ** v
+    def __radd__(self, other: float) -> "Value":
+        return as_value(other) + self
+
+    def __rsub__(self, other: float) -> "Value":
+        return as_value(other) - self
+
+    def __rmul__(self, other: float) -> "Value":
+        return as_value(other) * self
+
+    def __rtruediv__(self, other: float) -> "Value":
+        return as_value(other) / self
+
+    def __rpow__(self, other: float) -> "Value":
+        return as_value(other) ** self
+
+    # ------------------------------------------------------------- unary ops
+    def exp(self) -> "Value":
+        try:
+            out = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(f"exp({self.data!r}) of {self.name} overflows a float") from None
+        # d exp(a)/da = exp(a)
+        return self._make(out, (self,), "exp", (out,))
+
+    def log(self) -> "Value":
+        if self.data <= 0:
+            raise ValueError(f"log of non-positive number {self.data!r} ({self.name})")
+        # d log(a)/da = 1/a
+        return self._make(math.log(self.data), (self,), "log", (1.0 / self.data,))
+
+    def log1p(self) -> "Value":
+        if self.data <= -1:
+            raise ValueError(f"log1p of {self.data!r} <= -1 ({self.name})")
+        # d log(1+a)/da = 1/(1+a)
+        return self._make(math.log1p(self.data), (self,), "log1p", (1.0 / (1.0 + self.data),))
+
+    def sqrt(self) -> "Value":
+        if self.data < 0:
+            raise ValueError(f"sqrt of negative number {self.data!r} ({self.name})")
+        if self.data == 0:
+            raise ZeroDivisionError(f"sqrt: the derivative 1/(2 sqrt(a)) is infinite at a=0 ({self.name})")
+        out = math.sqrt(self.data)
+        # d sqrt(a)/da = 1/(2 sqrt(a))
+        return self._make(out, (self,), "sqrt", (0.5 / out,))
+
+    def tanh(self) -> "Value":
+        t = math.tanh(self.data)
+        # d tanh(a)/da = 1 - tanh(a)**2
+        return self._make(t, (self,), "tanh", (1.0 - t * t,))
+
+    def sigmoid(self) -> "Value":
+        s = _sigmoid(self.data)
+        # d sigmoid(a)/da = sigmoid(a) (1 - sigmoid(a))
+        return self._make(s, (self,), "sigmoid", (s * (1.0 - s),))
+
+    def relu(self) -> "Value":
+        # d relu(a)/da = 1 if a > 0 else 0   (0 at a == 0, like micrograd, PyTorch and Keras)
+        positive = self.data > 0
+        return self._make(self.data if positive else 0.0, (self,), "relu", (1.0 if positive else 0.0,))
+
+    def abs(self) -> "Value":
+        # d |a|/da = sign(a)  (0 at a == 0)
+        d = 1.0 if self.data > 0 else (-1.0 if self.data < 0 else 0.0)
+        return self._make(abs(self.data), (self,), "abs", (d,))
+
+    def softplus(self) -> "Value":
+        a = self.data
+        # softplus(a) = log(1 + exp(a)), computed stably as max(a, 0) + log1p(exp(-|a|))
+        # d softplus(a)/da = sigmoid(a)
+        out = max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+        return self._make(out, (self,), "softplus", (_sigmoid(a),))
+
+    def clip(self, low: float, high: float) -> "Value":
+        """``min(max(a, low), high)``; d/da = 1 inside [low, high] (bounds included), else 0."""
+        low, high = _check_number(low, "low"), _check_number(high, "high")
+        if low > high:
+            raise ValueError(f"clip: low={low!r} must not exceed high={high!r}")
+        inside = low <= self.data <= high
+        out = min(max(self.data, low), high)
+        return self._make(out, (self,), f"clip[{low:g},{high:g}]", (1.0 if inside else 0.0,))
+
+    __abs__ = abs
+
+    # -------------------------------------------------------------- compare
+    # Comparisons read the number (like ``float(v)``) and mark the node, so that
+    # microgradx.compile() can refuse graphs whose shape depended on a value.
+    def _compare_data(self, other: "Value | float") -> tuple[float, float]:
+        self.compared = True
+        if isinstance(other, Value):
+            other.compared = True
+            return self.data, other.data
+        return self.data, _check_number(other, "other")
+
+    def __lt__(self, other: "Value | float") -> bool:
+        a, b = self._compare_data(other)
+        return a < b
+
+    def __le__(self, other: "Value | float") -> bool:
+        a, b = self._compare_data(other)
+        return a <= b
+
+    def __gt__(self, other: "Value | float") -> bool:
+        a, b = self._compare_data(other)
+        return a > b
+
+    def __ge__(self, other: "Value | float") -> bool:
+        a, b = self._compare_data(other)
+        return a >= b
+
+    def __float__(self) -> float:
+        return self.data
+
+    # ------------------------------------------------------------- backward
+    def backward(self, record: bool = True) -> "Trace":
+        """Backpropagate from this node: set ``self.grad += 1`` and push gradients to every input.
+
+        The order is an iterative reverse topological order (no recursion limit: a chain of 100,000
+        nodes works). Like PyTorch, **leaf gradients accumulate** across calls (calling ``backward()``
+        twice doubles every leaf's ``.grad``; call ``zero_grad()`` to start over), while intermediate
+        nodes are reset and hold this pass's gradient.
+
+        Returns a :class:`~microgradx.trace.Trace` of the chain-rule steps in the order performed.
+        The trace is built lazily from the nodes, so recording costs one list of floats.
+        ``record=False`` skips even that and returns ``None``.
+        """
+        order = topological_order(self)
+        for node in order:  # intermediate nodes hold this pass's gradient; leaves accumulate
+            if node.children:
+                node.grad = 0.0
+        grads_before = [node.grad for node in order] if record else None
+        self.grad += 1.0
+        for node in reversed(order):
+            g = node.grad
+            for child, local in zip(node.children, node.local_grads):
+                child.grad += local * g
+        if not record:
+            return None  # type: ignore[return-value]
+        from .trace import Trace
+        return Trace(self, order, grads_before)
+
+    # ----------------------------------------------------------- utilities
+    def walk(self) -> Iterator["Value"]:
+        """Every node of the graph below (and including) this one, in topological order."""
+        return iter(topological_order(self))
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):  # pragma: no cover - Jupyter hook
+        """Jupyter shows a Value as its graph (SVG) when Graphviz' ``dot`` is installed."""
+        bundle = {"text/plain": repr(self)}
+        try:
+            from .viz.graph import draw_graph
+            bundle["image/svg+xml"] = draw_graph(self).pipe(format="svg").decode()
+        except Exception:  # no dot binary: fall back to text, never break the notebook
+            pass
+        return bundle
+
+
+def _sigmoid(a: float) -> float:
+    """Numerically stable logistic function."""
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Nodes of ``root``'s graph, every input before the nodes that use it (iterative DFS).
+
+    Children are visited in their stored order, so the order is deterministic.
+    """
+    order: list[Value] = []
+    visited: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.id in visited:
+            continue
+        visited.add(node.id)
+        stack.append((node, True))
+        for child in reversed(node.children):
+            if child.id not in visited:
+                stack.append((child, False))
+    return order
+
+
+def values(numbers: Iterable[float], prefix: str = "x") -> list[Value]:
+    """Convenience: ``values([1, 2], "x")`` gives leaves labelled ``x1``, ``x2``."""
+    return [Value(n, label=f"{prefix}{i}") for i, n in enumerate(numbers, 1)]
