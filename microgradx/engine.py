@@ -15,6 +15,31 @@ and the recorded :class:`~microgradx.trace.Trace` can show every one of those pr
 Domain errors are raised, never turned into silent ``inf``/``nan``: ``log`` of a non-positive number,
 division by zero, ``0 ** -1`` and a negative base with a non-integer exponent all raise an error that
 names the operation.
+
+Ops and their ``op`` strings (what :mod:`microgradx.explain`, the drawings and the tape compiler see):
+
+==========  ===============================  =========================================
+op          forward                          local derivatives
+==========  ===============================  =========================================
+``+``       a + b                            1, 1
+``-``       a - b                            1, -1
+``*``       a * b                            b, a
+``/``       a / b                            1/b, -a/b**2
+``**``      a ** b (b a Value)               b a**(b-1), a**b ln a
+``**k``     a ** k (k a number, e.g. ``**2``)  k a**(k-1)
+``neg``     -a                               -1
+``sum``     t0 + t1 + ... (n inputs)         1 for every input
+``exp``     e**a                             e**a
+``log``     ln a                             1/a
+``log1p``   ln(1 + a)                        1/(1 + a)
+``sqrt``    sqrt(a)                          1/(2 sqrt(a))
+``tanh``    tanh a                           1 - tanh(a)**2
+``sigmoid`` 1/(1 + e**-a)                    s (1 - s)
+``relu``    max(a, 0)                        1 if a > 0 else 0
+``abs``     abs(a)                           sign(a)
+``softplus`` ln(1 + e**a)                    sigmoid(a)
+``clip[l,h]`` min(max(a, l), h)              1 if l <= a <= h else 0
+==========  ===============================  =========================================
 """
 
 from __future__ import annotations
@@ -27,7 +52,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace
 
-__all__ = ["Value", "as_value", "topological_order"]
+__all__ = ["Value", "as_value", "sum_values", "topological_order", "values"]
 
 _ids = itertools.count(1)
 Number = Real
@@ -71,7 +96,7 @@ class Value:
     def __init__(self, data: float, label: str = "", requires_grad: bool = False,
                  *, _children: tuple["Value", ...] = (), _op: str = "",
                  _local_grads: tuple[float, ...] = ()) -> None:
-        self.data = _check_number(data)
+        self.data = data if type(data) is float else _check_number(data)
         self.grad = 0.0
         self.label = label
         self.op = _op
@@ -93,18 +118,18 @@ class Value:
 
     def _make(self, data: float, children: tuple["Value", ...], op: str,
               local_grads: tuple[float, ...]) -> "Value":
-        return Value(data, _children=children, _op=op, _local_grads=local_grads)
+        return _node(data, children, op, local_grads)
 
     # ------------------------------------------------------------ binary ops
     def __add__(self, other: "Value | float") -> "Value":
-        other = as_value(other)
+        other = other if isinstance(other, Value) else Value(other)
         # d(a+b)/da = 1, d(a+b)/db = 1
-        return self._make(self.data + other.data, (self, other), "+", (1.0, 1.0))
+        return _node(self.data + other.data, (self, other), "+", (1.0, 1.0))
 
     def __mul__(self, other: "Value | float") -> "Value":
-        other = as_value(other)
+        other = other if isinstance(other, Value) else Value(other)
         # d(a*b)/da = b, d(a*b)/db = a
-        return self._make(self.data * other.data, (self, other), "*", (other.data, self.data))
+        return _node(self.data * other.data, (self, other), "*", (other.data, self.data))
 
     def __truediv__(self, other: "Value | float") -> "Value":
         other = as_value(other)
@@ -113,7 +138,7 @@ class Value:
                 f"division by zero in {self.name} / {other.name} (denominator is 0.0)")
         # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2
         out = self.data / other.data
-        return self._make(out, (self, other), "/", (1.0 / other.data, -out / other.data))
+        return _node(out, (self, other), "/", (1.0 / other.data, -out / other.data))
 
     def __pow__(self, other: "Value | float") -> "Value":
         a = self.data
@@ -129,12 +154,10 @@ class Value:
                 raise ValueError(
                     f"pow: d({self.name}**{other.name})/d{other.name} = a**b ln(a) is undefined for "
                     f"base a={a!r} <= 0; use a positive base or a number exponent")
-            da = b * self._power(a, b - 1.0) if b != 0.0 else 0.0
-            return self._make(out, (self, other), "**", (da, db))
+            return _node(out, (self, other), "**", (self._power_slope(a, b), db))
         b = _check_number(other, "exponent")
         out = self._power(a, b)
-        da = b * self._power(a, b - 1.0) if b != 0.0 else 0.0
-        return self._make(out, (self,), f"**{b:g}", (da,))
+        return _node(out, (self,), f"**{b:g}", (self._power_slope(a, b),))
 
     def _power(self, a: float, b: float) -> float:
         if a == 0.0 and b < 0:
@@ -147,14 +170,23 @@ class Value:
         except OverflowError:
             raise OverflowError(f"pow: {a!r} ** {b!r} ({self.name}) overflows a float") from None
 
+    def _power_slope(self, a: float, b: float) -> float:
+        """d(a**b)/da = b * a**(b-1); infinite (an error) at a = 0 when 0 < b < 1."""
+        if b == 0.0:
+            return 0.0
+        if a == 0.0 and b < 1.0:
+            raise ZeroDivisionError(
+                f"pow: the derivative {b:g} * a**{b - 1.0:g} of {self.name} ** {b:g} is infinite at a=0")
+        return b * self._power(a, b - 1.0)
+
     def __neg__(self) -> "Value":
         # d(-a)/da = -1
-        return self._make(-self.data, (self,), "neg", (-1.0,))
+        return _node(-self.data, (self,), "neg", (-1.0,))
 
     def __sub__(self, other: "Value | float") -> "Value":
-        other = as_value(other)
+        other = other if isinstance(other, Value) else Value(other)
         # d(a-b)/da = 1, d(a-b)/db = -1
-        return self._make(self.data - other.data, (self, other), "-", (1.0, -1.0))
+        return _node(self.data - other.data, (self, other), "-", (1.0, -1.0))
 
     # reflected forms: 3 + v, 3 - v, 3 * v, 3 / v, 3 ** v
     def __radd__(self, other: float) -> "Value":
@@ -179,19 +211,19 @@ class Value:
         except OverflowError:
             raise OverflowError(f"exp({self.data!r}) of {self.name} overflows a float") from None
         # d exp(a)/da = exp(a)
-        return self._make(out, (self,), "exp", (out,))
+        return _node(out, (self,), "exp", (out,))
 
     def log(self) -> "Value":
         if self.data <= 0:
             raise ValueError(f"log of non-positive number {self.data!r} ({self.name})")
         # d log(a)/da = 1/a
-        return self._make(math.log(self.data), (self,), "log", (1.0 / self.data,))
+        return _node(math.log(self.data), (self,), "log", (1.0 / self.data,))
 
     def log1p(self) -> "Value":
         if self.data <= -1:
             raise ValueError(f"log1p of {self.data!r} <= -1 ({self.name})")
         # d log(1+a)/da = 1/(1+a)
-        return self._make(math.log1p(self.data), (self,), "log1p", (1.0 / (1.0 + self.data),))
+        return _node(math.log1p(self.data), (self,), "log1p", (1.0 / (1.0 + self.data),))
 
     def sqrt(self) -> "Value":
         if self.data < 0:
@@ -200,34 +232,35 @@ class Value:
             raise ZeroDivisionError(f"sqrt: the derivative 1/(2 sqrt(a)) is infinite at a=0 ({self.name})")
         out = math.sqrt(self.data)
         # d sqrt(a)/da = 1/(2 sqrt(a))
-        return self._make(out, (self,), "sqrt", (0.5 / out,))
+        return _node(out, (self,), "sqrt", (0.5 / out,))
 
     def tanh(self) -> "Value":
         t = math.tanh(self.data)
         # d tanh(a)/da = 1 - tanh(a)**2
-        return self._make(t, (self,), "tanh", (1.0 - t * t,))
+        return _node(t, (self,), "tanh", (1.0 - t * t,))
 
     def sigmoid(self) -> "Value":
         s = _sigmoid(self.data)
         # d sigmoid(a)/da = sigmoid(a) (1 - sigmoid(a))
-        return self._make(s, (self,), "sigmoid", (s * (1.0 - s),))
+        return _node(s, (self,), "sigmoid", (s * (1.0 - s),))
 
     def relu(self) -> "Value":
         # d relu(a)/da = 1 if a > 0 else 0   (0 at a == 0, like micrograd, PyTorch and Keras)
-        positive = self.data > 0
-        return self._make(self.data if positive else 0.0, (self,), "relu", (1.0 if positive else 0.0,))
+        if self.data > 0:
+            return _node(self.data, (self,), "relu", (1.0,))
+        return _node(0.0, (self,), "relu", (0.0,))
 
     def abs(self) -> "Value":
         # d |a|/da = sign(a)  (0 at a == 0)
         d = 1.0 if self.data > 0 else (-1.0 if self.data < 0 else 0.0)
-        return self._make(abs(self.data), (self,), "abs", (d,))
+        return _node(abs(self.data), (self,), "abs", (d,))
 
     def softplus(self) -> "Value":
         a = self.data
         # softplus(a) = log(1 + exp(a)), computed stably as max(a, 0) + log1p(exp(-|a|))
         # d softplus(a)/da = sigmoid(a)
         out = max(a, 0.0) + math.log1p(math.exp(-abs(a)))
-        return self._make(out, (self,), "softplus", (_sigmoid(a),))
+        return _node(out, (self,), "softplus", (_sigmoid(a),))
 
     def clip(self, low: float, high: float) -> "Value":
         """``min(max(a, low), high)``; d/da = 1 inside [low, high] (bounds included), else 0."""
@@ -236,7 +269,7 @@ class Value:
             raise ValueError(f"clip: low={low!r} must not exceed high={high!r}")
         inside = low <= self.data <= high
         out = min(max(self.data, low), high)
-        return self._make(out, (self,), f"clip[{low:g},{high:g}]", (1.0 if inside else 0.0,))
+        return _node(out, (self,), f"clip[{low:g},{high:g}]", (1.0 if inside else 0.0,))
 
     __abs__ = abs
 
@@ -312,9 +345,43 @@ class Value:
         try:
             from .viz.graph import draw_graph
             bundle["image/svg+xml"] = draw_graph(self).pipe(format="svg").decode()
-        except Exception:  # no dot binary: fall back to text, never break the notebook
+        except Exception:  # no dot binary or graph too large: fall back to text, never break the notebook
             pass
         return bundle
+
+
+_new_value = object.__new__
+
+
+def _node(data: float, children: tuple[Value, ...], op: str, local_grads: tuple[float, ...]) -> Value:
+    """Create an op result without re-checking ``data`` (ops only produce floats): the hot path."""
+    node = _new_value(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.op = op
+    node.children = children
+    node.local_grads = local_grads
+    node.id = next(_ids)
+    node.requires_grad = False
+    node.compared = False
+    return node
+
+
+def sum_values(terms: Iterable["Value | float"]) -> Value:
+    """One n-ary ``sum`` node: ``t0 + t1 + ... + tn`` with d sum / d t_i = 1 for every input.
+
+    The additions are done left to right, so the number is bit-identical to Python's
+    ``sum(terms)`` (and to micrograd's chain of ``+`` nodes), but the graph holds one node instead of
+    n - 1. A neuron writes ``sum_values([b, w0 * x0, w1 * x1, ...])``.
+    """
+    children = tuple(t if isinstance(t, Value) else Value(t) for t in terms)
+    if not children:
+        raise ValueError("sum_values: terms must hold at least one Value or number, got none")
+    total = children[0].data
+    for child in children[1:]:
+        total += child.data
+    return _node(total, children, "sum", (1.0,) * len(children))
 
 
 def _sigmoid(a: float) -> float:
@@ -328,23 +395,22 @@ def _sigmoid(a: float) -> float:
 def topological_order(root: Value) -> list[Value]:
     """Nodes of ``root``'s graph, every input before the nodes that use it (iterative DFS).
 
-    Children are visited in their stored order, so the order is deterministic.
+    Children are visited in their stored order (a depth-first post-order), so the order is
+    deterministic: it depends only on the graph, never on ids or memory addresses.
     """
     order: list[Value] = []
-    visited: set[int] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    visited = {root}
+    stack = [(root, iter(root.children))]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
+        node, pending = stack[-1]
+        for child in pending:
+            if child not in visited:
+                visited.add(child)
+                stack.append((child, iter(child.children)))
+                break
+        else:
+            stack.pop()
             order.append(node)
-            continue
-        if node.id in visited:
-            continue
-        visited.add(node.id)
-        stack.append((node, True))
-        for child in reversed(node.children):
-            if child.id not in visited:
-                stack.append((child, False))
     return order
 
 

@@ -1,0 +1,193 @@
+"""The engine seam: what every engine (scalar, Numba CPU, CUDA) implements.
+
+An engine is created by ``model.compile`` and owns the *live* weights of the model. The model, the
+losses, the optimizers and the callbacks only talk to it through the methods of :class:`Engine`:
+
+========================================  =============================================================
+``set_weights(ws)`` / ``get_weights()``   host copies, Keras order (kernel ``(in, out)``, bias ``(out,)``)
+``predict(x)``                            forward pass with ``training=False``
+``compute_gradients(x, y, sw, ...)``      ``(loss, grads)`` of one batch; weights unchanged
+``train_step(x, y, sw, step=...)``        one optimizer update; returns the batch loss
+``train_epoch(x, y, sw, batches, ...)``   every batch of an epoch (default: a loop over ``train_step``)
+``optimizer_state()``                     the optimizer's per-variable slot arrays (host copies)
+========================================  =============================================================
+
+The helpers below are shared by every engine and are not kernels: the list of weight shapes of a
+stack of layers, the resolution of a Dropout layer's ``noise_shape`` against a batch, the dropout
+scale mask drawn from the counter-based hash RNG (:mod:`microgradx.kernels.rng`), dtype checking and
+batch validation. An engine that computes dropout on a device must draw *the same* mask
+(``keep = hash_uniform(seed, step, flat_index) >= rate``, kept units scaled by ``1 / (1 - rate)``).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from ..kernels.rng import keep_mask
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..layers import Layer
+
+__all__ = [
+    "Engine", "BatchEnd", "weight_shapes", "resolve_noise_shape", "dropout_scale",
+    "resolve_dtype", "FLOAT_DTYPES",
+]
+
+#: dtypes the array engines accept in ``compile(dtype=...)``.
+FLOAT_DTYPES = ("float32", "float64")
+
+#: ``on_batch_end(batch_index, loss, y_pred_or_None)`` called by :meth:`Engine.train_epoch` after each batch.
+BatchEnd = Callable[[int, float, "np.ndarray | None"], None]
+
+
+def resolve_dtype(dtype: object, default: str = "float32") -> np.dtype:
+    """``None`` -> ``default``; ``"float32"``/``"float64"`` (or the numpy types) -> that ``np.dtype``."""
+    if dtype is None:
+        dtype = default
+    try:
+        resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in FLOAT_DTYPES:
+        raise ValueError(f"Invalid value received for argument `dtype`: {dtype!r}. "
+                         f"Expected one of {list(FLOAT_DTYPES)}.")
+    return resolved
+
+
+def weight_shapes(layers: Sequence["Layer"]) -> list[tuple[int, ...]]:
+    """Shapes of the weights of built ``layers`` in Keras order: per Dense, kernel ``(in, out)`` then bias."""
+    shapes: list[tuple[int, ...]] = []
+    for layer in layers:
+        shapes.extend(layer.weight_shapes())
+    return shapes
+
+
+def resolve_noise_shape(noise_shape: tuple[int | None, ...] | None,
+                        input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The concrete mask shape of a Dropout layer for an input of ``input_shape``.
+
+    ``None`` -> the input's shape; ``None`` entries are filled from the input's shape (Keras).
+    The mask is then broadcast to the input: ``(None, 1)`` on ``(B, F)`` drops whole rows.
+    """
+    if noise_shape is None:
+        return tuple(int(d) for d in input_shape)
+    if len(noise_shape) != len(input_shape):
+        raise ValueError(f"Dropout noise_shape={noise_shape} has {len(noise_shape)} dimensions but the "
+                         f"input has shape {tuple(input_shape)} ({len(input_shape)} dimensions)")
+    resolved = tuple(int(d) if n is None else int(n) for n, d in zip(noise_shape, input_shape))
+    for n, d in zip(resolved, input_shape):
+        if n not in (1, d):
+            raise ValueError(f"Dropout noise_shape={noise_shape} cannot be broadcast to the input shape "
+                             f"{tuple(input_shape)}: each entry must be None, 1 or the input's size")
+    return resolved
+
+
+def dropout_scale(rate: float, seed: int, step: int, noise_shape: tuple[int | None, ...] | None,
+                  input_shape: tuple[int, ...]) -> np.ndarray:
+    """Inverted dropout's multiplier, float64, of the resolved noise shape (broadcastable to the input).
+
+        scale[i] = 1 / (1 - rate)   if hash_uniform(seed, step, i) >= rate   else 0
+
+    ``rate == 1`` gives all zeros (Keras 3 drops everything), ``rate == 0`` all ones.
+    """
+    shape = resolve_noise_shape(noise_shape, input_shape)
+    if rate >= 1.0:
+        return np.zeros(shape, dtype=np.float64)
+    if rate <= 0.0:
+        return np.ones(shape, dtype=np.float64)
+    keep = keep_mask(seed, step, shape, rate)
+    return np.where(keep, 1.0 / (1.0 - rate), 0.0)
+
+
+class Engine(abc.ABC):
+    """Base class of the engines. Subclasses implement the abstract methods.
+
+    Args:
+        layers: the model's built layers in order (:class:`~microgradx.layers.Dense` and
+            :class:`~microgradx.layers.Dropout` config objects; every Dense has ``input_dim`` set).
+        loss: the compiled loss object (``loss.kind``, its config, ``loss(y_true, y_pred, sample_weight)``).
+        optimizer: the compiled optimizer object (``apply``, ``iterations``, ``slots``, ...).
+        dtype: ``"float32"`` or ``"float64"``; the array dtype of the live weights. Engines that
+            compute in one fixed dtype (the scalar engine: float64) record that instead.
+
+    The constructor does not create weights: ``model.compile`` calls :meth:`set_weights` with the
+    model's current weights right after construction (so compiling again with another engine keeps them).
+    """
+
+    #: the name ``compile(engine=...)`` uses for this engine.
+    name: str = "base"
+
+    def __init__(self, layers: Sequence["Layer"], loss: Any, optimizer: Any, dtype: object = None) -> None:
+        self.layers = list(layers)
+        self.loss = loss
+        self.optimizer = optimizer
+        self.dtype = resolve_dtype(dtype)
+        self.shapes = weight_shapes(self.layers)
+
+    # ------------------------------------------------------------------ weights
+    @abc.abstractmethod
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Replace the live weights by (copies of) ``weights`` (Keras order and shapes, already checked)."""
+
+    @abc.abstractmethod
+    def get_weights(self) -> list[np.ndarray]:
+        """Host copies of the live weights, Keras order, in the engine's dtype."""
+
+    # ------------------------------------------------------------------ compute
+    @abc.abstractmethod
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The model's output for ``x`` (2-D, already validated) with ``training=False``."""
+
+    @abc.abstractmethod
+    def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                          *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
+        """``(loss, [d loss / d w for w in weights])`` of one batch; the weights are not changed.
+
+        ``training`` switches dropout on; ``step`` is the dropout RNG's step (``optimizer.iterations``).
+        """
+
+    @abc.abstractmethod
+    def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                   *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
+        """One optimizer update on one batch, with dropout drawn at ``step``.
+
+        Returns the batch loss (computed *before* the update, like Keras). With ``outputs=True``
+        returns ``(loss, y_pred)``: the training-mode forward output of the batch, for the metrics.
+        """
+
+    def train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
+                    batches: Sequence[np.ndarray], on_batch_end: BatchEnd | None = None,
+                    *, outputs: bool = False,
+                    should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+        """Run every batch of one epoch; return the per-batch losses (float64, one per batch run).
+
+        ``batches`` is a list of index arrays into ``x``. Each batch uses
+        ``step = optimizer.iterations`` at that batch. After each batch ``on_batch_end(i, loss, y_pred)``
+        is called (``y_pred`` only with ``outputs=True``, else ``None``); when ``should_stop()``
+        becomes true (a callback set ``model.stop_training``) or the loss is not finite, the loop stops.
+        An engine that keeps data on the device may override this, keeping the same contract.
+        """
+        losses: list[float] = []
+        for i, index in enumerate(batches):
+            sw = None if sample_weight is None else sample_weight[index]
+            step = int(self.optimizer.iterations)
+            result = self.train_step(x[index], y[index], sw, step=step, outputs=outputs)
+            loss, y_pred = result if outputs else (result, None)
+            losses.append(float(loss))
+            if on_batch_end is not None:
+                on_batch_end(i, float(loss), y_pred)
+            if not np.isfinite(loss) or (should_stop is not None and should_stop()):
+                break
+        return np.asarray(losses, dtype=np.float64)
+
+    def optimizer_state(self) -> list[dict[str, np.ndarray]]:
+        """The optimizer's slots per variable (``[{"m": ..., "v": ...}, ...]`` for Adam), host copies."""
+        slots = getattr(self.optimizer, "slots", None) or []
+        return [{name: np.array(value, copy=True) for name, value in per_variable.items()}
+                for per_variable in slots]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(layers={len(self.layers)}, dtype={self.dtype.name})"
