@@ -16,30 +16,27 @@ Domain errors are raised, never turned into silent ``inf``/``nan``: ``log`` of a
 division by zero, ``0 ** -1`` and a negative base with a non-integer exponent all raise an error that
 names the operation.
 
-Ops and their ``op`` strings (what :mod:`microgradx.explain`, the drawings and the tape compiler see):
+Ops and their ``op`` strings (what :mod:`microgradx.explain`, the drawings and the tape compiler see)::
 
-==========  ===============================  =========================================
-op          forward                          local derivatives
-==========  ===============================  =========================================
-``+``       a + b                            1, 1
-``-``       a - b                            1, -1
-``*``       a * b                            b, a
-``/``       a / b                            1/b, -a/b**2
-``**``      a ** b (b a Value)               b a**(b-1), a**b ln a
-``**k``     a ** k (k a number, e.g. ``**2``)  k a**(k-1)
-``neg``     -a                               -1
-``sum``     t0 + t1 + ... (n inputs)         1 for every input
-``exp``     e**a                             e**a
-``log``     ln a                             1/a
-``log1p``   ln(1 + a)                        1/(1 + a)
-``sqrt``    sqrt(a)                          1/(2 sqrt(a))
-``tanh``    tanh a                           1 - tanh(a)**2
-``sigmoid`` 1/(1 + e**-a)                    s (1 - s)
-``relu``    max(a, 0)                        1 if a > 0 else 0
-``abs``     abs(a)                           sign(a)
-``softplus`` ln(1 + e**a)                    sigmoid(a)
-``clip[l,h]`` min(max(a, l), h)              1 if l <= a <= h else 0
-==========  ===============================  =========================================
+    op          forward                        local derivatives (one per input)
+    +           a + b                          1, 1
+    -           a - b                          1, -1
+    *           a * b                          b, a
+    /           a / b                          1/b, -a/b**2
+    **          a ** b   (b a Value)           b a**(b-1), a**b ln a
+    **k         a ** k   (k a number: **2)     k a**(k-1)
+    neg         -a                             -1
+    sum         t0 + t1 + ... (n inputs)       1 for every input
+    exp         e**a                           e**a
+    log         ln a                           1/a
+    log1p       ln(1 + a)                      1/(1 + a)
+    sqrt        sqrt(a)                        1/(2 sqrt(a))
+    tanh        tanh a                         1 - tanh(a)**2
+    sigmoid     s = 1/(1 + e**-a)              s (1 - s)
+    relu        max(a, 0)                      1 if a > 0 else 0
+    abs         |a|                            sign(a)  (0 at 0)
+    softplus    ln(1 + e**a)                   sigmoid(a)
+    clip[l,h]   min(max(a, l), h)              1 if l <= a <= h else 0
 """
 
 from __future__ import annotations
@@ -47,15 +44,24 @@ from __future__ import annotations
 import itertools
 import math
 from numbers import Real
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trace import Trace
 
-__all__ = ["Value", "as_value", "sum_values", "topological_order", "values"]
+__all__ = ["Value", "as_value", "sum_values", "weighted_sum", "topological_order", "values"]
 
 _ids = itertools.count(1)
 Number = Real
+
+
+def _exact(x: float) -> str:
+    """The shortest text that reads back as exactly ``x`` (``2`` for 2.0, ``0.3333333333333333`` for 1/3).
+
+    Op strings such as ``"**2"`` and ``"clip[-1,1]"`` carry their constants, so they must round-trip.
+    """
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
 
 
 def _check_number(data: object, argument: str = "data") -> float:
@@ -157,7 +163,7 @@ class Value:
             return _node(out, (self, other), "**", (self._power_slope(a, b), db))
         b = _check_number(other, "exponent")
         out = self._power(a, b)
-        return _node(out, (self,), f"**{b:g}", (self._power_slope(a, b),))
+        return _node(out, (self,), f"**{_exact(b)}", (self._power_slope(a, b),))
 
     def _power(self, a: float, b: float) -> float:
         if a == 0.0 and b < 0:
@@ -269,7 +275,7 @@ class Value:
             raise ValueError(f"clip: low={low!r} must not exceed high={high!r}")
         inside = low <= self.data <= high
         out = min(max(self.data, low), high)
-        return _node(out, (self,), f"clip[{low:g},{high:g}]", (1.0 if inside else 0.0,))
+        return _node(out, (self,), f"clip[{_exact(low)},{_exact(high)}]", (1.0 if inside else 0.0,))
 
     __abs__ = abs
 
@@ -382,6 +388,27 @@ def sum_values(terms: Iterable["Value | float"]) -> Value:
     for child in children[1:]:
         total += child.data
     return _node(total, children, "sum", (1.0,) * len(children))
+
+
+def weighted_sum(weights: Sequence[Value], inputs: Sequence["Value | float"], bias: Value) -> Value:
+    """A neuron's pre-activation ``b + w0*x0 + w1*x1 + ...``: one ``*`` node per input, one ``sum`` node.
+
+    Builds exactly the graph of ``sum_values([bias, *[w * x for w, x in zip(weights, inputs)]])`` (same
+    nodes, numbers and local derivatives), without the per-operator dispatch: the hot loop of an MLP.
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
+    children = [bias]
+    total = bias.data
+    for w, x in zip(weights, inputs):
+        if not isinstance(x, Value):
+            x = Value(x)
+        wd, xd = w.data, x.data
+        product = wd * xd
+        # d(w*x)/dw = x, d(w*x)/dx = w
+        children.append(_node(product, (w, x), "*", (xd, wd)))
+        total += product
+    return _node(total, tuple(children), "sum", (1.0,) * len(children))
 
 
 def _sigmoid(a: float) -> float:

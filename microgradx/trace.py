@@ -17,7 +17,38 @@ from typing import Iterator, Sequence
 
 from .engine import Value
 
-__all__ = ["Trace", "TraceStep"]
+__all__ = ["Trace", "TraceStep", "node_name"]
+
+_INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "**": "**"}
+#: unlabelled nodes whose written-out expression is longer than this are called ``v<id>``
+MAX_EXPRESSION_NAME = 24
+
+
+def node_name(node: Value, depth: int = 2) -> str:
+    """How traces and explanations name a node.
+
+    Its label if it has one; a constant leaf by its number (``1``); an unlabelled op result by its
+    expression over its inputs' names, ``depth`` levels deep (``(y - 1)``, ``tanh(z1)``, ``x**2``);
+    otherwise (deeper, or longer than ``MAX_EXPRESSION_NAME`` characters) ``v<id>``.
+    """
+    if node.label:
+        return node.label
+    if not node.children:
+        return f"{node.data:g}" if not node.requires_grad else node.name
+    if depth <= 0:
+        return node.name
+    args = [node_name(c, depth - 1) for c in node.children]
+    if node.op in _INFIX and len(args) == 2:
+        text = f"({args[0]} {_INFIX[node.op]} {args[1]})"
+    elif node.op.startswith("**"):
+        text = f"{args[0]}{node.op}"
+    elif node.op == "neg":
+        text = f"-{args[0]}"
+    elif node.op == "sum":
+        text = f"sum({', '.join(args)})"
+    else:
+        text = f"{node.op}({', '.join(args)})"
+    return text if len(text) <= MAX_EXPRESSION_NAME else node.name
 
 
 @dataclass(frozen=True)
@@ -45,8 +76,9 @@ class TraceStep:
     grad_after: float
 
     def __str__(self) -> str:
-        return (f"d{self.node.name}/d{self.input.name} = {self.local:.6g};  "
-                f"{self.input.name}.grad += {self.local:.6g} * {self.upstream:.6g} = "
+        node, inp = node_name(self.node), node_name(self.input)
+        return (f"d{node}/d{inp} = {self.local:.6g};  "
+                f"{inp}.grad += {self.local:.6g} * {self.upstream:.6g} = "
                 f"{self.contribution:.6g}  ->  {self.grad_after:.6g}")
 
 
@@ -106,7 +138,7 @@ class Trace(Sequence[TraceStep]):
             if s is None:
                 rows.append(("...", f"({len(steps) - 2 * (max_rows // 2)} steps)", "", "", "", "", "", ""))
                 continue
-            rows.append((str(s.index), s.node.name, s.node.op, s.input.name, fmt.format(s.local),
+            rows.append((str(s.index), node_name(s.node), s.node.op, node_name(s.input), fmt.format(s.local),
                          fmt.format(s.upstream), fmt.format(s.contribution), fmt.format(s.grad_after)))
         widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
@@ -114,8 +146,8 @@ class Trace(Sequence[TraceStep]):
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return (f"Trace of backward() from {self.root.name} ({len(self)} chain-rule steps)\n"
+        return (f"Trace of backward() from {node_name(self.root)} ({len(self)} chain-rule steps)\n"
                 + self.table())
 
     def __repr__(self) -> str:
-        return f"<Trace root={self.root.name} steps={len(self)}>"
+        return f"<Trace root={node_name(self.root)} steps={len(self)}>"

@@ -13,6 +13,7 @@ The CPU and CUDA engines are imported only when asked for, so ``import micrograd
 from __future__ import annotations
 
 import importlib
+import os
 
 from .base import Engine
 
@@ -27,9 +28,18 @@ _MODULES = {"scalar": ("scalar", "ScalarEngine"), "cpu": ("cpu", "CpuEngine"), "
 def cuda_available() -> bool:
     """True when a real CUDA GPU can be used: numba-cuda importable, not the simulator, a device present.
 
-    The check itself lives in :mod:`microgradx.engines.cuda` (``gpu_available()``); any failure to
-    import it means "no GPU".
+    Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) never counts: it is for tests, and far slower
+    than the CPU engine. The device check itself lives in :mod:`microgradx.engines.cuda`
+    (``gpu_available()``); any failure to import it means "no GPU".
     """
+    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
+        return False
+    try:
+        import numba
+    except ImportError:
+        return False
+    if numba.config.ENABLE_CUDASIM:
+        return False
     try:
         module = importlib.import_module(".cuda", __name__)
     except ImportError:

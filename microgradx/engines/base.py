@@ -156,22 +156,26 @@ class Engine(abc.ABC):
 
         Returns the batch loss (computed *before* the update, like Keras). With ``outputs=True``
         returns ``(loss, y_pred)``: the training-mode forward output of the batch, for the metrics.
+        When the loss is not finite the engine returns it (NaN/inf) and **skips the update**, so the
+        weights stay the last finite ones; ``fit`` then stops with a warning.
         """
 
     def train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
                     batches: Sequence[np.ndarray], on_batch_end: BatchEnd | None = None,
-                    *, outputs: bool = False,
+                    *, on_batch_begin: Callable[[int], None] | None = None, outputs: bool = False,
                     should_stop: Callable[[], bool] | None = None) -> np.ndarray:
         """Run every batch of one epoch; return the per-batch losses (float64, one per batch run).
 
         ``batches`` is a list of index arrays into ``x``. Each batch uses
-        ``step = optimizer.iterations`` at that batch. After each batch ``on_batch_end(i, loss, y_pred)``
-        is called (``y_pred`` only with ``outputs=True``, else ``None``); when ``should_stop()``
+        ``step = optimizer.iterations`` at that batch. Before each batch ``on_batch_begin(i)`` and after
+        it ``on_batch_end(i, loss, y_pred)`` are called (``y_pred`` only with ``outputs=True``, else ``None``); when ``should_stop()``
         becomes true (a callback set ``model.stop_training``) or the loss is not finite, the loop stops.
         An engine that keeps data on the device may override this, keeping the same contract.
         """
         losses: list[float] = []
         for i, index in enumerate(batches):
+            if on_batch_begin is not None:
+                on_batch_begin(i)
             sw = None if sample_weight is None else sample_weight[index]
             step = int(self.optimizer.iterations)
             result = self.train_step(x[index], y[index], sw, step=step, outputs=outputs)

@@ -1,0 +1,455 @@
+"""The ``microgradx`` command: ``tour``, ``train`` and ``graph`` (also ``python -m microgradx``).
+
+* ``microgradx tour --out DIR`` writes every figure of the lecture, the graph, the chain-rule table and the
+  backward animation of a small neuron, and an ``index.html`` that walks through the lecture.
+* ``microgradx train`` trains a model on a built-in dataset with Keras-style progress, then writes the
+  training-curve figure and the weights.
+* ``microgradx graph "relu(w1*x1 + w2*x2 + b)" w1=0.5 x1=2 ...`` builds the expression as a scalar
+  :class:`~microgradx.engine.Value` graph, runs ``backward()``, prints the chain-rule trace and (``--wrt``)
+  the gradient as a sum of path products, and draws the graph (``--out``).
+
+Expressions are parsed with :mod:`ast` and only a whitelist of node types and functions is accepted: no
+attribute access, no subscripts, no keywords, no lambdas, no names other than variables. Nothing is ever
+passed to ``eval``. A bad expression is reported with a caret under the offending column.
+
+Exit codes: 0 success, 2 usage errors (bad arguments, a bad expression, a missing value), 1 a failure
+while running (reported on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import pathlib
+import sys
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from .engine import Value
+
+__all__ = ["main", "build_parser", "parse_expression", "ExpressionError", "FUNCTIONS", "OPERATORS"]
+
+#: functions an expression may call, each with one argument: the ``Value`` method of the same name.
+FUNCTIONS: dict[str, Callable[[Value], Value]] = {
+    "relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid, "exp": Value.exp, "log": Value.log,
+    "log1p": Value.log1p, "sqrt": Value.sqrt, "abs": Value.abs, "softplus": Value.softplus,
+}
+
+#: binary operators an expression may use.
+OPERATORS: dict[type, Callable[[Value, Value], Value]] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
+}
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class ExpressionError(ValueError):
+    """A bad expression: ``message`` plus the expression with a caret under ``column`` (0-based)."""
+
+    def __init__(self, message: str, expression: str, column: int | None = None) -> None:
+        self.message, self.expression, self.column = message, expression, column
+        pointer = "" if column is None else f"\n    {expression}\n    {' ' * max(column, 0)}^"
+        super().__init__(f"{message}{pointer}")
+
+
+@dataclass
+class ParsedExpression:
+    """The root of the built graph and its variables by name (one leaf per name, reused where repeated)."""
+
+    root: Value
+    variables: dict[str, Value]
+
+
+def _describe(node: ast.AST) -> str:
+    names = {ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambda",
+             ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.IfExp: "if-expressions",
+             ast.List: "lists", ast.Tuple: "tuples", ast.Dict: "dicts", ast.Set: "sets",
+             ast.ListComp: "comprehensions", ast.GeneratorExp: "generators", ast.JoinedStr: "f-strings",
+             ast.NamedExpr: "assignment expressions", ast.Starred: "starred arguments"}
+    return names.get(type(node), type(node).__name__)
+
+
+def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpression:
+    """Build the :class:`Value` graph of ``expression`` with the variables set to ``values``.
+
+    Accepted: numbers, variable names (each must have a value; leaves are labelled with their name; names
+    starting with ``x`` or ``y`` are data, every other name a parameter with ``requires_grad=True``), ``+ - * / **``, unary ``-``/``+``, parentheses and one-argument calls of
+    :data:`FUNCTIONS`. Anything else raises :class:`ExpressionError` pointing at the column.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        raise ExpressionError("the expression is empty; write for example 'relu(w1*x1 + w2*x2 + b)'",
+                              str(expression))
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as error:
+        column = (error.offset or 1) - 1
+        raise ExpressionError(f"syntax error: {error.msg}", expression.strip(), column) from None
+    text = expression.strip()
+    variables: dict[str, Value] = {}
+    missing: list[tuple[str, int]] = []
+
+    def build(node: ast.AST) -> Value:
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise ExpressionError(f"only numbers are allowed as constants, got {node.value!r}", text,
+                                      node.col_offset)
+            return Value(float(node.value))
+        if isinstance(node, ast.Name):
+            if node.id in FUNCTIONS:
+                raise ExpressionError(f"{node.id!r} is a function: call it, as in {node.id}(x)", text, node.col_offset)
+            if node.id not in values:
+                missing.append((node.id, node.col_offset))
+                return Value(0.0, label=node.id)
+            if node.id not in variables:
+                variables[node.id] = Value(float(values[node.id]), label=node.id,
+                                           requires_grad=not _is_data_name(node.id))
+            return variables[node.id]
+        if isinstance(node, ast.BinOp):
+            operator = OPERATORS.get(type(node.op))
+            if operator is None:
+                raise ExpressionError(f"operator {type(node.op).__name__} is not supported (use + - * / **)",
+                                      text, node.left.end_col_offset or node.col_offset)
+            left, right = build(node.left), build(node.right)
+            if missing:
+                return Value(0.0)
+            return _named(_run(lambda: operator(left, right), text, node.col_offset), node)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                operand = build(node.operand)
+                return operand if missing else _named(-operand, node)
+            if isinstance(node.op, ast.UAdd):
+                return build(node.operand)
+            raise ExpressionError(f"unary {type(node.op).__name__} is not supported (only - and +)", text,
+                                  node.col_offset)
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                what = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+                raise ExpressionError(f"calling {what!r} is not allowed; functions: {', '.join(sorted(FUNCTIONS))}",
+                                      text, node.func.col_offset)
+            if node.keywords:
+                raise ExpressionError("keyword arguments are not allowed", text, node.keywords[0].value.col_offset)
+            if len(node.args) != 1:
+                raise ExpressionError(f"{node.func.id}() takes exactly one argument, got {len(node.args)}", text,
+                                      node.col_offset)
+            argument = build(node.args[0])
+            if missing:
+                return Value(0.0)
+            return _named(_run(lambda: FUNCTIONS[node.func.id](argument), text, node.col_offset), node)
+        raise ExpressionError(f"{_describe(node)} is not allowed in an expression (only numbers, names, "
+                              "+ - * / **, parentheses and function calls)", text, getattr(node, "col_offset", None))
+
+    def _named(value: Value, node: ast.AST) -> Value:
+        # an op result is labelled with its own source text, "(w1*x1 + w2*x2)" or "relu(z)", so that the
+        # trace and the path products read like the expression (binary and unary results in parentheses)
+        segment = " ".join((ast.get_source_segment(text, node) or "").split())
+        value.label = segment if isinstance(node, ast.Call) else f"({segment})"
+        return value
+
+    root = build(tree)
+    if missing:
+        name, column = missing[0]
+        names = sorted({n for n, _ in missing})
+        raise ExpressionError(f"no value given for {', '.join(names)}: add {' '.join(n + '=NUMBER' for n in names)} "
+                              "to the command line", text, column)
+    if root.is_leaf:
+        root = root * 1.0  # a bare variable or number still gets one node to backpropagate through
+    root.label = "out"
+    unused = sorted(set(values) - set(variables))
+    if unused:
+        raise ExpressionError(f"value(s) given for {', '.join(unused)}, which the expression does not use", text)
+    return ParsedExpression(root, variables)
+
+
+def _is_data_name(name: str) -> bool:
+    """Names starting with ``x`` or ``y`` are data (drawn as inputs); every other variable is a parameter."""
+    return name[0] in "xy"
+
+
+def _run(operation: Callable[[], Value], text: str, column: int) -> Value:
+    try:
+        return operation()
+    except (ValueError, ZeroDivisionError, OverflowError) as error:
+        raise ExpressionError(f"cannot compute: {error}", text, column) from None
+
+
+def _parse_assignments(assignments: Sequence[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for item in assignments:
+        name, sep, number = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ExpressionError(f"expected NAME=NUMBER, got {item!r}", item)
+        try:
+            value = float(number)
+        except ValueError:
+            raise ExpressionError(f"{name}={number!r}: the value must be a number", item, len(name) + 1) from None
+        if not math.isfinite(value):
+            raise ExpressionError(f"{name}={number}: the value must be finite", item, len(name) + 1)
+        values[name] = value
+    return values
+
+
+# ------------------------------------------------------------------------------------------ graph
+def _command_graph(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    try:
+        parsed = parse_expression(args.expression, _parse_assignments(args.values))
+    except ExpressionError as error:
+        print(f"microgradx graph: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    root = parsed.root
+    trace = root.backward()
+    print(f"{args.expression} = {root.data:.6g}")
+    print()
+    print(trace)
+    print()
+    print("gradients: " + ", ".join(f"d{root.name}/d{name} = {v.grad:.6g}" for name, v in parsed.variables.items()))
+    if args.wrt is not None:
+        if args.wrt not in parsed.variables:
+            print(f"microgradx graph: error: --wrt {args.wrt!r} is not a variable of the expression "
+                  f"(variables: {', '.join(parsed.variables) or 'none'})", file=sys.stderr)
+            return EXIT_USAGE
+        print()
+        print(explain(root, parsed.variables[args.wrt]))
+    if args.out is not None:
+        _write_graph(root, pathlib.Path(args.out))
+    return EXIT_OK
+
+
+def _write_graph(root: Value, out: pathlib.Path) -> pathlib.Path:
+    """Render the drawing to ``out`` (format from the suffix); ``.dot``/``.gv`` or no Graphviz: DOT source."""
+    from .viz import graph as graph_module
+
+    drawing = graph_module.draw_graph(root)
+    if out.suffix.lower() in (".dot", ".gv"):
+        graph_module.save_dot(drawing, out)
+        print(f"wrote the DOT source to {out}")
+        return out
+    try:
+        graph_module.render(drawing, out)
+    except graph_module.GraphvizNotFoundError as error:
+        source = out.with_suffix(".dot")
+        graph_module.save_dot(drawing, source)
+        print(f"{error}\nwrote the DOT source to {source} instead (render it with: dot -T{out.suffix[1:] or 'svg'} "
+              f"{source} -o {out})", file=sys.stderr)
+        return source
+    print(f"wrote {out}")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ train
+DATASET_NAMES = ("moons", "circles", "spiral", "xor", "gaussians")
+OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = _non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {text!r}")
+    return value
+
+
+def _layer_sizes(text: str) -> tuple[int, ...]:
+    if text.strip() in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 16,16, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _make_optimizer(name: str, args: argparse.Namespace):
+    from . import optimizers
+
+    kwargs: dict[str, float] = {}
+    if args.learning_rate is not None:
+        kwargs["learning_rate"] = args.learning_rate
+    if args.momentum is not None:
+        if name not in ("sgd", "rmsprop"):
+            raise ExpressionError(f"--momentum applies to sgd and rmsprop, not {name}", "")
+        kwargs["momentum"] = args.momentum
+    if args.beta_1 is not None or args.beta_2 is not None:
+        if name != "adam":
+            raise ExpressionError(f"--beta-1/--beta-2 apply to adam, not {name}", "")
+        kwargs.update({k: v for k, v in (("beta_1", args.beta_1), ("beta_2", args.beta_2)) if v is not None})
+    if args.rho is not None:
+        if name not in ("rmsprop", "adadelta"):
+            raise ExpressionError(f"--rho applies to rmsprop and adadelta, not {name}", "")
+        kwargs["rho"] = args.rho
+    classes = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta"}
+    return getattr(optimizers, classes[name])(**kwargs)
+
+
+def _command_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import callbacks, datasets, layers, models, utils
+    from .viz.curves import plot_training_curves
+
+    try:
+        optimizer = _make_optimizer(args.optimizer, args)
+    except ExpressionError as error:
+        print(f"microgradx train: error: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    utils.set_random_seed(args.seed)
+    loader = getattr(datasets, args.dataset)
+    kwargs = {"n": args.samples, "seed": args.seed}
+    if args.noise is not None:
+        kwargs["noise"] = args.noise
+    x, y = loader(**kwargs)
+    x = np.asarray(x, dtype=np.float32)
+    labels = np.asarray(y).reshape(-1).astype(int)
+    classes = int(labels.max()) + 1
+    stack: list = [layers.Input(shape=(x.shape[1],))]
+    for units in args.hidden:
+        stack.append(layers.Dense(units, activation=args.activation))
+        if args.dropout > 0:
+            stack.append(layers.Dropout(args.dropout, seed=args.seed))
+    if classes <= 2 and args.loss in (None, "binary_crossentropy", "mean_squared_error"):
+        stack.append(layers.Dense(1, activation="sigmoid"))
+        loss = args.loss or "binary_crossentropy"
+        target = labels.reshape(-1, 1).astype(np.float32)
+    else:
+        stack.append(layers.Dense(classes, activation="softmax"))
+        loss = args.loss or "sparse_categorical_crossentropy"
+        target = labels if loss == "sparse_categorical_crossentropy" else np.eye(classes, dtype=np.float32)[labels]
+    model = models.Sequential(stack)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], engine=args.engine, dtype=args.dtype)
+    model.summary()
+    stopper = None
+    if args.early_stopping is not None:
+        stopper = callbacks.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
+                                          restore_best_weights=True, verbose=1)
+    history = model.fit(x, target, batch_size=args.batch_size, epochs=args.epochs,
+                        validation_split=args.validation_split, callbacks=[stopper] if stopper else None,
+                        verbose=args.verbose)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    figure = out / "training_curves.png"
+    plot_training_curves(history, stopper, save=figure)
+    weights = out / "model.weights.npz"
+    model.save_weights(weights)
+    result = model.evaluate(x, target, batch_size=len(x), verbose=0)
+    print(f"final loss {result[0]:.4f}, accuracy {result[1]:.4f} on all {len(x)} samples")
+    print(f"wrote {figure}\nwrote {weights}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------ tour
+def _command_tour(args: argparse.Namespace) -> int:
+    from .tour import run_tour
+
+    index = run_tour(args.out, quick=args.quick, engine=args.engine, workers=args.workers)
+    print(f"open {index}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``microgradx`` command (subcommands ``tour``, ``train``, ``graph``)."""
+    parser = argparse.ArgumentParser(
+        prog="microgradx", description="Learn and do backpropagation: the lecture as pictures, training from "
+        "the command line, and any expression's chain rule step by step.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"microgradx {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    tour = commands.add_parser("tour", help="write every figure of the lecture and an index.html walking through it",
+                               description="Write the lecture's figures, the graph, chain-rule table and backward "
+                               "animation of a small neuron, and index.html (open it in a browser).")
+    tour.add_argument("--out", default="tour-output", help="output folder (default: %(default)s)")
+    tour.add_argument("--quick", action="store_true", help="smaller grids and fewer epochs (for tests; seconds)")
+    tour.add_argument("--engine", default="cpu", choices=("cpu", "scalar", "cuda", "auto"),
+                      help="engine that trains the models (default: %(default)s)")
+    tour.add_argument("--workers", type=_positive_int, default=None,
+                      help="processes of the learning-rate sweep (default: number of CPUs)")
+    tour.set_defaults(handler=_command_tour)
+
+    train = commands.add_parser("train", help="train a model on a built-in dataset",
+                                description="Train a Sequential model on a built-in 2-D dataset with Keras-style "
+                                "progress; writes training_curves.png and model.weights.npz to --out.")
+    train.add_argument("--dataset", default="moons", choices=DATASET_NAMES, help="default: %(default)s")
+    train.add_argument("--samples", type=_positive_int, default=500, help="number of samples (default: %(default)s)")
+    train.add_argument("--noise", type=_non_negative_float, default=None, help="dataset noise (dataset default)")
+    train.add_argument("--hidden", type=_layer_sizes, default=(16, 16),
+                       help="hidden layer sizes, comma-separated (default: 16,16)")
+    train.add_argument("--activation", default="relu", choices=("relu", "tanh", "sigmoid"), help="default: %(default)s")
+    train.add_argument("--engine", default="cpu", choices=("scalar", "cpu", "cuda", "auto"), help="default: %(default)s")
+    train.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default: %(default)s")
+    train.add_argument("--optimizer", default="adam", choices=OPTIMIZER_NAMES, help="default: %(default)s")
+    train.add_argument("--learning-rate", type=_non_negative_float, default=None, help="default: Keras's")
+    train.add_argument("--momentum", type=_non_negative_float, default=None, help="sgd, rmsprop")
+    train.add_argument("--beta-1", type=_rate, default=None, help="adam")
+    train.add_argument("--beta-2", type=_rate, default=None, help="adam")
+    train.add_argument("--rho", type=_rate, default=None, help="rmsprop, adadelta")
+    train.add_argument("--loss", default=None, choices=("binary_crossentropy", "mean_squared_error",
+                                                         "categorical_crossentropy", "sparse_categorical_crossentropy"),
+                       help="default: binary_crossentropy for 2 classes, sparse_categorical_crossentropy above")
+    train.add_argument("--dropout", type=_rate, default=0.0, help="Dropout rate after each hidden layer (default: 0)")
+    train.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                       help="stop when val_loss has not improved for PATIENCE epochs; restore the best weights")
+    train.add_argument("--epochs", type=_positive_int, default=30, help="default: %(default)s")
+    train.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
+    train.add_argument("--validation-split", type=_rate, default=0.2, help="default: %(default)s")
+    train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="default: %(default)s")
+    train.add_argument("--out", default="train-output", help="output folder (default: %(default)s)")
+    train.set_defaults(handler=_command_train)
+
+    graph = commands.add_parser("graph", help="build an expression's graph, print its chain-rule trace",
+                                description="Build EXPRESSION as a scalar Value graph with the given values, run "
+                                "backward(), print the chain-rule trace and, with --wrt, the gradient as a sum of "
+                                "path products. Functions: " + ", ".join(sorted(FUNCTIONS)) + ".",
+                                epilog='example: microgradx graph "relu(w1*x1 + w2*x2 + b)" w1=0.5 x1=2 w2=-1 x2=3 '
+                                "b=1 --wrt w1 --out neuron.svg")
+    graph.add_argument("expression", help='for example "relu(w1*x1 + w2*x2 + b)"')
+    graph.add_argument("values", nargs="*", metavar="NAME=VALUE", help="a value for every variable")
+    graph.add_argument("--wrt", default=None, metavar="NAME", help="explain d out/d NAME as path products")
+    graph.add_argument("--out", default=None, metavar="FILE",
+                       help="draw the graph to FILE (.svg, .png, .pdf; .dot for the DOT source)")
+    graph.set_defaults(handler=_command_graph)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``microgradx`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 0 after --help, 2 on usage errors
+        return int(exit_.code or 0)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

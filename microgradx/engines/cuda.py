@@ -1,0 +1,559 @@
+"""The CUDA engine: the same model, trained by numba-cuda kernels with the data kept on the GPU.
+
+The layout mirrors the CPU engine (:mod:`microgradx.engines.cpu`), whose host-side plan and input
+checks it reuses: every weight lives in **one flat device buffer** (Keras order, kernel ``(in, out)``
+then bias), the gradients in a second one of the same layout, and the optimizer's slots in flat
+device buffers named like ``optimizer.slot_buffers``. A training step is a short list of launches
+(:mod:`microgradx.kernels.cuda`)::
+
+    per Dense:     Y = f(X W + b)                          one tiled matmul, bias and f fused
+    per Dropout:   Y = X * mask                            hash RNG, the CPU engine's mask bit for bit
+    loss:          total and d total / d z of the last layer   one block (softmax + CE fused)
+    per Dense, reversed:
+                   dW = X^T dZ, db = colsum dZ             one matmul, the column sums fused
+                   dX = dZ W^T * f_prev'(Y_prev)           one matmul, the previous derivative fused
+    optimizer:     [squared norms] + one fused update      clip, weight decay, rule (5 optimizers)
+
+``train_epoch`` uploads x, y and the per-sample loss coefficients of the whole epoch once, gathers
+them into batch order on the device, runs every batch there and copies the per-batch losses back
+once at the end. Only when the caller asks for per-batch feedback (``on_batch_end``,
+``should_stop``, ``outputs``) does it read each batch's loss as the batch finishes (one float).
+A batch whose loss is not finite sets a device flag that makes the optimizer kernels skip the
+update, so the weights are those before that batch, as with the CPU engine.
+
+Availability: :func:`cuda_status` says whether a real GPU is usable and, if not, why (numba's own
+reason: no driver, no libNVVM, ...). Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) is a test
+mode: ``engine="cuda"`` runs in it (slowly), ``engine="auto"`` never picks it.
+
+Not supported on this engine (a clear error at compile time): ``use_ema``,
+``gradient_accumulation_steps``, ``loss_scale_factor``, and ``exclude_from_weight_decay`` with
+``weight_decay``; use ``engine="cpu"`` for those.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from types import SimpleNamespace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..kernels.activations import LINEAR, SOFTMAX
+from ..kernels.losses import HINGE, SPARSE_CATEGORICAL_CROSSENTROPY
+from .base import Engine, resolve_noise_shape
+from .cpu import CpuEngine, _DenseStep
+
+__all__ = ["CudaEngine", "CUDAEngine", "cuda_status", "gpu_available", "simulator_active"]
+
+#: How many batch sizes keep their device workspaces (training uses two: full batches and the last one).
+WORKSPACE_CACHE_SIZE = 4
+#: ``predict`` runs in chunks of at most this many rows.
+PREDICT_CHUNK = 65536
+
+_SIMULATOR_HINT = ("To run the CUDA engine without a GPU (slowly, for tests), switch on Numba's CUDA "
+                   "simulator before numba is imported: NUMBA_ENABLE_CUDASIM=1 python ... ; or use "
+                   "engine='cpu'.")
+
+
+def simulator_active() -> bool:
+    """True when Numba's CUDA simulator replaces ``numba.cuda`` in this process (a test mode)."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a hard dependency
+        return False
+    return bool(numba.config.ENABLE_CUDASIM)
+
+
+def cuda_status() -> tuple[bool, str]:
+    """``(usable, reason)``: whether a real CUDA GPU can run this engine, and why not.
+
+    ``usable`` is False in the simulator (a test mode, never a GPU), without numba-cuda, without a
+    driver or a device (numba's ``cuda.cuda_error()``), or without libNVVM (the compiler numba-cuda
+    needs: ``pip install "numba-cuda[cu13]"`` or ``[cu12]`` to match the driver, or set
+    ``CUDA_HOME`` to a CUDA toolkit). Importing ``numba.cuda`` takes about a second; it happens here,
+    on first use, never at ``import microgradx``.
+    """
+    if simulator_active():
+        return False, ("Numba's CUDA simulator is active (NUMBA_ENABLE_CUDASIM=1): it runs the CUDA "
+                       "kernels on the CPU, one Python thread per GPU thread, as a test mode; it is "
+                       "not a GPU")
+    try:
+        from numba import cuda
+    except ImportError as error:
+        return False, (f"numba-cuda is not installed ({error}); install it with "
+                       "pip install 'microgradx[cuda]'")
+    try:
+        if cuda.is_available():
+            device = cuda.get_current_device()
+            name = device.name.decode() if isinstance(device.name, bytes) else str(device.name)
+            return True, f"CUDA GPU {name} (compute capability {device.compute_capability})"
+        driver_error = cuda.cuda_error()
+    except Exception as error:  # a broken driver install: report it, do not crash
+        return False, f"the CUDA driver failed to initialise: {error!r}"
+    if driver_error:
+        return False, f"no usable CUDA driver or device: {str(driver_error).strip()}"
+    try:
+        from numba.cuda.cudadrv import nvvm
+        nvvm_ok = nvvm.is_available()
+    except Exception:  # pragma: no cover - depends on the installed toolkit
+        nvvm_ok = False
+    if not nvvm_ok:
+        return False, ("libNVVM (the CUDA compiler library numba-cuda needs) cannot be found: install "
+                       "pip install 'numba-cuda[cu13]' (or [cu12] for a CUDA 12 driver) or set CUDA_HOME "
+                       "to a CUDA toolkit")
+    return False, "numba.cuda.is_available() is False for an unknown reason"
+
+
+def gpu_available() -> bool:
+    """True when :func:`cuda_status` finds a real, usable GPU (what ``engine="auto"`` asks)."""
+    return cuda_status()[0]
+
+
+def _require_cuda() -> None:
+    if simulator_active():
+        return
+    usable, reason = cuda_status()
+    if not usable:
+        raise RuntimeError(f"engine='cuda' cannot run here: {reason}. {_SIMULATOR_HINT}")
+
+
+class _DeviceWorkspace:
+    """The device buffers one batch size needs: per plan step its output and d loss / d output."""
+
+    def __init__(self, engine: "CudaEngine", n: int) -> None:
+        cuda = engine._cuda
+        dtype = engine.dtype
+        self.n = n
+        self.x = cuda.device_array((n, engine.input_dim), dtype)
+        self.outputs = []
+        self.grads = []
+        for step in engine.plan:
+            width = step.n_out if isinstance(step, _DenseStep) else step.width
+            self.outputs.append(cuda.device_array((n, width), dtype))
+            self.grads.append(cuda.device_array((n, width), dtype))
+        self.y = cuda.device_array((n, engine.target_width), dtype)
+        self.coef = cuda.device_array(n, np.float64)
+
+
+class CudaEngine(Engine):
+    """numba-cuda kernels over flat device buffers (see the module docstring).
+
+    Args:
+        layers, loss, optimizer: as for every :class:`~microgradx.engines.base.Engine`.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+
+    Raises:
+        RuntimeError: no usable GPU (the message gives numba's reason and how to use the simulator).
+        NotImplementedError: an optimizer option this engine does not run on the device.
+    """
+
+    name = "cuda"
+
+    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
+        super().__init__(layers, loss, optimizer, dtype)
+        _require_cuda()
+        self._check_optimizer(optimizer)
+        from numba import cuda
+
+        from ..kernels.cuda import elementwise, gemm, losses, optimizers
+        self._cuda = cuda
+        self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers)
+        # the host-side plan, flat layout, loss configuration and input checks of the CPU engine
+        try:
+            self._host = CpuEngine(layers, loss, optimizer, dtype)
+        except (ValueError, TypeError) as error:
+            raise type(error)(str(error).replace("engine='cpu'", "engine='cuda'")) from error
+        host = self._host
+        self.plan = host.plan
+        self.segments = host.segments
+        self.input_dim, self.output_dim = host.input_dim, host.output_dim
+        self.sparse = host.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY
+        self.target_width = 1 if self.sparse else self.output_dim
+        self._first_dense = host._first_dense
+        total = host.params.size
+        self.params = cuda.to_device(np.zeros(total, self.dtype))
+        self.grads = cuda.to_device(np.zeros(total, self.dtype))
+        self.weight_views = [self.params[o:o + n].reshape(s) for (o, n), s in zip(self.segments, self.shapes)]
+        self.grad_views = [self.grads[o:o + n].reshape(s) for (o, n), s in zip(self.segments, self.shapes)]
+        self._dense_views = {}
+        for i, s in enumerate(self.plan):
+            if isinstance(s, _DenseStep):
+                o, size = s.kernel
+                w = self.params[o:o + size].reshape(s.n_in, s.n_out)
+                dw = self.grads[o:o + size].reshape(s.n_in, s.n_out)
+                b = db = None
+                if s.bias:
+                    b = self.params[s.bias[0]:s.bias[0] + s.bias[1]]
+                    db = self.grads[s.bias[0]:s.bias[0] + s.bias[1]]
+                self._dense_views[i] = (w, b, dw, db)
+        self._offsets = cuda.to_device(np.array([o for o, _ in self.segments] + [total], dtype=np.int64))
+        self._squares = cuda.device_array(max(1, len(self.segments)), np.float64)
+        self._halted = cuda.to_device(np.zeros(1, np.int32))
+        self._totals = cuda.device_array(1, np.float64)
+        self._slots: dict[str, Any] = {}
+        self._workspaces: OrderedDict[int, _DeviceWorkspace] = OrderedDict()
+
+    # ------------------------------------------------------------------ configuration
+    @staticmethod
+    def _check_optimizer(optimizer: Any) -> None:
+        unsupported = [name for name, on in (
+            ("use_ema", getattr(optimizer, "use_ema", False)),
+            ("gradient_accumulation_steps", getattr(optimizer, "gradient_accumulation_steps", None)),
+            ("loss_scale_factor", getattr(optimizer, "loss_scale_factor", None)),
+            ("exclude_from_weight_decay", getattr(optimizer, "_excluded", None)
+             and getattr(optimizer, "weight_decay", None)),
+        ) if on]
+        if unsupported:
+            raise NotImplementedError(f"engine='cuda' does not support the optimizer option(s) "
+                                      f"{unsupported} of {optimizer!r}; use engine='cpu'")
+        kind = type(optimizer).__name__
+        if kind not in ("SGD", "Adam", "Adadelta", "Adagrad", "RMSprop"):
+            raise NotImplementedError(f"engine='cuda' supports SGD, Adam, Adadelta, Adagrad and RMSprop; "
+                                      f"got {optimizer!r}")
+
+    def _sync_slots_to_device(self) -> None:
+        """Build the optimizer for the flat layout if needed and upload its slots (the host copy is
+        the reference between calls: another engine may have trained with the same optimizer)."""
+        opt = self.optimizer
+        total = self.params.shape[0]
+        if not opt.built:
+            opt.build_flat(self.segments, total, self.dtype, self.shapes)
+        if opt.segments != self.segments or opt.dtype != self.dtype:
+            raise ValueError(f"the optimizer was built for another layout ({opt.segments}, {opt.dtype}) "
+                             f"than this model's ({self.segments}, {self.dtype})")
+        self._slots = {name: self._cuda.to_device(buf) for name, buf in opt.slot_buffers.items()}
+
+    def _sync_slots_to_host(self) -> None:
+        """Copy the device slots into the optimizer's own flat buffers (its per-variable views follow)."""
+        for name, d_buf in self._slots.items():
+            d_buf.copy_to_host(self.optimizer.slot_buffers[name])
+
+    # ------------------------------------------------------------------ weights
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        self._host.set_weights(weights)          # the same checks, into the host mirror
+        self.params.copy_to_device(self._host.params)
+
+    def get_weights(self) -> list[np.ndarray]:
+        self.params.copy_to_host(self._host.params)
+        return self._host.get_weights()
+
+    def optimizer_state(self) -> list[dict[str, np.ndarray]]:
+        if self._slots:
+            self._sync_slots_to_host()
+        return super().optimizer_state()
+
+    # ------------------------------------------------------------------ workspaces and inputs
+    def _workspace(self, n: int) -> _DeviceWorkspace:
+        ws = self._workspaces.get(n)
+        if ws is None:
+            ws = _DeviceWorkspace(self, n)
+            self._workspaces[n] = ws
+            while len(self._workspaces) > WORKSPACE_CACHE_SIZE:
+                self._workspaces.popitem(last=False)
+        else:
+            self._workspaces.move_to_end(n)
+        return ws
+
+    def _host_targets(self, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Validated targets of one batch as ``(y (n, width) in the model dtype, coef (n,), binary)``.
+
+        The checks and the per-sample coefficients are the CPU engine's; sparse labels become one
+        float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
+        """
+        n = len(y)
+        ns = SimpleNamespace(n=n, y=np.empty((n, self.output_dim), self.dtype), labels=np.zeros(n, np.int64),
+                             coef=np.empty(n, np.float64))
+        self._host._load_targets(ns, y, sample_weight)
+        targets = ns.labels.astype(self.dtype).reshape(n, 1) if self.sparse else ns.y
+        binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self._host.loss_code == HINGE else True
+        return targets, ns.coef, binary
+
+    def _epoch_targets(self, y: np.ndarray, sw: np.ndarray | None, batches: list[np.ndarray],
+                       order: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[bool]]:
+        """Targets and coefficients of every batch, in batch order, checked before any launch.
+
+        Without sample weights or an ignored class (and for any loss but hinge, whose label mapping
+        is decided per batch) the targets are checked in one call and the coefficients follow from
+        the batch sizes; otherwise each batch goes through :meth:`_host_targets`.
+        """
+        host = self._host
+        if sw is None and host.ignore_class is None and host.loss_code != HINGE:
+            targets, _, _ = self._host_targets(y[order], None)
+            sizes = np.array([index.size for index in batches], dtype=np.float64)
+            if host.reduction in ("mean", "sum_over_batch_size", "mean_with_sample_weight"):
+                per_batch = 1.0 / sizes
+            else:                                   # "sum" and "none": coef = w = 1
+                per_batch = np.ones_like(sizes)
+            coefs = np.repeat(per_batch, sizes.astype(np.int64))
+            return np.ascontiguousarray(targets), coefs, [True] * len(batches)
+        parts = [self._host_targets(y[index], None if sw is None else sw[index]) for index in batches]
+        targets = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))
+        return targets, np.concatenate([c for _, c, _ in parts]), [b for _, _, b in parts]
+
+    # ------------------------------------------------------------------ passes
+    def _forward(self, ws: _DeviceWorkspace, x, training: bool, step: int, probabilities: bool = True):
+        """Run the plan on device rows ``x``; returns the list of each step's current output array.
+
+        With ``probabilities=False`` a final softmax fused with the loss is left as logits (the loss
+        kernel takes the softmax on the fly).
+        """
+        k = self._k
+        current = []
+        a = x
+        last = len(self.plan) - 1
+        for i, s in enumerate(self.plan):
+            if isinstance(s, _DenseStep):
+                w, b, _, _ = self._dense_views[i]
+                out = ws.outputs[i]
+                code = s.code if s.code != SOFTMAX else LINEAR
+                k.gemm.matmul(a, w, out, bias=b, activation=code)
+                if s.code == SOFTMAX and (probabilities or i != last or not self._host.fused):
+                    k.elementwise.softmax_rows(out, out)
+                a = out
+            elif training and s.rate > 0.0:
+                out = ws.outputs[i]
+                mask = resolve_noise_shape(s.noise_shape, (ws.n, s.width))
+                k.elementwise.dropout_forward(a, out, s.seed, step, s.rate, mask)
+                a = out
+            current.append(a)
+        return current
+
+    def _active_before(self, i: int, training: bool) -> int:
+        """The nearest step before ``i`` that changes its input (Dense, or Dropout in training); -1: x."""
+        j = i - 1
+        while j >= 0:
+            s = self.plan[j]
+            if isinstance(s, _DenseStep) or (training and s.rate > 0.0):
+                return j
+            j -= 1
+        return -1
+
+    def _fused_code(self, j: int) -> int:
+        """The activation derivative a gradient producer fuses for the output of step ``j``."""
+        if j < 0:
+            return LINEAR
+        s = self.plan[j]
+        if isinstance(s, _DenseStep) and s.code != SOFTMAX:
+            return s.code
+        return LINEAR
+
+    def _finish_gradient(self, j: int, ws: _DeviceWorkspace, current) -> None:
+        """A softmax Dense output's gradient, written as d/dy, becomes d/dz (the row-wise Jacobian)."""
+        s = self.plan[j]
+        if isinstance(s, _DenseStep) and s.code == SOFTMAX:
+            self._k.elementwise.softmax_backward(current[j], ws.grads[j], ws.grads[j])
+
+    def _loss(self, ws: _DeviceWorkspace, current, training: bool, slot: int, totals, binary: bool,
+              probabilities: bool, y=None, coef=None) -> None:
+        """Loss of the batch into ``totals[slot]``; d total / d (last output) into the last gradient buffer.
+
+        The gradient is d/dz of the last Dense layer whenever the last step is (an inactive Dropout
+        after) a Dense layer: its activation derivative is fused, or the loss is fused with it.
+        """
+        host = self._host
+        last = len(self.plan) - 1
+        final = self.plan[last]
+        active = isinstance(final, _DenseStep) or (training and final.rate > 0)
+        producer = last if active else self._active_before(last, training)
+        pred = current[last]
+        fused = host.fused and producer == last
+        # without probabilities, _forward left a softmax fused with the loss as logits
+        softmax_logits = fused and self.plan[last].code == SOFTMAX and not probabilities
+        activation = LINEAR if fused else self._fused_code(producer)
+        grad = ws.grads[producer] if producer >= 0 else ws.grads[last]
+        self._k.losses.loss_forward_backward(
+            host.loss_code, ws.y if y is None else y, pred, ws.coef if coef is None else coef, grad, totals,
+            slot, self._halted, from_logits=host.from_logits, label_smoothing=host.label_smoothing,
+            lo=host.clip_low, hi=host.clip_high, fused=fused, softmax_logits=softmax_logits,
+            binary_labels=binary, activation=activation)
+        if not fused and producer >= 0:
+            self._finish_gradient(producer, ws, current)
+        self._loss_producer = producer
+
+    def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int) -> None:
+        """From the gradient left by :meth:`_loss`, fill the flat gradient buffer."""
+        k = self._k
+        i = self._loss_producer
+        while i >= 0:
+            s = self.plan[i]
+            p = self._active_before(i, training)
+            g = ws.grads[i]
+            if isinstance(s, _DenseStep):
+                w, _, dw, db = self._dense_views[i]
+                x_in = current[p] if p >= 0 else x
+                k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
+                if i == self._first_dense or p < 0:
+                    return
+                prev = self.plan[p]
+                if isinstance(prev, _DenseStep) and prev.code != SOFTMAX:
+                    k.gemm.matmul(g, w, ws.grads[p], trans_b=True, activation=prev.code,
+                                  activation_grad_of=current[p])
+                else:
+                    k.gemm.matmul(g, w, ws.grads[p], trans_b=True)
+            else:
+                if p < 0 or i < self._first_dense:
+                    return
+                mask = resolve_noise_shape(s.noise_shape, (ws.n, s.width))
+                code = self._fused_code(p)
+                k.elementwise.dropout_backward(g, ws.grads[p], s.seed, step, s.rate, mask, activation=code,
+                                               activation_output=current[p] if code != LINEAR else None)
+            self._finish_gradient(p, ws, current)
+            i = p
+
+    def _update(self, step: int) -> None:
+        """One optimizer step on the device, for the update at raw iteration ``step``."""
+        opt = self.optimizer
+        k = self._k.optimizers
+        lr = opt.learning_rate_at(step)
+        wd_lr = (opt.weight_decay or 0.0) * lr
+        clipvalue = opt.clipvalue or 0.0
+        if opt.clipnorm:
+            mode, clipnorm = k.CLIP_NORM, opt.clipnorm
+        elif opt.global_clipnorm:
+            mode, clipnorm = k.CLIP_GLOBAL_NORM, opt.global_clipnorm
+        else:
+            mode, clipnorm = k.CLIP_NONE, 0.0
+        if mode != k.CLIP_NONE:
+            k.squared_norms(self.grads, self._offsets, self._squares)
+        slots = self._slots
+        unused = k.placeholder(self.dtype.name)
+        common = (self._offsets, self._squares, mode, clipnorm, clipvalue, wd_lr)
+        kind = type(opt).__name__
+        h, w, g = self._halted, self.params, self.grads
+        if kind == "SGD":
+            k.sgd_update(h, w, g, slots.get("momentum", unused), *common, lr, opt.momentum, opt.nesterov)
+        elif kind == "Adam":
+            t = step + 1
+            alpha = lr * math.sqrt(1.0 - opt.beta_2 ** t) / (1.0 - opt.beta_1 ** t)
+            k.adam_update(h, w, g, slots["m"], slots["v"], slots.get("v_hat", unused), *common, alpha,
+                          opt.beta_1, opt.beta_2, opt.epsilon, opt.amsgrad)
+        elif kind == "Adadelta":
+            k.adadelta_update(h, w, g, slots["accumulated_grad"], slots["accumulated_delta_var"], *common, lr,
+                              opt.rho, opt.epsilon)
+        elif kind == "Adagrad":
+            k.adagrad_update(h, w, g, slots["accumulator"], *common, lr, opt.epsilon)
+        else:
+            k.rmsprop_update(h, w, g, slots["velocity"], slots.get("average_gradient", unused),
+                             slots.get("momentum", unused), *common, lr, opt.rho, opt.momentum, opt.epsilon,
+                             opt.centered)
+
+    def _gradients(self, ws: _DeviceWorkspace, x, training: bool, step: int, slot: int, totals,
+                   binary: bool, probabilities: bool, y=None, coef=None):
+        current = self._forward(ws, x, training, step, probabilities)
+        self._loss(ws, current, training, slot, totals, binary, probabilities, y, coef)
+        self._backward(ws, x, current, training, step)
+        return current
+
+    def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
+        x = self._host._check_x(x)
+        targets, coef, binary = self._host_targets(y, sample_weight)   # every check before any launch
+        ws = self._workspace(x.shape[0])
+        ws.x.copy_to_device(np.ascontiguousarray(x, dtype=self.dtype))
+        ws.y.copy_to_device(np.ascontiguousarray(targets))
+        ws.coef.copy_to_device(coef)
+        return ws, binary
+
+    # ------------------------------------------------------------------ the engine seam
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = self._host._check_x(x)
+        out = np.empty((x.shape[0], self.output_dim), self.dtype)
+        for start in range(0, x.shape[0], PREDICT_CHUNK):
+            chunk = np.ascontiguousarray(x[start:start + PREDICT_CHUNK], dtype=self.dtype)
+            ws = self._workspace(chunk.shape[0])
+            ws.x.copy_to_device(chunk)
+            current = self._forward(ws, ws.x, False, 0, probabilities=True)
+            out[start:start + chunk.shape[0]] = current[-1].copy_to_host()
+        return out
+
+    def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                          *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
+        ws, binary = self._upload_batch(x, y, sample_weight)
+        self._halted.copy_to_device(np.zeros(1, np.int32))
+        self._gradients(ws, ws.x, training, step, 0, self._totals, binary, probabilities=False)
+        loss = float(self._totals.copy_to_host()[0])
+        return loss, [g.copy_to_host() for g in self.grad_views]
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                   *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
+        ws, binary = self._upload_batch(x, y, sample_weight)
+        self._sync_slots_to_device()
+        self._halted.copy_to_device(np.zeros(1, np.int32))
+        current = self._gradients(ws, ws.x, True, step, 0, self._totals, binary, probabilities=outputs)
+        self._update(int(self.optimizer.iterations))
+        loss = float(self._totals.copy_to_host()[0])
+        if math.isfinite(loss):
+            self.optimizer.iterations = self.optimizer.iterations + 1
+        self._sync_slots_to_host()
+        if outputs:
+            return loss, current[-1].copy_to_host()
+        return loss
+
+    def train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
+                    batches: Sequence[np.ndarray], on_batch_end: Callable | None = None,
+                    *, outputs: bool = False, should_stop: Callable[[], bool] | None = None,
+                    on_batch_begin: Callable[[int], None] | None = None) -> np.ndarray:
+        """Every batch of an epoch on the device (the data uploaded once; see the module docstring)."""
+        cuda = self._cuda
+        x = self._host._check_x(x)
+        batches = [np.asarray(index, dtype=np.int64).reshape(-1) for index in batches]
+        if not batches:
+            return np.zeros(0, np.float64)
+        order = np.concatenate(batches)
+        y = np.asarray(y)
+        sw = None if sample_weight is None else np.asarray(sample_weight)
+        targets, coefs, flags = self._epoch_targets(y, sw, batches, order)
+        d_x = cuda.to_device(np.ascontiguousarray(x, dtype=self.dtype))
+        d_order = cuda.to_device(order)
+        d_xe = cuda.device_array((order.size, self.input_dim), self.dtype)
+        self._k.elementwise.gather_rows(d_x, d_order, d_xe)
+        del d_x
+        d_ye = cuda.to_device(targets)
+        d_coef = cuda.to_device(coefs)
+        totals = cuda.device_array(len(batches), np.float64)
+        self._sync_slots_to_device()
+        self._halted.copy_to_device(np.zeros(1, np.int32))
+        feedback = (on_batch_end is not None or should_stop is not None or outputs
+                    or on_batch_begin is not None)
+        opt = self.optimizer
+        first_step = int(opt.iterations)
+        losses: list[float] = []
+        start = 0
+        ran = 0
+        for i, index in enumerate(batches):
+            stop = start + index.size
+            if on_batch_begin is not None:
+                on_batch_begin(i)
+            ws = self._workspace(index.size)
+            xb = d_xe[start:stop]
+            step = first_step + i
+            current = self._gradients(ws, xb, True, step, i, totals, flags[i], probabilities=outputs,
+                                      y=d_ye[start:stop], coef=d_coef[start:stop])
+            self._update(step)
+            ran = i + 1
+            start = stop
+            if feedback:
+                loss = float(totals[i:i + 1].copy_to_host()[0])
+                losses.append(loss)
+                if math.isfinite(loss):
+                    opt.iterations = opt.iterations + 1
+                if on_batch_end is not None:
+                    on_batch_end(i, loss, current[-1].copy_to_host() if outputs else None)
+                if not math.isfinite(loss) or (should_stop is not None and should_stop()):
+                    break
+        if not feedback:
+            all_losses = totals.copy_to_host()[:ran]
+            bad = np.flatnonzero(~np.isfinite(all_losses))
+            kept = ran if bad.size == 0 else int(bad[0]) + 1
+            losses = list(all_losses[:kept])
+            opt.iterations = first_step + (kept if bad.size == 0 else kept - 1)
+        self._sync_slots_to_host()
+        return np.asarray(losses, dtype=np.float64)
+
+    def __repr__(self) -> str:
+        where = "simulator" if simulator_active() else "gpu"
+        return f"{type(self).__name__}(layers={len(self.layers)}, dtype={self.dtype.name}, device={where})"
+
+
+#: Alias with the all-caps spelling.
+CUDAEngine = CudaEngine

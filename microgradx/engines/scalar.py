@@ -1,0 +1,169 @@
+"""The scalar engine: the whole batch as one graph of :class:`~microgradx.engine.Value` nodes.
+
+Every weight element is a leaf labelled like ``dense_1/kernel[0,3]`` or ``dense/bias[2]``, every
+input element a constant leaf ``x[i,j]``. A training step is exactly micrograd's loop:
+
+    loss = loss_fn(y, model(x))          # builds the graph, one node per number
+    loss.backward()                      # the chain rule, node by node
+    optimizer.apply(grads, weights)      # the same update rule the fast engines use
+
+It is slow (Python objects, one per multiply and add) and meant for small models and for seeing
+every step: :func:`build_loss_graph` returns the graph of any model's loss on a small batch, which
+``model.to_graph`` hands to the drawing and explanation tools. Everything is float64.
+
+Dropout multiplies each unit by the constant ``scale`` from :func:`~microgradx.engines.base.dropout_scale`
+(0 or ``1/(1-rate)``), so the graph shows which units were dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import activations
+from ..engine import Value
+from .base import Engine
+
+__all__ = ["ScalarEngine", "build_loss_graph", "forward_values", "weight_leaves"]
+
+
+def _label(name: str, index: tuple[int, ...]) -> str:
+    return f"{name}[{','.join(str(i) for i in index)}]"
+
+
+def weight_leaves(layers: Sequence[Any], weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """One object array of labelled leaf ``Value``s per weight array (``requires_grad=True``)."""
+    names = [name for layer in layers for name in layer.weight_names()]
+    leaves = []
+    for name, array in zip(names, weights):
+        array = np.asarray(array, dtype=np.float64)
+        out = np.empty(array.shape, dtype=object)
+        for index, number in np.ndenumerate(array):
+            out[index] = Value(float(number), label=_label(name, index), requires_grad=True)
+        leaves.append(out)
+    return leaves
+
+
+def input_leaves(x: np.ndarray, prefix: str = "x") -> np.ndarray:
+    """Constant leaves ``x[i,j]`` for the inputs of a batch."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty(x.shape, dtype=object)
+    for index, number in np.ndenumerate(x):
+        out[index] = Value(float(number), label=_label(prefix, index))
+    return out
+
+
+def forward_values(layers: Sequence[Any], leaves: Sequence[np.ndarray], x: np.ndarray,
+                   *, training: bool = False, step: int = 0) -> np.ndarray:
+    """The model's output as a ``(batch, units)`` object array of ``Value`` (the forward graph).
+
+    Dense: ``z[i,k] = sum_j x[i,j] * kernel[j,k] + bias[k]``, then the activation node(s).
+    Dropout (training only): ``out = a * scale`` with the constant mask of ``(seed, step)``.
+    """
+    out = input_leaves(x)
+    position = 0
+    for layer in layers:
+        if hasattr(layer, "units"):  # Dense
+            kernel = leaves[position]
+            position += 1
+            z = out @ kernel  # object matmul: a sum of Value products per output
+            if layer.use_bias:
+                z = z + leaves[position]
+                position += 1
+            out = activations.value_forward(layer.activation, z)
+        elif training and layer.rate > 0.0:  # Dropout
+            scale = np.broadcast_to(layer.scale(out.shape, step), out.shape)
+            out = out * scale  # Value * float: a "*" node whose other input is the constant scale
+    return out
+
+
+def build_loss_graph(layers: Sequence[Any], loss: Any, weights: Sequence[np.ndarray], x: np.ndarray,
+                     y: np.ndarray, sample_weight: np.ndarray | None = None, *, training: bool = False,
+                     step: int = 0) -> tuple[Value, list[np.ndarray], np.ndarray]:
+    """``(loss_value, leaves, y_pred)``: the scalar graph of ``loss(y, model(x))`` at ``weights``."""
+    leaves = weight_leaves(layers, weights)
+    y_pred = forward_values(layers, leaves, x, training=training, step=step)
+    value = loss(np.asarray(y, dtype=np.float64), y_pred, sample_weight)
+    if not isinstance(value, Value):
+        # a loss that reduces to a plain number (e.g. every term was a constant) still gives a graph root
+        value = Value(float(value), label="loss")
+    elif not value.label:
+        value.label = "loss"
+    return value, leaves, y_pred
+
+
+class ScalarEngine(Engine):
+    """Forward and backward through the ``Value`` graph; float64 weights in NumPy arrays.
+
+    ``dtype`` is accepted for interface compatibility; the scalar engine always computes in float64.
+    """
+
+    name = "scalar"
+
+    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
+        super().__init__(layers, loss, optimizer, "float64")
+        self._weights = [np.zeros(shape, dtype=np.float64) for shape in self.shapes]
+
+    # ------------------------------------------------------------------ weights
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        self._weights = [np.array(w, dtype=np.float64, copy=True) for w in weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in self._weights]
+
+    # ------------------------------------------------------------------ compute
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Forward pass in float64 NumPy (the same formulas as the graph, without building it)."""
+        out = np.asarray(x, dtype=np.float64)
+        position = 0
+        for layer in self.layers:
+            if hasattr(layer, "units"):
+                kernel = self._weights[position]
+                bias = self._weights[position + 1] if layer.use_bias else None
+                position += 2 if layer.use_bias else 1
+                out = layer.forward(out, kernel, bias)
+        return out
+
+    def to_graph(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                 *, training: bool = False, step: int = 0) -> Value:
+        """The loss of the batch as a scalar ``Value`` whose leaves are the (labelled) weights."""
+        return build_loss_graph(self.layers, self.loss, self._weights, x, y, sample_weight,
+                                training=training, step=step)[0]
+
+    def _gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
+                   training: bool, step: int) -> tuple[float, list[np.ndarray], np.ndarray]:
+        leaves = weight_leaves(self.layers, self._weights)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # non-finite outputs are handled below
+                y_pred = forward_values(self.layers, leaves, x, training=training, step=step)
+            outputs = np.vectorize(lambda v: v.data, otypes=[np.float64])(y_pred)
+        except OverflowError:  # a diverging model: report a non-finite loss instead of crashing
+            outputs = np.full((len(x), 1), np.inf)
+        nan_result = (math.nan, [np.full(w.shape, math.nan) for w in self._weights], outputs)
+        if not np.all(np.isfinite(outputs)):
+            return nan_result
+        try:
+            value = self.loss(np.asarray(y, dtype=np.float64), y_pred, sample_weight)
+        except OverflowError:  # e.g. a squared error beyond the float range
+            return nan_result
+        if not isinstance(value, Value):
+            return float(value), [np.zeros(w.shape) for w in self._weights], outputs
+        if not math.isfinite(value.data):
+            return nan_result
+        value.backward(record=False)
+        grads = [np.vectorize(lambda v: v.grad, otypes=[np.float64])(leaf) for leaf in leaves]
+        return value.data, grads, outputs
+
+    def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                          *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
+        loss, grads, _ = self._gradients(x, y, sample_weight, training, step)
+        return loss, grads
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                   *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
+        loss, grads, y_pred = self._gradients(x, y, sample_weight, True, step)
+        if np.isfinite(loss):
+            self.optimizer.apply(grads, self._weights)
+        return (loss, y_pred) if outputs else loss

@@ -1,0 +1,543 @@
+"""The optimizer base class: Keras 3's shared options and the order of one update.
+
+One call of :meth:`Optimizer.apply` (Keras' ``apply``/``apply_gradients``) runs, in this order:
+
+1. ``None`` gradients are dropped (with a warning); all ``None`` raises ``ValueError``.
+2. ``loss_scale_factor = s``: ``g <- g / s``.
+3. ``gradient_accumulation_steps = N``: on calls where ``(r + 1) % N != 0`` (``r`` = raw call counter)
+   the gradient is only added to an accumulator and *no* variable changes; otherwise
+   ``g <- (g + acc) / N`` and the accumulator is reset after the update.
+4. Clipping: ``clipnorm`` (per variable), ``global_clipnorm`` or ``clipvalue`` (at most one).
+5. Decoupled weight decay ``w <- w - w * weight_decay * lr_t`` (before the update, never added to g).
+6. The optimizer's own :meth:`update_step` (SGD, Adam, ...).
+7. ``use_ema``: ``avg <- mu avg + (1 - mu) w`` with ``mu = 0`` at ``iterations == 0`` (so the first
+   average is ``w``), and ``w <- avg`` every ``ema_overwrite_frequency`` steps.
+8. The raw counter ``r`` goes up by one (also on accumulation-only calls).
+
+Schedules see ``r``; the step ``t = iterations + 1`` of the update rules (Adam's bias correction) uses
+``iterations = r // N`` when accumulating, else ``r``.
+
+**State layout.** Every slot kind (Adam's ``"m"`` and ``"v"``, ...) lives in one flat contiguous 1-D
+buffer, ``opt.slot_buffers[name]``, with one reshaped view per variable, ``opt.slots[i][name]``
+(also :meth:`get_slot`). The fast engines update a flat parameter buffer with one fused kernel
+(:meth:`apply_flat`); :meth:`apply` updates a list of arrays with the readable NumPy rules.
+
+Differences from Keras (documented and tested): an ``int`` learning rate or SGD momentum is rejected
+exactly as in Keras (``SGD(learning_rate=1)`` raises; the message suggests ``1.0``; numpy floats are
+accepted); a float learning rate is kept as a Python float
+(Keras stores it in a float32 variable, so ``SGD().get_config()["learning_rate"]`` is 0.0099999998
+there and exactly 0.01 here); negative hyper-parameters raise ``ValueError`` (Keras accepts some);
+``exclude_from_weight_decay`` takes variable *indices* (our variables have no names).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..engine import Value
+from .schedules import LearningRateSchedule, deserialize, serialize
+
+__all__ = ["Optimizer"]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_learning_rate(learning_rate: Any) -> Any:
+    """Keras' rule: a Python float, a LearningRateSchedule or a zero-argument callable. An ``int``
+    (``learning_rate=1``) is rejected, exactly as in Keras; write ``1.0``."""
+    if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
+        return learning_rate
+    if not isinstance(learning_rate, (float, np.floating)):
+        raise ValueError(
+            "Argument `learning_rate` should be float, or an instance of LearningRateSchedule, or a "
+            "callable (that takes in the current iteration value and returns the corresponding learning "
+            f"rate value). Received instead: learning_rate={learning_rate!r}"
+            + (" (write it as a float, e.g. 1.0)" if isinstance(learning_rate, Integral) else ""))
+    learning_rate = float(learning_rate)
+    if not math.isfinite(learning_rate) or learning_rate < 0:
+        raise ValueError(f"Argument `learning_rate` must be a finite float >= 0. "
+                         f"Received: learning_rate={learning_rate!r}")
+    return learning_rate
+
+
+def _optional_positive(value: Any, argument: str) -> float | None:
+    """``None`` or a finite number >= 0 (0 switches the option off, as Keras' truthiness check)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) \
+            or value < 0:
+        raise ValueError(f"Argument `{argument}` must be None or a finite number >= 0. "
+                         f"Received: {argument}={value!r}")
+    return float(value)
+
+
+def check_range(value: Any, argument: str, low: float, high: float, *, low_open: bool = False,
+                high_open: bool = False, require_float: bool = False) -> float:
+    """Validate a hyper-parameter: a real number in ``[low, high]`` (ends open where asked).
+
+    ``require_float`` follows Keras' SGD ``momentum`` check, which rejects ints
+    (``"`momentum` must be a float between [0, 1]."``)."""
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    if require_float:
+        ok_type = isinstance(value, (float, np.floating))
+    else:
+        ok_type = isinstance(value, Real) and not isinstance(value, bool)
+    if ok_type:
+        v = float(value)
+        above = v > low if low_open else v >= low
+        below = v < high if high_open else v <= high
+        if math.isfinite(v) and above and below:
+            return v
+    kind = "a float" if require_float else "a number"
+    raise ValueError(f"`{argument}` must be {kind} between {left}{low:g}, {high:g}{right}. "
+                     f"Received: {argument}={value!r}")
+
+
+class Optimizer:
+    """Base class of every optimizer (Keras 3 constructor arguments and semantics).
+
+    Args:
+        learning_rate: a float, a :class:`~microgradx.optimizers.schedules.LearningRateSchedule`, or a
+            zero-argument callable.
+        weight_decay: decoupled weight decay ``w <- w - w * weight_decay * lr`` before each update.
+        clipnorm: clip each variable's gradient to this L2 norm.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: clip all gradients together to this global L2 norm (no +1e-6).
+        use_ema, ema_momentum, ema_overwrite_frequency: exponential moving average of the weights.
+        loss_scale_factor: gradients are divided by it (``scale_loss(loss)`` multiplies the loss).
+        gradient_accumulation_steps: update only every N calls, with the mean of the N gradients.
+        name: a name (``"sgd"``, ``"adam"``, ...).
+
+    Subclasses define :attr:`slot_initial_values` (slot name -> initial value, for the current
+    options), :meth:`update_step` (the NumPy reference of the rule, in place, per variable) and
+    :meth:`_update_flat` (the fused kernel call).
+    """
+
+    #: the default name of the subclass (Keras': "SGD" -> "sgd")
+    default_name = "optimizer"
+
+    def __init__(self, learning_rate: Any, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        self.name = name if name is not None else self.default_name
+        self.weight_decay = _optional_positive(weight_decay, "weight_decay")
+        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
+        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
+        self.global_clipnorm = _optional_positive(global_clipnorm, "global_clipnorm")
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}")
+        if gradient_accumulation_steps:
+            if isinstance(gradient_accumulation_steps, bool) or not isinstance(
+                    gradient_accumulation_steps, Integral) or gradient_accumulation_steps < 2:
+                raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                                 f"gradient_accumulation_steps={gradient_accumulation_steps}")
+            gradient_accumulation_steps = int(gradient_accumulation_steps)
+        self.gradient_accumulation_steps = gradient_accumulation_steps or None
+        self.use_ema = bool(use_ema)
+        if self.use_ema:
+            if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, Real) \
+                    or not 0 <= ema_momentum <= 1:
+                raise ValueError(f"`ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (isinstance(ema_overwrite_frequency, bool) or not isinstance(
+                    ema_overwrite_frequency, Integral) or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+        self.ema_momentum = float(ema_momentum)
+        self.ema_overwrite_frequency = ema_overwrite_frequency or None
+        if loss_scale_factor is not None:
+            loss_scale_factor = _optional_positive(loss_scale_factor, "loss_scale_factor")
+            if loss_scale_factor == 0:
+                raise ValueError("Argument `loss_scale_factor` must be > 0. Received: loss_scale_factor=0")
+        self.loss_scale_factor = loss_scale_factor
+        self._learning_rate = _check_learning_rate(learning_rate)
+        self._raw_iterations = 0
+        self._excluded: set[int] = set()
+        self.built = False
+        self.shapes: list[tuple[int, ...]] = []
+        self.segments: list[tuple[int, int]] = []
+        self.dtype: np.dtype | None = None
+        self.slot_buffers: dict[str, np.ndarray] = {}
+        self.slots: list[dict[str, np.ndarray]] = []
+        self._accumulator: np.ndarray | None = None
+        self._ema: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ subclass interface
+    @property
+    def slot_initial_values(self) -> dict[str, float]:
+        """``{slot name: initial value}`` for the current options (e.g. Adam: ``{"m": 0, "v": 0}``)."""
+        return {}
+
+    def update_step(self, gradient: np.ndarray, variable: np.ndarray, learning_rate: float,
+                    slots: dict[str, np.ndarray], step: int) -> None:
+        """The NumPy reference of the rule: update ``variable`` and its ``slots`` in place.
+
+        ``gradient`` is already scaled, accumulated and clipped; ``variable`` already decayed;
+        ``step`` is ``t = iterations + 1``."""
+        raise NotImplementedError
+
+    #: the scalar rule in :mod:`microgradx.kernels.optimizers` (e.g. ``"adam_element"``) and its CPU
+    #: driver over a flat buffer (``"adam_update"``), shared with the CUDA engine
+    element_function = ""
+    flat_kernel = ""
+    #: every slot the element function takes, in its argument order (absent ones are passed empty)
+    element_slots: tuple[str, ...] = ()
+
+    def element_arguments(self, learning_rate: float, step: int) -> tuple:
+        """The scalar arguments that follow the slots in :attr:`element_function` (and the flat
+        kernel), for one step with ``learning_rate`` at ``t = step``."""
+        raise NotImplementedError
+
+    def _update_flat(self, w: np.ndarray, g: np.ndarray, offsets: np.ndarray, sizes: np.ndarray,
+                     scales: np.ndarray, clipvalue: float, wd_lr: float, learning_rate: float,
+                     step: int) -> None:
+        """One fused kernel call doing clip, decay and update over the flat buffer ``w``."""
+        from microgradx.kernels import optimizers as kernels
+        empty = np.empty(0, dtype=w.dtype)
+        slots = [self.slot_buffers.get(name, empty) for name in self.element_slots]
+        getattr(kernels, self.flat_kernel)(w, g, *slots, offsets, sizes, scales, clipvalue, wd_lr,
+                                           *self.element_arguments(learning_rate, step))
+
+    def get_config(self) -> dict:
+        """Keras' configuration keys (a schedule is serialized as ``{"class_name", "config"}``)."""
+        lr = self._learning_rate
+        return {
+            "name": self.name,
+            "learning_rate": serialize(lr) if isinstance(lr, LearningRateSchedule) else lr,
+            "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Optimizer":
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self._learning_rate!r}, name={self.name!r})"
+
+    # ------------------------------------------------------------------ learning rate and steps
+    @property
+    def iterations(self) -> int:
+        """Completed optimizer steps: raw calls, divided by N when accumulating gradients."""
+        n = self.gradient_accumulation_steps
+        return self._raw_iterations // n if n else self._raw_iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+            raise ValueError(f"iterations must be an int >= 0, got {value!r}")
+        self._raw_iterations = int(value) * (self.gradient_accumulation_steps or 1)
+
+    def learning_rate_at(self, step: int) -> float:
+        """The learning rate used by the update at raw step ``step`` (a schedule sees ``step``)."""
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            return float(lr(step))
+        if callable(lr):
+            return float(lr())
+        return lr
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next update."""
+        return self.learning_rate_at(self._raw_iterations)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                            "`learning_rate` constructor argument, hence its learning rate is not "
+                            "settable. If you need the learning rate to be settable, you should "
+                            "instantiate the optimizer with a float `learning_rate` argument.")
+        self._learning_rate = _check_learning_rate(value)
+
+    def scale_loss(self, loss: Any) -> Any:
+        """``loss * loss_scale_factor`` (unchanged without a factor)."""
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
+    def exclude_from_weight_decay(self, indices: Iterable[int]) -> None:
+        """Exempt the variables at these positions (e.g. biases) from weight decay."""
+        self._excluded.update(int(i) for i in indices)
+
+    # ------------------------------------------------------------------------------ state
+    def build(self, variables: Sequence[Any]) -> None:
+        """Allocate the flat slot buffers for ``variables`` (arrays of one float dtype, or Values)."""
+        arrays = [_as_array(v, f"variables[{i}]") for i, v in enumerate(variables)]
+        dtypes = {a.dtype for a in arrays}
+        if len(dtypes) > 1:
+            raise ValueError(f"all variables must share one float dtype, got {sorted(map(str, dtypes))}")
+        sizes = [a.size for a in arrays]
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int) if sizes else []
+        self._build_layout([a.shape for a in arrays], [(int(o), int(s)) for o, s in zip(offsets, sizes)],
+                           arrays[0].dtype if arrays else np.dtype(np.float64))
+
+    def build_flat(self, segments: Sequence[tuple[int, int]], total_size: int, dtype: Any,
+                   shapes: Sequence[tuple[int, ...]] | None = None) -> None:
+        """Allocate the slot buffers for a flat parameter buffer of ``total_size`` elements whose
+        variable ``i`` is ``[offset_i, offset_i + size_i)`` (``shapes`` only shape the views)."""
+        dtype = np.dtype(dtype)
+        segments = [(int(o), int(s)) for o, s in segments]
+        for i, (o, s) in enumerate(segments):
+            if o < 0 or s < 0 or o + s > total_size:
+                raise ValueError(f"segments[{i}]=({o}, {s}) lies outside a buffer of {total_size} elements")
+        shapes = [(s,) for _, s in segments] if shapes is None else [tuple(sh) for sh in shapes]
+        self._build_layout(shapes, segments, dtype, total_size)
+
+    def _build_layout(self, shapes, segments, dtype, total_size: int | None = None) -> None:
+        if dtype not in _FLOAT_DTYPES:
+            raise ValueError(f"variables must be float32 or float64, got {dtype}")
+        total = total_size if total_size is not None else sum(s for _, s in segments)
+        self.dtype = dtype
+        self.shapes = [tuple(sh) for sh in shapes]
+        self.segments = list(segments)
+        self.slot_buffers = {name: np.full(total, init, dtype=dtype)
+                             for name, init in self.slot_initial_values.items()}
+        self.slots = [{name: buf[o:o + s].reshape(shape) for name, buf in self.slot_buffers.items()}
+                      for (o, s), shape in zip(self.segments, self.shapes)]
+        self._accumulator = np.zeros(total, dtype=dtype) if self.gradient_accumulation_steps else None
+        self._ema = np.zeros(total, dtype=dtype) if self.use_ema else None
+        self.built = True
+
+    def get_slot(self, index: int, name: str) -> np.ndarray:
+        """The view of slot ``name`` of variable ``index`` (e.g. ``get_slot(0, "m")``)."""
+        if not self.built:
+            raise ValueError("the optimizer has no state yet: call apply() or build() first")
+        if not 0 <= index < len(self.slots):
+            raise IndexError(f"variable index {index} out of range for {len(self.slots)} variables")
+        if name not in self.slot_buffers:
+            raise KeyError(f"{type(self).__name__} has no slot {name!r}; its slots are "
+                           f"{sorted(self.slot_buffers)}")
+        return self.slots[index][name]
+
+    def state(self) -> list[dict[str, np.ndarray]]:
+        """Per-variable copies of every slot (for plots)."""
+        return [{k: v.copy() for k, v in per_var.items()} for per_var in self.slots]
+
+    def moving_average(self, index: int) -> np.ndarray:
+        """The EMA of variable ``index`` (``use_ema=True``)."""
+        if self._ema is None:
+            raise ValueError("moving averages exist only with use_ema=True")
+        o, s = self.segments[index]
+        return self._ema[o:o + s].reshape(self.shapes[index])
+
+    # ------------------------------------------------------------------------- the updates
+    def apply(self, grads: Sequence[Any], variables: Sequence[Any]) -> None:
+        """One Keras step on ``variables`` in place (NumPy arrays of float32/float64, ``Value``s or
+        object arrays of ``Value``s, whose ``.data`` is updated), in Keras' order (module docstring).
+
+        ``grads[i]`` is the gradient of ``variables[i]`` (same shape) or ``None``."""
+        grads, variables = list(grads), list(variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"got {len(grads)} gradients for {len(variables)} variables")
+        if all(g is None for g in grads):
+            raise ValueError("No gradients provided for any variable.")
+        if not self.built:
+            self.build(variables)
+        elif len(variables) != len(self.shapes):
+            raise ValueError(f"this optimizer was built for {len(self.shapes)} variables, "
+                             f"got {len(variables)}")
+        missing = [i for i, g in enumerate(grads) if g is None]
+        if missing:
+            warnings.warn(f"Gradients do not exist for variables at positions {missing} when "
+                          "minimizing the loss.", stacklevel=2)
+        work = [_as_array(v, f"variables[{i}]") for i, v in enumerate(variables)]
+        for i, w in enumerate(work):
+            if w.shape != self.shapes[i] or w.dtype != self.dtype:
+                raise ValueError(f"variables[{i}] has shape {w.shape} and dtype {w.dtype}; the optimizer "
+                                 f"was built for {self.shapes[i]} and {self.dtype}")
+        active = [i for i, g in enumerate(grads) if g is not None]
+        gradients = [self._gradient_array(grads[i], work[i], i) for i in active]
+        if self.loss_scale_factor is not None:                                   # 2. loss scale
+            gradients = [g / self.dtype.type(self.loss_scale_factor) for g in gradients]
+        gradients = self._accumulate(gradients, [self._view(self._accumulator, i) for i in active])  # 3.
+        if gradients is not None:
+            lr = self.learning_rate_at(self._raw_iterations)
+            t = self.iterations + 1
+            gradients = self._clip(dict(zip(active, gradients)))                 # 4. clipping
+            for i in active:
+                w = work[i]
+                if self.weight_decay and i not in self._excluded:                # 5. decoupled decay
+                    w -= w * self.dtype.type(self.weight_decay) * self.dtype.type(lr)
+                self.update_step(gradients[i], w, lr, self.slots[i], t)          # 6. the rule
+        self._update_ema(work, [self._view(self._ema, i) for i in range(len(work))])   # 7. EMA
+        self._raw_iterations += 1                                                # 8. the counter
+        for v, w in zip(variables, work):
+            _write_back(v, w)
+
+    def _gradient_array(self, gradient: Any, variable: np.ndarray, index: int) -> np.ndarray:
+        g = np.asarray(_numbers(gradient), dtype=self.dtype)
+        if g.shape != variable.shape:
+            raise ValueError(f"grads[{index}] has shape {g.shape}, expected {variable.shape} "
+                             "(the shape of its variable)")
+        return g
+
+    def step(self, parameters: Iterable[Any]) -> None:
+        """micrograd/PyTorch style: ``apply([p.grad for p in parameters], parameters)``."""
+        parameters = list(parameters)
+        for i, p in enumerate(parameters):
+            if not hasattr(p, "grad"):
+                raise TypeError(f"parameters[{i}] of type {type(p).__name__} has no .grad")
+        self.apply([p.grad for p in parameters], parameters)
+
+    def apply_flat(self, grads_flat: np.ndarray, vars_flat: np.ndarray,
+                   segments: Sequence[tuple[int, int]]) -> None:
+        """The fast path: one Keras step on a flat parameter buffer, in place, with fused Numba kernels.
+
+        ``vars_flat`` and ``grads_flat`` are 1-D, C-contiguous, of one float dtype; variable ``i`` is
+        ``[offset_i, offset_i + size_i)`` for ``segments[i] = (offset_i, size_i)``. The result equals
+        :meth:`apply` on the variables (within rounding: the kernels compute in float64 registers)."""
+        w, g = vars_flat, grads_flat
+        for argument, a in (("vars_flat", w), ("grads_flat", g)):
+            if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous \
+                    or a.dtype not in _FLOAT_DTYPES:
+                raise ValueError(f"{argument} must be a 1-D C-contiguous float32/float64 array")
+        if g.shape != w.shape or g.dtype != w.dtype:
+            raise ValueError(f"grads_flat (shape {g.shape}, {g.dtype}) must match vars_flat "
+                             f"(shape {w.shape}, {w.dtype})")
+        segments = [(int(o), int(s)) for o, s in segments]
+        if not self.built:
+            self.build_flat(segments, w.size, w.dtype)
+        elif segments != self.segments or w.dtype != self.dtype or \
+                (self.slot_buffers and next(iter(self.slot_buffers.values())).size != w.size):
+            raise ValueError("apply_flat: segments/dtype/size differ from the layout this optimizer "
+                             f"was built for ({self.segments}, {self.dtype})")
+        if self.loss_scale_factor is not None:
+            g = g / w.dtype.type(self.loss_scale_factor)
+        step_now = self._accumulate([g], [self._accumulator])
+        if step_now is not None:
+            g = np.ascontiguousarray(step_now[0])
+            offsets = np.array([o for o, _ in segments], dtype=np.int64)
+            sizes = np.array([s for _, s in segments], dtype=np.int64)
+            if self.clipnorm or self.global_clipnorm:
+                from microgradx.kernels.optimizers import gradient_scales
+                scales = gradient_scales(g, offsets, sizes, self.clipnorm or 0.0, self.global_clipnorm or 0.0)
+            else:
+                scales = np.ones(len(segments), dtype=np.float64)
+            lr = self.learning_rate_at(self._raw_iterations)
+            wd_lr = (self.weight_decay or 0.0) * lr
+            if self._excluded and wd_lr:
+                raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
+                                          "is supported by apply() only")
+            self._update_flat(w, g, offsets, sizes, scales, self.clipvalue or 0.0, wd_lr, lr,
+                              self.iterations + 1)
+        self._update_ema([w], [self._ema])
+        self._raw_iterations += 1
+
+    def finalize_variable_values(self, variables: Sequence[Any]) -> None:
+        """With ``use_ema``, copy the moving averages into ``variables`` (``fit`` does it at the end)."""
+        if not self.use_ema:
+            return
+        for i, v in enumerate(variables):
+            w = _as_array(v, f"variables[{i}]")
+            w[...] = self.moving_average(i)
+            _write_back(v, w)
+
+    # ------------------------------------------------------------------------------ helpers
+    def _view(self, buffer: np.ndarray | None, index: int) -> np.ndarray | None:
+        if buffer is None:
+            return None
+        o, s = self.segments[index]
+        return buffer[o:o + s].reshape(self.shapes[index])
+
+    def _accumulate(self, grads: list[np.ndarray], accumulators: list[np.ndarray | None]):
+        """Gradient accumulation: ``None`` on an accumulate-only call, else the gradients to apply."""
+        n = self.gradient_accumulation_steps
+        if not n:
+            return grads
+        if (self._raw_iterations + 1) % n != 0:
+            for g, acc in zip(grads, accumulators):
+                acc += g
+            return None
+        out = [(g + acc) / self.dtype.type(n) for g, acc in zip(grads, accumulators)]
+        for acc in accumulators:
+            acc[...] = 0
+        return out
+
+    def _clip(self, grads: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Keras' clipping, with norms accumulated in float64."""
+        if self.clipnorm:
+            c = self.clipnorm
+            out = {}
+            for i, g in grads.items():
+                norm = math.sqrt(np.sum(np.square(g, dtype=np.float64)))
+                out[i] = g * (c / max(norm, c)) if norm > 0 else g
+            return {i: g.astype(self.dtype, copy=False) for i, g in out.items()}
+        if self.global_clipnorm:
+            c = self.global_clipnorm
+            norm = math.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values()))
+            if not math.isfinite(norm):
+                scale = math.nan
+            else:
+                scale = c * min(1.0 / norm, 1.0 / c) if norm > 0 else 1.0
+            return {i: (g * scale).astype(self.dtype, copy=False) for i, g in grads.items()}
+        if self.clipvalue:
+            v = self.dtype.type(self.clipvalue)
+            return {i: np.clip(g, -v, v) for i, g in grads.items()}
+        return grads
+
+    def _update_ema(self, variables: list[np.ndarray], averages: list[np.ndarray | None]) -> None:
+        if not self.use_ema:
+            return
+        k = self.iterations
+        mu = 0.0 if k == 0 else self.ema_momentum
+        overwrite = bool(self.ema_overwrite_frequency) and (k + 1) % self.ema_overwrite_frequency == 0
+        for w, avg in zip(variables, averages):
+            avg[...] = mu * avg + (1.0 - mu) * w
+            if overwrite:
+                w[...] = avg
+
+
+def _numbers(x: Any) -> Any:
+    """Floats of a gradient given as a number, an array, a Value or an object array of Values."""
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return np.vectorize(lambda v: v.data if isinstance(v, Value) else float(v),
+                            otypes=[np.float64])(x)
+    return x
+
+
+def _as_array(variable: Any, argument: str) -> np.ndarray:
+    """The array the update works on: the variable itself (float ndarray, updated in place), or a
+    float64 copy of a Value's / an object array of Values' numbers (written back after the update)."""
+    if isinstance(variable, np.ndarray) and variable.dtype in _FLOAT_DTYPES:
+        if not variable.flags.writeable:
+            raise ValueError(f"{argument} is a read-only array")
+        return variable
+    if isinstance(variable, Value):
+        return np.array(variable.data, dtype=np.float64)
+    if isinstance(variable, np.ndarray) and variable.dtype == object \
+            and all(isinstance(v, Value) for v in variable.flat):
+        return _numbers(variable)
+    raise TypeError(f"{argument} must be a float32/float64 numpy array, a microgradx.Value or an object "
+                    f"array of Values, got {type(variable).__name__}"
+                    + (f" of dtype {variable.dtype}" if isinstance(variable, np.ndarray) else ""))
+
+
+def _write_back(variable: Any, work: np.ndarray) -> None:
+    if isinstance(variable, Value):
+        variable.data = float(work)
+    elif isinstance(variable, np.ndarray) and variable.dtype == object:
+        for v, x in zip(variable.flat, work.flat):
+            v.data = float(x)

@@ -1,0 +1,628 @@
+"""The scalar graph, compiled: trace a :class:`~microgradx.engine.Value` graph once, run it as a Numba tape.
+
+The interpreted graph is where the chain rule is visible, but every number is a Python object, so a
+micrograd-sized model trains at a few steps per second. :func:`compile_tape` keeps the graph exactly
+as it was written and flattens it into arrays, one row per node in topological order (an n-ary
+``sum`` node becomes a left-to-right chain of ``+`` rows, which adds in the same order):
+
+=========  ==========================================================================
+``op``     int32 op code of each node (leaf kinds: constant, input, parameter)
+``arg``    int32 operand rows, two columns, ``-1`` when unused
+``const``  float64 numbers baked into a node (``a ** 2``'s exponent, ``clip``'s bounds)
+=========  ==========================================================================
+
+The kernels in :mod:`microgradx.kernels.tape` run that tape forward and backward with the engine's own
+formulas in the engine's order, so results equal the interpreted graph's up to rounding::
+
+    x1, x2, y = Value(0.0, "x1"), Value(0.0, "x2"), Value(0.0, "y")
+    score = model([x1, x2])                             # the graph of ONE sample
+    loss = (1 + -y * score).relu()
+    tape = compile_tape(loss, inputs=[x1, x2, y])       # parameters: leaves with requires_grad=True
+    value, grads = tape.batch(np.column_stack([X, Y]), reduce="mean")  # all samples, in parallel
+    tape.params -= 0.1 * grads                          # tape.params: the live parameter buffer
+    tape.write_back()                                   # copy it into the model's Value leaves
+
+``batch`` runs the samples in parallel threads (the kernel releases the GIL) over fixed chunks of
+samples, so its sums never depend on the thread count. Training: ``tape.fit(data, optimizer, ...)``,
+or ``opt.apply([grads], tape.parameters)`` with the shared optimizers.
+
+The tape stays explainable: :meth:`Tape.to_graph` / :meth:`Tape.trace` write one sample's numbers
+back into the original graph and give the same :class:`~microgradx.trace.Trace` (and drawing) as
+the interpreted engine.
+
+Graphs whose *shape* depended on a value (a node that was compared, e.g. ``if v > 0:``) cannot be
+replayed for other inputs and are refused, naming the node. The constants of ``a ** k`` and ``clip``
+are read back from the op string (``"**2"``, ``"clip[-1,1]"``), which ``Value`` writes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .engine import Value, topological_order
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trace import Trace
+
+__all__ = ["compile_tape", "Tape", "TapeResult", "OP_CODES"]
+
+# Op codes, identical to microgradx.kernels.tape.OP_* (kept here so that compiling a graph does not
+# import numba; tests check the two tables agree).
+OP_CONST, OP_INPUT, OP_PARAM = 0, 1, 2
+OP_CODES: dict[str, int] = {
+    "+": 3, "-": 4, "*": 5, "/": 6, "**const": 7, "**": 8, "neg": 9, "exp": 10, "log": 11,
+    "log1p": 12, "sqrt": 13, "tanh": 14, "sigmoid": 15, "relu": 16, "abs": 17, "softplus": 18,
+    "clip": 19,
+}
+_UNARY = ("neg", "exp", "log", "log1p", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus")
+_BINARY = ("+", "-", "*", "/", "**")
+_REDUCTIONS = ("mean", "sum")
+# Chunk of consecutive samples per parallel task. The partial sums (and so the rounding) depend on it,
+# never on the thread count; at most _MAX_CHUNKS partial gradient rows are kept.
+_MIN_CHUNK = 16
+_MAX_CHUNKS = 512
+
+
+@dataclass(frozen=True)
+class TapeResult:
+    """What one run of a tape returns. Unpacks as ``value, grads = tape.run(...)``.
+
+    Attributes:
+        value: the root's value (``run``), or the sum / mean of the per-sample values (``batch``).
+        grads: d value / d parameter, float64 in ``tape.param_names`` order (``None`` if not asked).
+        input_grads: d root / d input: shape ``(n_inputs,)`` for ``run``, ``(n_samples, n_inputs)``
+            per sample (not reduced) for ``batch``.
+        outputs: ``batch`` only: the root's value for every sample.
+        node_values, node_grads: ``run`` only: every node's value and gradient, in tape order
+            (``tape.nodes``), constant leaves included.
+    """
+
+    value: float
+    grads: np.ndarray | None
+    input_grads: np.ndarray | None
+    outputs: np.ndarray | None = None
+    node_values: np.ndarray | None = None
+    node_grads: np.ndarray | None = None
+
+    def __iter__(self) -> Iterator:
+        return iter((self.value, self.grads))
+
+
+def compile_tape(root: Value, inputs: Sequence[Value] | Mapping[str, Value] = (),
+                 params: Sequence[Value] | None = None) -> "Tape":
+    """Flatten ``root``'s graph into a :class:`Tape`.
+
+    Args:
+        root: the output node (a loss, a score).
+        inputs: the leaves that change from sample to sample, as a list (named by their labels) or a
+            dict ``name -> Value``. Their order is the column order of ``run``/``batch`` inputs.
+        params: the trainable leaves, in the order of ``tape.params`` and of the gradients. Default:
+            every leaf with ``requires_grad=True``; if there is none, every labelled leaf that is not
+            an input. All other leaves are constants, frozen at their current value.
+
+    Raises:
+        TypeError: ``root`` or an input/parameter is not a ``Value``.
+        ValueError: an unsupported op (naming op and node), a compared node, an input that is not a
+            leaf of the graph, a leaf given twice.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"compile_tape: root must be a Value, got {type(root).__name__}")
+    return Tape(root, inputs, params)
+
+
+class Tape:
+    """A scalar graph flattened into arrays, run forward and backward by Numba kernels.
+
+    Public attributes: ``nodes`` (the graph's ``Value`` nodes in tape order), ``op``, ``arg``,
+    ``const`` (the tape arrays), ``input_names``, ``param_names``, ``params`` (the live float64
+    parameter buffer, one entry per parameter leaf; edit it in place or assign a new array).
+    """
+
+    def __init__(self, root: Value, inputs: Sequence[Value] | Mapping[str, Value] = (),
+                 params: Sequence[Value] | None = None) -> None:
+        self.root = root
+        self.nodes: list[Value] = topological_order(root)
+
+        self.input_names, self.input_leaves = _named_inputs(inputs)
+        for name, leaf in zip(self.input_names, self.input_leaves):
+            if not leaf.is_leaf:
+                raise ValueError(f"compile_tape: input {name!r} is not a leaf: it is the result of "
+                                 f"op {leaf.op!r}; inputs must be leaves")
+        input_ids = {leaf.id for leaf in self.input_leaves}
+        self.param_leaves = _choose_params(self.nodes, input_ids, params)
+        self.param_names = [leaf.name for leaf in self.param_leaves]
+
+        rows = _Rows()
+        column = {leaf.id: j for j, leaf in enumerate(self.input_leaves)}
+        param_index = {leaf.id: j for j, leaf in enumerate(self.param_leaves)}
+        row_of: dict[int, int] = {}  # node id -> the row holding its value
+        for index, node in enumerate(self.nodes):
+            if node.compared:
+                raise ValueError(
+                    f"compile_tape: node {node.name!r} (op {node.op or 'leaf'!r}) was compared "
+                    f"(v < ..., if v > 0: ...), so the graph's shape may depend on its value and "
+                    f"cannot be replayed for other inputs; compare .data instead, or build the graph "
+                    f"without the comparison")
+            operands = [row_of[child.id] for child in node.children]
+            if node.is_leaf:
+                if node.id in column:
+                    row = rows.emit(index, OP_INPUT, column[node.id])
+                elif node.id in param_index:
+                    row = rows.emit(index, OP_PARAM, param_index[node.id])
+                else:
+                    row = rows.emit(index, OP_CONST, constants=(node.data,))
+            elif node.op == "sum":
+                # t0 + t1 + ... left to right, as sum_values adds: a chain of "+" rows (one term: t0 + 0)
+                row = rows.emit(index, OP_CODES["+"], *operands[:2])
+                for operand in operands[2:]:
+                    row = rows.emit(index, OP_CODES["+"], row, operand)
+            else:
+                code, constants = _decode_op(node)
+                row = rows.emit(index, code, *operands, constants=constants)
+            row_of[node.id] = row
+        self.op, self.arg, self.const, self.row_node = rows.arrays()
+        self.node_rows = np.array([row_of[node.id] for node in self.nodes], dtype=np.int64)
+        # row of each input / parameter leaf; -1 where the graph does not use it (its gradient is 0)
+        self.input_rows = np.array([row_of.get(leaf.id, -1) for leaf in self.input_leaves],
+                                   dtype=np.int32)
+        self.param_rows = np.array([row_of.get(leaf.id, -1) for leaf in self.param_leaves],
+                                   dtype=np.int32)
+        self.params = np.array([leaf.data for leaf in self.param_leaves], dtype=np.float64)
+
+    # ------------------------------------------------------------ sizes and names
+    @property
+    def n_inputs(self) -> int:
+        return len(self.input_leaves)
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_leaves)
+
+    @property
+    def parameters(self) -> list[np.ndarray]:
+        """``[tape.params]``: the parameter buffer as the variable list of ``opt.apply(grads, variables)``.
+
+        One flat variable holds every parameter, so an optimizer updates them all in one call; per-variable
+        options (Keras ``clipnorm``) therefore act on the whole parameter vector.
+        """
+        return [self.params]
+
+    def __len__(self) -> int:
+        """The number of tape rows (graph nodes, plus n - 2 extra rows per n-ary ``sum``)."""
+        return len(self.op)
+
+    def __repr__(self) -> str:
+        return (f"<Tape of {self.root.name!r}: {len(self.nodes)} nodes in {len(self.op)} rows, inputs "
+                f"{self.input_names}, {self.n_params} params>")
+
+    # --------------------------------------------------------------- running
+    def run(self, inputs: Sequence[float] | Mapping[str, float] | np.ndarray = (), *,
+            params: np.ndarray | None = None, grad: bool = True) -> TapeResult:
+        """Forward (and backward) for one sample: the root's value and every gradient.
+
+        Args:
+            inputs: one value per input, in ``input_names`` order, or a dict ``name -> value``.
+            params: parameter values to use instead of ``self.params`` (same length).
+            grad: also run the backward pass.
+        """
+        vals, _, grads = self._run_one(self._sample(inputs), self._check_params(params), grad)
+        node_values = vals[self.node_rows]
+        if not grad:
+            return TapeResult(float(vals[-1]), None, None, node_values=node_values)
+        return TapeResult(float(vals[-1]), _gather(grads, self.param_rows),
+                          _gather(grads, self.input_rows),
+                          node_values=node_values, node_grads=grads[self.node_rows])
+
+    def _run_one(self, x: np.ndarray, p: np.ndarray, grad: bool):
+        """One checked sample: ``(values, local derivatives, grads)`` of every tape row."""
+        run = self._execute(x[None, :], p, grad, threads=1)
+        self._raise_first_error(run)
+        return run.vals, run.loc, run.grad
+
+    __call__ = run
+
+    def batch(self, inputs: np.ndarray | Mapping[str, Sequence[float]], *, reduce: str = "mean",
+              params: np.ndarray | None = None, grad: bool = True,
+              threads: int | None = None) -> TapeResult:
+        """The tape for every sample (row) of ``inputs`` at once, in parallel over samples.
+
+        A typical use: compile the loss of ONE sample (labels are inputs too), then
+        ``loss, grads = tape.batch(data, reduce="mean")`` is the mean loss and mean gradient over
+        the data set. The samples are cut into chunks of consecutive rows whose size depends on the number of
+        samples only; threads run disjoint ranges of chunks (the kernel releases the GIL), each with
+        its own work rows, and write one partial sum per chunk. The partials are then added in chunk
+        order, so the rounding, and the result, never depend on the number of threads.
+
+        ``value = reduce_s root(x_s)`` and ``grads = reduce_s d root(x_s) / d params`` with
+        ``reduce`` ``"mean"`` (``(1/N) sum_s``) or ``"sum"``, all sums in float64 (see
+        :func:`microgradx.kernels.tape.run_chunks`).
+
+        Args:
+            inputs: a 2-D array ``(n_samples, n_inputs)`` (columns in ``input_names`` order), or a dict
+                ``name -> 1-D array``.
+            reduce: ``"mean"`` or ``"sum"``.
+            params: parameter values to use instead of ``self.params``.
+            grad: also compute gradients (else ``grads`` and ``input_grads`` are ``None``).
+            threads: how many threads share the chunks (default ``numba.get_num_threads()``); the
+                result is the same for any value.
+        """
+        if reduce not in _REDUCTIONS:
+            raise ValueError(f"Tape.batch: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
+        x = self._matrix(inputs)
+        p = self._check_params(params)
+        run = self._execute(x, p, grad, threads)
+        self._raise_first_error(run)
+        n_samples = x.shape[0]
+        # fixed-order float64 sums of the per-chunk partials (chunks are in sample order)
+        total = float(run.partial_loss.sum())
+        mean = reduce == "mean" and n_samples > 0
+        value = total / n_samples if mean else total
+        if not grad:
+            return TapeResult(value, None, None, outputs=run.outputs)
+        grads = run.partial_grads.sum(axis=0)
+        if mean:
+            grads /= n_samples
+        return TapeResult(value, grads, run.input_grads, outputs=run.outputs)
+
+    def _execute(self, x: np.ndarray, p: np.ndarray, grad: bool, threads: int | None) -> "_Run":
+        """Run the kernel over the rows of ``x`` in fixed chunks, spread over ``threads`` threads."""
+        from .kernels import tape as kernels
+
+        n_samples, n = x.shape[0], len(self.op)
+        chunk = max(_MIN_CHUNK, -(-n_samples // _MAX_CHUNKS))
+        n_chunks = max(1, -(-n_samples // chunk))
+        run = _Run(
+            outputs=np.zeros(n_samples),
+            input_grads=np.zeros((n_samples, self.n_inputs) if grad else (0, self.n_inputs)),
+            partial_grads=np.zeros((n_chunks, len(self.param_rows))),
+            partial_loss=np.zeros(n_chunks),
+            errors=np.zeros((n_chunks, 3), dtype=np.int64),
+            vals=np.empty(n), loc=np.empty((n, 2)), grad=np.empty(n), x=x, p=p)
+
+        def work(first: int, last: int, vals: np.ndarray, loc: np.ndarray, grad_row: np.ndarray) -> None:
+            kernels.run_chunks(self.op, self.arg, self.const, x, p, chunk, first, last, grad,
+                               self.input_rows, self.param_rows, run.outputs, run.input_grads,
+                               run.partial_grads, run.partial_loss, run.errors, vals, loc, grad_row)
+
+        n_threads = min(_thread_count(threads), n_chunks)
+        if n_threads <= 1:
+            work(0, n_chunks, run.vals, run.loc, run.grad)
+            return run
+        bounds = np.linspace(0, n_chunks, n_threads + 1).astype(int)
+        jobs = [_pool().submit(work, bounds[t], bounds[t + 1], np.empty(n), np.empty((n, 2)),
+                               np.empty(n)) for t in range(n_threads)]
+        for job in jobs:
+            job.result()
+        return run
+
+    def _raise_first_error(self, run: "_Run") -> None:
+        failed = np.flatnonzero(run.errors[:, 2])
+        if not failed.size:
+            return
+        sample, row, err = (int(v) for v in run.errors[failed[0]])
+        if run.x.shape[0] == 1:
+            vals = run.vals
+        else:  # rerun the failing sample alone to read its operands
+            vals = self._execute(run.x[sample:sample + 1], run.p, False, threads=1).vals
+        where = "" if run.x.shape[0] == 1 else f", sample {sample}"
+        self._raise(err, row, vals, where)
+
+    def predict(self, inputs: np.ndarray | Mapping[str, Sequence[float]], *,
+                params: np.ndarray | None = None) -> np.ndarray:
+        """The root's value for every sample (forward only)."""
+        return self.batch(inputs, reduce="sum", params=params, grad=False).outputs
+
+    # ---------------------------------------------------- parameters <-> Value leaves
+    def write_back(self, grads: np.ndarray | None = None) -> None:
+        """Copy ``tape.params`` into the parameter leaves' ``.data`` (and ``grads`` into ``.grad``),
+        so the model object (``MLP``) holds the trained weights."""
+        for j, leaf in enumerate(self.param_leaves):
+            leaf.data = float(self.params[j])
+            if grads is not None:
+                leaf.grad = float(grads[j])
+
+    def read_params(self) -> None:
+        """Copy the parameter leaves' current ``.data`` into ``tape.params`` (after editing the model)."""
+        self.params[:] = [leaf.data for leaf in self.param_leaves]
+
+    # ---------------------------------------------------------- explainability
+    def to_graph(self, sample: Sequence[float] | Mapping[str, float] = (), *,
+                 params: np.ndarray | None = None) -> Value:
+        """Write one sample's forward numbers into the graph the tape was compiled from; return its root.
+
+        Every node gets the tape's value (``data``) and local derivatives (``local_grads``); inputs
+        get the sample and parameters ``tape.params``. Then the graph's grads are reset and
+        ``root.backward()`` runs, so the root is exactly what the interpreted engine would have built
+        for this sample: draw it (``microgradx.viz``), explain it, or see :meth:`trace`.
+        """
+        self._write_sample(sample, params)
+        return self.root
+
+    def trace(self, sample: Sequence[float] | Mapping[str, float] = (), *,
+              params: np.ndarray | None = None) -> "Trace":
+        """The :class:`~microgradx.trace.Trace` of one sample's backward pass.
+
+        Like :meth:`to_graph`, this writes the sample's numbers into the compiled graph's nodes.
+        """
+        return self._write_sample(sample, params)
+
+    def _write_sample(self, sample, params) -> "Trace":
+        vals, loc, _ = self._run_one(self._sample(sample), self._check_params(params), False)
+        for node, row in zip(self.nodes, self.node_rows):
+            node.data = float(vals[row])
+            node.grad = 0.0
+            if node.op == "sum":
+                node.local_grads = (1.0,) * len(node.children)
+            elif node.children:
+                node.local_grads = tuple(float(loc[row, k]) for k in range(len(node.children)))
+        return self.root.backward()
+
+    # -------------------------------------------------------------- training
+    def fit(self, inputs: np.ndarray | Mapping[str, Sequence[float]], optimizer, *, steps: int = 1,
+            reduce: str = "mean", regularizer: "Tape | None" = None,
+            on_step: Callable[[int, float], None] | None = None) -> list[float]:
+        """Full-batch training: ``steps`` times ``loss, grads = batch(inputs)``, then one optimizer update.
+
+        Args:
+            inputs: the training data, as for :meth:`batch` (labels are inputs of the loss graph).
+            optimizer: anything with ``apply(grads, variables)`` updating numpy arrays in place
+                (``microgradx.optimizers``), or a callable ``optimizer(step, params, grads)``.
+            steps: number of updates.
+            reduce: ``"mean"`` or ``"sum"`` over samples.
+            regularizer: a tape over the same parameter list with no inputs (e.g. ``alpha * sum(p*p)``),
+                evaluated once per step with ``tape.params`` and added to loss and gradients.
+            on_step: called as ``on_step(step, loss)`` after every update.
+
+        Returns the loss before each update. The parameter leaves are updated at the end
+        (:meth:`write_back`).
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"Tape.fit: steps must be an int >= 0, got {steps!r}")
+        if regularizer is not None and regularizer.param_leaves != self.param_leaves:
+            raise ValueError("Tape.fit: regularizer must be compiled with params=tape.param_leaves")
+        data = self._matrix(inputs)
+        losses: list[float] = []
+        for step in range(steps):
+            value, grads = self.batch(data, reduce=reduce)
+            if regularizer is not None:
+                extra = regularizer.run(params=self.params)
+                value, grads = value + extra.value, grads + extra.grads
+            if hasattr(optimizer, "apply"):
+                optimizer.apply([grads], self.parameters)
+            else:
+                optimizer(step, self.params, grads)
+            losses.append(value)
+            if on_step is not None:
+                on_step(step, value)
+        self.write_back()
+        return losses
+
+    # ---------------------------------------------------------------- checks
+    def _sample(self, inputs) -> np.ndarray:
+        if isinstance(inputs, Mapping):
+            return self._matrix({k: [v] for k, v in inputs.items()})[0]
+        x = np.asarray(inputs, dtype=np.float64).reshape(-1) if len(inputs) else np.zeros(0)
+        if x.shape[0] != self.n_inputs:
+            raise ValueError(f"Tape.run: expected {self.n_inputs} input values "
+                             f"({', '.join(self.input_names) or 'none'}), got {x.shape[0]}")
+        self._check_finite(x[None, :])
+        return np.ascontiguousarray(x)
+
+    def _matrix(self, inputs) -> np.ndarray:
+        if isinstance(inputs, Mapping):
+            unknown = sorted(set(inputs) - set(self.input_names))
+            if unknown:
+                raise ValueError(f"Tape: unknown input {unknown[0]!r}; the inputs are {self.input_names}")
+            columns = []
+            for name in self.input_names:
+                if name not in inputs:
+                    raise ValueError(f"Tape: input {name!r} is missing (inputs: {self.input_names})")
+                column = np.asarray(inputs[name], dtype=np.float64)
+                if column.ndim != 1:
+                    raise ValueError(f"Tape: input {name!r} must be 1-D (one value per sample), "
+                                     f"got shape {column.shape}")
+                if columns and column.shape[0] != columns[0].shape[0]:
+                    raise ValueError(f"Tape: input {name!r} has {column.shape[0]} samples, expected "
+                                     f"{columns[0].shape[0]} (like {self.input_names[0]!r})")
+                columns.append(column)
+            x = (np.column_stack(columns) if columns else np.zeros((1, 0)))
+        else:
+            x = np.asarray(inputs, dtype=np.float64)
+            if x.ndim != 2 or x.shape[1] != self.n_inputs:
+                raise ValueError(f"Tape.batch: inputs must have shape (n_samples, {self.n_inputs}) "
+                                 f"with columns {self.input_names}, got shape {x.shape}")
+        self._check_finite(x)
+        return np.ascontiguousarray(x)
+
+    def _check_finite(self, x: np.ndarray) -> None:
+        bad = ~np.isfinite(x)
+        if bad.any():
+            sample, column = np.argwhere(bad)[0]
+            raise ValueError(f"Tape: input {self.input_names[column]!r} of sample {sample} is "
+                             f"{float(x[sample, column])!r}; inputs must be finite")
+
+    def _check_params(self, params) -> np.ndarray:
+        p = self.params if params is None else params
+        p = np.ascontiguousarray(p, dtype=np.float64)
+        if p.shape != (self.n_params,):
+            raise ValueError(f"Tape: params must have shape ({self.n_params},) "
+                             f"(one per parameter), got shape {p.shape}")
+        bad = np.flatnonzero(~np.isfinite(p))
+        if bad.size:
+            raise ValueError(f"Tape: parameter {self.param_names[bad[0]]!r} is {float(p[bad[0]])!r}; "
+                             f"parameters must be finite")
+        return p
+
+    def _raise(self, err: int, row: int, vals: np.ndarray, where: str = "") -> None:
+        """Raise the engine's error for the domain error the kernel found at ``row``."""
+        node = self.nodes[self.row_node[row]]
+        operands = [float(vals[j]) for j in self.arg[row] if j >= 0]
+        raise _domain_error(err, f"node {node.name!r} (op {node.op or 'leaf'!r}){where}", operands,
+                            self.const[row])
+
+
+# ------------------------------------------------------------------ helpers
+def _gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]``, with 0 where ``rows`` is -1."""
+    return np.where(rows >= 0, values[np.maximum(rows, 0)], 0.0)
+
+
+@dataclass
+class _Run:
+    """The arrays of one kernel run (see :func:`microgradx.kernels.tape.run_chunks`)."""
+
+    outputs: np.ndarray
+    input_grads: np.ndarray
+    partial_grads: np.ndarray
+    partial_loss: np.ndarray
+    errors: np.ndarray
+    vals: np.ndarray
+    loc: np.ndarray
+    grad: np.ndarray
+    x: np.ndarray
+    p: np.ndarray
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One process-wide pool of worker threads for :meth:`Tape.batch`, created on first use."""
+    global _POOL
+    if _POOL is None:
+        import numba
+
+        _POOL = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS),
+                                   thread_name_prefix="microgradx-tape")
+    return _POOL
+
+
+def _thread_count(threads: int | None) -> int:
+    if threads is None:
+        import numba
+
+        return numba.get_num_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"Tape.batch: threads must be an int >= 1, got {threads!r}")
+    return threads
+
+
+class _Rows:
+    """The tape arrays under construction: one row per operation (an n-ary ``sum`` takes n - 1)."""
+
+    def __init__(self) -> None:
+        self.op: list[int] = []
+        self.arg: list[tuple[int, int]] = []
+        self.const: list[tuple[float, float]] = []
+        self.node: list[int] = []
+
+    def emit(self, node_index: int, code: int, first: int = -1, second: int = -1,
+             constants: tuple[float, ...] = ()) -> int:
+        self.op.append(code)
+        self.arg.append((first, second))
+        self.const.append((tuple(constants) + (0.0, 0.0))[:2])
+        self.node.append(node_index)
+        return len(self.op) - 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (np.array(self.op, dtype=np.int32), np.array(self.arg, dtype=np.int32).reshape(-1, 2),
+                np.array(self.const, dtype=np.float64).reshape(-1, 2),
+                np.array(self.node, dtype=np.int64))
+
+
+def _named_inputs(inputs) -> tuple[list[str], list[Value]]:
+    if isinstance(inputs, Mapping):
+        names, leaves = list(inputs.keys()), list(inputs.values())
+    else:
+        leaves = list(inputs)
+        names = [leaf.name if isinstance(leaf, Value) else repr(leaf) for leaf in leaves]
+    seen: set[int] = set()
+    for name, leaf in zip(names, leaves):
+        if not isinstance(name, str):
+            raise TypeError(f"compile_tape: input names must be str, got {name!r}")
+        if not isinstance(leaf, Value):
+            raise TypeError(f"compile_tape: input {name} must be a Value, got {type(leaf).__name__}")
+        if leaf.id in seen:
+            raise ValueError(f"compile_tape: input {name!r} is given twice")
+        seen.add(leaf.id)
+    if len(set(names)) != len(names):
+        duplicate = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"compile_tape: two inputs are named {duplicate!r}; label them apart or "
+                         f"pass a dict name -> Value")
+    return names, leaves
+
+
+def _choose_params(nodes: list[Value], input_ids: set[int],
+                   params: Sequence[Value] | None) -> list[Value]:
+    leaves = [node for node in nodes if node.is_leaf and node.id not in input_ids]
+    if params is None:
+        chosen = [leaf for leaf in leaves if leaf.requires_grad]
+        return chosen or [leaf for leaf in leaves if leaf.label]
+    chosen = list(params)
+    seen: set[int] = set()
+    for leaf in chosen:
+        if not isinstance(leaf, Value):
+            raise TypeError(f"compile_tape: params must be Values, got {type(leaf).__name__}")
+        if not leaf.is_leaf:
+            raise ValueError(f"compile_tape: parameter {leaf.name!r} is not a leaf (op {leaf.op!r})")
+        if leaf.id in input_ids:
+            raise ValueError(f"compile_tape: {leaf.name!r} is both an input and a parameter")
+        if leaf.id in seen:
+            raise ValueError(f"compile_tape: parameter {leaf.name!r} is given twice")
+        seen.add(leaf.id)
+    return chosen
+
+
+def _decode_op(node: Value) -> tuple[int, tuple[float, ...]]:
+    """The op code and constants of a non-leaf node, or a ``ValueError`` naming op and node."""
+    op, arity = node.op, len(node.children)
+    if op in _BINARY and arity == 2:
+        return OP_CODES[op], ()
+    if op in _UNARY and arity == 1:
+        return OP_CODES[op], ()
+    try:
+        # Value writes these constants so that they read back exactly ("**2", "**0.3333333333333333")
+        if op.startswith("**") and arity == 1:          # "**k"
+            return OP_CODES["**const"], (float(op[2:]),)
+        if op.startswith("clip[") and op.endswith("]") and arity == 1:   # "clip[low,high]"
+            low, high = (float(bound) for bound in op[5:-1].split(","))
+            return OP_CODES["clip"], (low, high)
+    except ValueError:
+        pass
+    raise ValueError(f"compile_tape: unsupported op {op!r} at node {node.name!r} "
+                     f"(with {arity} operand{'s' if arity != 1 else ''}); supported: "
+                     f"{', '.join(_BINARY + _UNARY)}, **<number>, clip[low,high]")
+
+
+def _domain_error(err: int, where: str, operands: list[float], const: np.ndarray) -> Exception:
+    """The exception ``Value`` raises for the same operands (same type, similar message)."""
+    from .kernels import tape as k
+
+    a = operands[0] if operands else math.nan
+    b = operands[1] if len(operands) > 1 else float(const[0])
+    messages = {
+        k.ERR_DIV_ZERO: (ZeroDivisionError, f"division by zero at {where} (denominator is 0.0)"),
+        k.ERR_POW_ZERO_NEGATIVE: (ZeroDivisionError,
+                                  f"pow: 0.0 ** (negative) at {where} is a division by zero"),
+        k.ERR_POW_NEGATIVE_BASE: (ValueError, f"pow: negative base {a!r} with non-integer exponent "
+                                              f"{b!r} at {where} is not real"),
+        k.ERR_POW_OVERFLOW: (OverflowError, f"pow: {a!r} ** {b!r} at {where} overflows a float"),
+        k.ERR_POW_LOG_BASE: (ValueError, f"pow: d(a**b)/db = a**b ln(a) is undefined for base "
+                                         f"a={a!r} <= 0 at {where}; use a positive base"),
+        k.ERR_EXP_OVERFLOW: (OverflowError, f"exp({a!r}) at {where} overflows a float"),
+        k.ERR_LOG_DOMAIN: (ValueError, f"log of non-positive number {a!r} at {where}"),
+        k.ERR_LOG1P_DOMAIN: (ValueError, f"log1p of {a!r} <= -1 at {where}"),
+        k.ERR_SQRT_NEGATIVE: (ValueError, f"sqrt of negative number {a!r} at {where}"),
+        k.ERR_SQRT_ZERO: (ZeroDivisionError,
+                          f"sqrt: the derivative 1/(2 sqrt(a)) is infinite at a=0, {where}"),
+        k.ERR_NONFINITE_VALUE: (OverflowError,
+                                f"the value of {where} overflows a float (operands {operands})"),
+        k.ERR_NONFINITE_GRAD: (OverflowError, f"the gradient reaching {where} overflows a float"),
+    }
+    kind, message = messages[err]
+    return kind(message)

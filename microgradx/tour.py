@@ -1,0 +1,361 @@
+"""``microgradx tour``: the lecture, in order, as pictures with a short explanation beside each one.
+
+:func:`run_tour` writes into one folder every figure of :mod:`microgradx.viz`, the graph of a small
+network, its chain-rule table and backward animation, and an ``index.html`` that walks through the lecture
+("Neural Networks", CCDEPLRL) from the single neuron to early stopping. Each step prints its progress.
+
+Without Graphviz' ``dot`` program the graph drawings are written as DOT source (``.dot``) with a note on how
+to install Graphviz; every other figure is still produced.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import pathlib
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import numpy as np
+
+from .engine import Value
+
+__all__ = ["run_tour", "TourSettings", "Section", "backprop_example"]
+
+
+@dataclass(frozen=True)
+class TourSettings:
+    """Sizes of the tour's computations. ``quick`` shrinks grids and epochs (seconds instead of minutes)."""
+
+    quick: bool = False
+    engine: str = "cpu"
+    workers: int | None = None
+
+    @property
+    def landscape_points(self) -> int:
+        return 7 if self.quick else 25
+
+    @property
+    def sweep_rates(self) -> list[float]:
+        return [0.03, 3.0] if self.quick else list(np.logspace(-2.5, 1.5, 9))
+
+    @property
+    def sweep_epochs(self) -> int:
+        return 3 if self.quick else 25
+
+    @property
+    def epochs_scale(self) -> float:
+        return 0.1 if self.quick else 1.0
+
+    @property
+    def dpi(self) -> int:
+        return 50 if self.quick else 110
+
+
+@dataclass
+class Section:
+    """One stop of the tour: a lecture heading, the text beside the picture and the files it wrote."""
+
+    key: str
+    heading: str
+    lecture: str
+    text: str
+    files: list[str] = field(default_factory=list)
+    preformatted: str = ""
+    note: str = ""
+
+
+def backprop_example() -> tuple[Value, dict[str, Value]]:
+    """The lecture's backpropagation chain: ``x -> z1 = sigmoid(w1 x) -> ŷ = sigmoid(w2 z1) -> J = -log ŷ``.
+
+    One input ``x = 2`` with label ``y = 1``, two weights ``w1 = 0.5``, ``w2 = -1.5``; ``J`` is the binary
+    cross-entropy of the single sample. Returns the root ``J`` and the named nodes.
+    """
+    x = Value(2.0, label="x")
+    w1 = Value(0.5, label="w1", requires_grad=True)
+    w2 = Value(-1.5, label="w2", requires_grad=True)
+    a1 = w1 * x
+    a1.label = "w1*x"
+    z1 = a1.sigmoid()
+    z1.label = "z1"
+    a2 = w2 * z1
+    a2.label = "w2*z1"
+    y_hat = a2.sigmoid()
+    y_hat.label = "ŷ"
+    loss = -(y_hat.log())
+    loss.children[0].label = "log ŷ"
+    loss.label = "J"
+    return loss, {"x": x, "w1": w1, "w2": w2, "z1": z1, "y_hat": y_hat, "J": loss}
+
+
+class _Progress:
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.done, self.stream, self.start = total, 0, stream, time.perf_counter()
+
+    def step(self, what: str) -> "_Progress":
+        self.done += 1
+        self.what = what
+        print(f"[{self.done:2d}/{self.total}] {what} ...", end="", flush=True, file=self.stream)
+        self.t0 = time.perf_counter()
+        return self
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        status = "failed" if exc[0] else "done"
+        print(f" {status} in {time.perf_counter() - self.t0:.1f} s", file=self.stream, flush=True)
+
+
+def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
+    """The neuron's graph, the backprop chain's graph, its chain-rule table, path products and animation."""
+    from .cli import parse_expression
+    from .explain import explain
+    from .viz import graph as graph_module
+
+    neuron = parse_expression("sigmoid(w1*x1 + w2*x2 + b)", {"w1": 0.8, "x1": 1.0, "w2": -0.4, "x2": 2.0,
+                                                              "b": 0.1})
+    neuron.root.label = "ŷ"
+    root, nodes = backprop_example()
+    trace = root.backward()
+    table = str(trace)
+    products = "\n\n".join(str(explain(root, nodes[name])) for name in ("w2", "w1"))
+    (out / "chain_rule.txt").write_text(table + "\n\n" + products + "\n", encoding="utf-8")
+    sections["neuron"].files.append("neuron")
+    sections["backprop"].files += ["backprop", "chain_rule.txt"]
+    sections["backprop"].preformatted = table + "\n\n" + products
+    try:
+        graph_module.render(graph_module.draw_graph(neuron.root, show_grad=False, title="forward pass"),
+                            out / "neuron.svg")
+        graph_module.render(graph_module.draw_graph(root), out / "backprop.svg")
+        frames_dir = out / "backward_frames"
+        frames_dir.mkdir(exist_ok=True)
+        root2, _ = backprop_example()
+        written = graph_module.backward_frames(root2, frames_dir, fmt="png", gif=True, duration_ms=1200)
+        gif = out / "backward.gif"
+        os.replace(written[-1], gif)
+        sections["backprop"].files.append("backward.gif")
+        for name in ("neuron", "backprop"):
+            files = sections[name].files
+            files[files.index(name)] = f"{name}.svg"
+    except graph_module.GraphvizNotFoundError as error:
+        graph_module.save_dot(graph_module.draw_graph(neuron.root, show_grad=False), out / "neuron.dot")
+        graph_module.save_dot(graph_module.draw_graph(root), out / "backprop.dot")
+        for name in ("neuron", "backprop"):
+            files = sections[name].files
+            files[files.index(name)] = f"{name}.dot"
+        note = (f"Graphviz' dot program is not installed, so the graphs were written as DOT source. "
+                f"{error}")
+        sections["neuron"].note = sections["backprop"].note = note
+        print(f"\n  note: {str(error).splitlines()[0]} Wrote DOT source instead (render: dot -Tsvg FILE.dot).",
+              file=sys.stderr, end="")
+
+
+def _sections() -> dict[str, Section]:
+    """The tour's stops, in the lecture's order, with the text shown beside each picture."""
+    s = [
+        Section("neuron", "1. A single neuron", "Neural Networks: Single Layer Neural Network",
+                "A neuron multiplies each input by a weight, adds a bias and passes the sum through a nonlinearity: "
+                "ŷ = g(w1·x1 + w2·x2 + b). Every box is one number of the computation graph: blue boxes are data, "
+                "green boxes are the weights we will learn, the gold box is the output. This is the forward pass."),
+        Section("losses", "2. Quantifying loss", "Quantifying Loss: Binary Cross Entropy, Mean Squared Error",
+                "The loss L(f(x), y) measures the cost of one wrong prediction; the empirical loss J(W) is its "
+                "mean over the dataset. Binary cross-entropy punishes a confident wrong probability hard "
+                "(f(x) = 0.1 for a label 1 costs 2.30), a hesitant right one little (0.6 for a 1 costs 0.51): "
+                "J = 1.474. Mean squared error grows with the square of the distance: (90−30)², (20−80)², 0 give J = 2400."),
+        Section("descent", "3. Gradient descent", "Training Neural Networks: Loss Optimization, Gradient Descent",
+                "Our loss is a function of the network weights. Randomly pick initial weights, compute the gradient "
+                "∂J/∂W, take a small step in the opposite direction, W ← W − η ∂J/∂W, and repeat until convergence. "
+                "Here the loss of a logistic neuron with two weights, so the whole landscape fits on the page."),
+        Section("backprop", "4. Backpropagation", "Gradient Descent: Backpropagation",
+                "How does a small change in one weight affect the loss? The chain rule: ∂J/∂w2 = ∂J/∂ŷ · ∂ŷ/∂w2 and "
+                "∂J/∂w1 = ∂J/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂w1. backward() walks the graph from J to the inputs; each row of "
+                "the table is one step input.grad += local derivative × upstream gradient. The animation shows the "
+                "steps one by one; the path products below say the same in the lecture's notation. "
+                "Repeat this for every weight, using the gradients from later layers."),
+        Section("landscape", "5. Loss landscapes", "Training Neural Networks is Difficult (Li et al. 2017)",
+                "A trained network has many weights; we look at the loss on a line and on a plane through the "
+                "trained weights, along random directions scaled per neuron to the size of its weights "
+                "(filter normalisation). The trained weights sit at the bottom of a basin. The second picture "
+                "projects the weights after each epoch onto the two directions in which they moved most."),
+        Section("learning_rate", "6. Setting the learning rate", "Optimization: Setting the Learning Rate",
+                "The same loss, three learning rates. A small rate converges slowly and gets stuck in a false local "
+                "minimum; a large rate overshoots, becomes unstable and diverges (the loss explodes); a stable rate "
+                "converges smoothly and avoids the local minimum."),
+        Section("sweep", "7. Idea I: try lots of learning rates", "How to deal with this? Idea I",
+                "Train the same network with many learning rates and keep the one that works “just right”. The "
+                "trainings are independent, so they run in parallel: here in a pool of processes, on a cluster "
+                "through a Dask client's executor, with the same code."),
+        Section("optimizers", "8. Idea II: adaptive learning rates", "Adaptive Learning Rates, Gradient Descent Algorithms",
+                "Learning rates need not be fixed: they can grow or shrink with the size of the gradients, how fast "
+                "learning happens, the size of each weight. The race: SGD, SGD with momentum, Adam, Adadelta, "
+                "Adagrad and RMSprop (the library's own optimizer classes) on a ravine, a saddle and the "
+                "Rosenbrock valley. SGD zig-zags in the ravine and stalls on the saddle; the adaptive methods "
+                "scale each coordinate's step."),
+        Section("fitting", "9. The problem of overfitting", "Overfitting: Underfitting, Optimal Fit, Overfitting",
+                "A straight line cannot separate the moons (underfitting); a small hidden layer fits their shape "
+                "(optimal); a wide network trained long on few noisy samples bends around single points "
+                "(overfitting): its training loss keeps falling while the validation loss rises."),
+        Section("regularization", "10. Regularization: dropout and early stopping",
+                "Regularization I: Dropout; Regularization 2: Early Stopping",
+                "Regularization constrains the optimization to discourage complex models. Dropout randomly sets "
+                "activations to 0 during training, so the network cannot rely on any one node. Early stopping ends "
+                "training when the validation loss stops improving and restores the best epoch's weights."),
+        Section("curves", "11. Early stopping, epoch by epoch", "tf.keras.callbacks.EarlyStopping",
+                "The training curves of a fit with EarlyStopping(patience=…, restore_best_weights=True): training "
+                "loss solid, validation loss dashed, the grey line where training stopped, the green line the best "
+                "epoch whose weights the model keeps."),
+        Section("boundaries", "12. What the trained networks learned", "Putting it together",
+                "Decision boundaries of small networks trained on the built-in datasets: the colour is the "
+                "predicted probability, the black line the boundary p = 0.5."),
+    ]
+    return {section.key: section for section in s}
+
+
+def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSettings, progress: _Progress) -> None:
+    """Compute and save every matplotlib figure of the tour (the names are listed in the sections)."""
+    from .callbacks import EarlyStopping
+    from .viz import boundaries, curves, fitting, landscape, learning_rate, losses, optimizers
+    from .viz._style import save_figure
+
+    def epochs(n: int) -> int:
+        return max(3, int(round(n * settings.epochs_scale)))
+
+    def save(fig, name: str, section: str) -> None:
+        save_figure(fig, out / name, dpi=settings.dpi)
+        sections[section].files.append(name)
+
+    with progress.step("losses (BCE and MSE with the lecture's numbers)"):
+        save(losses.plot_losses(), "losses.png", "losses")
+    with progress.step("gradient descent on a real loss"):
+        save(learning_rate.plot_gradient_descent(), "gradient_descent.png", "descent")
+    with progress.step("learning rates: small, large, stable"):
+        save(learning_rate.plot_learning_rates(), "learning_rates.png", "learning_rate")
+    with progress.step(f"learning-rate sweep ({len(settings.sweep_rates)} trainings in parallel processes)"):
+        results = learning_rate.learning_rate_sweep(settings.sweep_rates, max_workers=settings.workers,
+                                                    epochs=settings.sweep_epochs, engine=settings.engine)
+        save(learning_rate.plot_learning_rate_sweep(results), "learning_rate_sweep.png", "sweep")
+    with progress.step("optimizer race on a ravine, a saddle and Rosenbrock"):
+        save(optimizers.plot_optimizer_races(), "optimizer_race.png", "optimizers")
+    with progress.step("loss landscape and training trajectory"):
+        model, x, y, trajectory = _trained_for_landscape(settings, epochs(40))
+        points = settings.landscape_points
+        save(landscape.plot_landscape(model, x, y, points=points), "loss_landscape.png", "landscape")
+        save(landscape.plot_trajectory(model, x, y, trajectory, points=points), "trajectory.png", "landscape")
+    problem = fitting.make_problem()
+    regimes = {name: dict(config, epochs=epochs(config["epochs"])) for name, config in fitting.REGIMES.items()}
+    patience = max(3, epochs(20))
+    with progress.step("under-, well- and over-fitting"):
+        save(fitting.plot_fitting_regimes(problem, regimes=regimes, engine=settings.engine), "fitting.png", "fitting")
+    with progress.step("dropout and early stopping"):
+        save(fitting.plot_regularization(problem, config=regimes["overfitting"], engine=settings.engine,
+                                         patience=patience), "regularization.png", "regularization")
+    with progress.step("training curves with the early-stopping markers"):
+        stopper = EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        _, history = fitting.train_regime(problem, engine=settings.engine, early_stopping=stopper,
+                                          **regimes["overfitting"])
+        save(curves.plot_training_curves(history, stopper), "training_curves.png", "curves")
+    with progress.step("decision boundaries on the built-in datasets"):
+        save(boundaries.plot_dataset_boundaries(epochs=epochs(60), engine=settings.engine), "boundaries.png",
+             "boundaries")
+
+
+def _trained_for_landscape(settings: TourSettings, epochs: int):
+    from . import datasets, layers, models, optimizers, utils
+    from .viz.landscape import WeightTrajectory
+
+    utils.set_random_seed(0)
+    x, y = datasets.moons(n=200, noise=0.15, seed=0)
+    x = x.astype(np.float32)
+    y = y.reshape(-1, 1).astype(np.float32)
+    model = models.Sequential([layers.Input(shape=(2,)), layers.Dense(16, activation="relu"),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.Adam(learning_rate=0.02), loss="binary_crossentropy", metrics=["accuracy"],
+                  engine=settings.engine)
+    trajectory = WeightTrajectory()
+    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=[trajectory])
+    return model, x, y, trajectory
+
+
+# ------------------------------------------------------------------------------------------ the page
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1250px; margin: 2em auto; padding: 0 1em; color: #222; }
+header p { color: #555; }
+section { border-top: 1px solid #ddd; padding: 1.2em 0; display: flex; gap: 1.5em; align-items: flex-start; }
+section .text { flex: 0 0 30%; }
+section .pictures { flex: 1 1 70%; }
+section img { max-width: 100%; border: 1px solid #eee; margin-bottom: .8em; }
+.lecture { color: #777; font-size: .9em; font-style: italic; }
+.note { background: #fff4e0; padding: .5em; border-left: 3px solid orange; white-space: pre-wrap; }
+pre { font-size: 11px; background: #f7f7f7; padding: .6em; overflow-x: auto; }
+nav ol { columns: 2; }
+"""
+
+
+def _picture(name: str) -> str:
+    escaped = html.escape(name)
+    if name.endswith((".png", ".svg", ".gif")):
+        return f'<a href="{escaped}"><img src="{escaped}" alt="{escaped}"></a>'
+    return f'<p><a href="{escaped}">{escaped}</a></p>'
+
+
+def write_index(out: pathlib.Path, sections: dict[str, Section], seconds: float) -> pathlib.Path:
+    """Write ``index.html`` (atomically): one ``<section>`` per stop, text beside the pictures."""
+    from . import __version__, utils
+
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>microgradx: the lecture, runnable</title>", f"<style>{_CSS}</style></head><body>",
+             "<header><h1>Neural networks, backpropagation and training: the lecture as pictures</h1>",
+             "<p>Every picture below was computed by microgradx just now (version "
+             f"{html.escape(__version__)}, {seconds:.0f} s). Follow the lecture from a single neuron to early "
+             "stopping; each figure has the code behind it in <code>microgradx.viz</code>.</p>",
+             "<nav><ol>" + "".join(f'<li><a href="#{s.key}">{html.escape(s.heading[3:].strip(". "))}</a></li>'
+                                   for s in sections.values()) + "</ol></nav></header>"]
+    for s in sections.values():
+        pictures = "".join(_picture(f) for f in s.files if not f.endswith(".txt"))
+        extra = "".join(f'<p><a href="{html.escape(f)}">{html.escape(f)}</a></p>' for f in s.files
+                        if f.endswith(".txt"))
+        note = f'<div class="note">{html.escape(s.note)}</div>' if s.note else ""
+        pre = f"<pre>{html.escape(s.preformatted)}</pre>" if s.preformatted else ""
+        parts.append(f'<section id="{s.key}"><div class="text"><h2>{html.escape(s.heading)}</h2>'
+                     f'<p class="lecture">Lecture: {html.escape(s.lecture)}</p><p>{html.escape(s.text)}</p>'
+                     f"{extra}{note}</div><div class=\"pictures\">{pictures}{pre}</div></section>")
+    parts.append("</body></html>")
+    path = out / "index.html"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(parts) + "\n")
+
+    utils.atomic_write(path, write)
+    return path
+
+
+def run_tour(out: str | os.PathLike = "tour-output", *, quick: bool = False, engine: str = "cpu",
+             workers: int | None = None, stream: TextIO | None = None) -> pathlib.Path:
+    """Write the tour into ``out`` and return the path of its ``index.html``.
+
+    Args:
+        out: the output folder (created).
+        quick: smaller grids and fewer epochs (used by the tests; the pictures are rougher).
+        engine: the engine that trains the models (``"cpu"``; ``"auto"`` uses CUDA when a GPU is present).
+        workers: processes of the learning-rate sweep (default: the number of CPUs).
+        stream: where progress goes (default: ``sys.stdout``).
+    """
+    stream = sys.stdout if stream is None else stream
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = TourSettings(quick=quick, engine=engine, workers=workers)
+    sections = _sections()
+    start = time.perf_counter()
+    progress = _Progress(11, stream)
+    print(f"microgradx tour: writing the lecture's pictures to {out}/", file=stream, flush=True)
+    with progress.step("graphs, chain-rule table and backward animation of a small network"):
+        _graphs(out, sections)
+    _figures(out, sections, settings, progress)
+    seconds = time.perf_counter() - start
+    index = write_index(out, sections, seconds)
+    print(f"done in {seconds:.0f} s: {index}", file=stream, flush=True)
+    return index

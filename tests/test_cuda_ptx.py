@@ -1,0 +1,102 @@
+"""Compile every CUDA kernel to PTX for compute capability 9.0 (H100) with the real CUDA compiler.
+
+The simulator runs kernels as Python, so it accepts code that NVVM rejects (it does no type
+inference). This test compiles each kernel of :mod:`microgradx.kernels.cuda`, for float32 and
+float64, with ``cuda.compile_ptx`` (no GPU needed, only libNVVM: ``pip install "numba-cuda[cu13]"``),
+and checks the PTX has what the kernel is about (``bar.sync`` where shared memory is used, a
+``.entry``). The simulator replaces ``numba.cuda`` for the whole process, so the compilation runs in
+a subprocess with ``NUMBA_ENABLE_CUDASIM=0``; the test skips where libNVVM is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.cuda
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+# Runs in the subprocess: prints one JSON line per kernel, or {"skip": reason}.
+SCRIPT = r'''
+import json, sys, types as pytypes
+from numba import cuda, types
+from numba.cuda.cudadrv import nvvm
+if not nvvm.is_available():
+    print(json.dumps({"skip": "libNVVM not found (pip install 'numba-cuda[cu13]')"}))
+    sys.exit(0)
+# Device functions are compiled for the current device's compute capability; there is no device
+# here, so name the H100's (the kernels themselves get cc=(9, 0) from compile_ptx).
+import numba.cuda.dispatcher as dispatcher
+dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=(9, 0))
+
+from microgradx.kernels.cuda import elementwise, gemm, losses, metrics, optimizers
+
+i64, i32, f64, b1 = types.int64, types.int32, types.float64, types.boolean
+def arr(dtype, ndim):
+    return types.Array(dtype, ndim, "C")
+
+cases = []
+for name in ("float32", "float64"):
+    f = types.float32 if name == "float32" else types.float64
+    a1, a2 = arr(f, 1), arr(f, 2)
+    d1, l1, n1 = arr(f64, 1), arr(i64, 1), arr(i32, 1)
+    # float64 changes only the value type of the matmul: one configuration is enough there
+    configs = ((gemm.THIN_TILES, gemm.SMALL_TILES, gemm.LARGE_TILES) if name == "float32"
+               else (gemm.SMALL_TILES,))
+    for config in configs:
+        for ta, tb in ((False, False), (True, False), (False, True)):
+            kernel = gemm.gemm_kernel(ta, tb, config, name)
+            cases.append((f"gemm[{ta},{tb},{config.block_m}]/{name}", kernel,
+                          (a2, a2, a2, a1, a2, a1, i64, i64, b1, b1), True))
+    cases += [
+        (f"gather_rows/{name}", elementwise._gather_rows, (a2, l1, a2), False),
+        (f"dropout_forward/{name}", elementwise._dropout_forward, (a2, a2, i64, i64, f64, i64, i64), False),
+        (f"dropout_backward/{name}", elementwise._dropout_backward,
+         (a2, a2, i64, i64, f64, i64, i64, i64, a2), False),
+        (f"softmax_rows/{name}", elementwise._softmax_rows, (a2, a2), False),
+        (f"softmax_backward/{name}", elementwise._softmax_backward, (a2, a2, a2), False),
+        (f"loss/{name}", losses._loss_kernel,
+         (i64, a2, a2, d1, b1, f64, f64, f64, b1, b1, b1, i64, a2, d1, i64, n1), True),
+        (f"correct_count/{name}", metrics._correct_kernel, (i64, a2, a2, f64, d1, i64), True),
+        (f"squared_norms/{name}", optimizers._squared_norms, (a1, l1, d1), True),
+        (f"sgd/{name}", optimizers._sgd_kernel,
+         (n1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, b1), False),
+        (f"adam/{name}", optimizers._adam_kernel,
+         (n1, a1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, f64, f64, b1), False),
+        (f"adadelta/{name}", optimizers._adadelta_kernel,
+         (n1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, f64), False),
+        (f"adagrad/{name}", optimizers._adagrad_kernel,
+         (n1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64), False),
+        (f"rmsprop/{name}", optimizers._rmsprop_kernel,
+         (n1, a1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, f64, f64, b1), False),
+    ]
+for label, kernel, signature, barrier in cases:
+    try:
+        ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+        print(json.dumps({"kernel": label, "entry": ".entry" in ptx, "barrier": "bar.sync" in ptx,
+                          "needs_barrier": barrier, "local_bytes": ptx.count("ld.local")}))
+    except Exception as error:
+        print(json.dumps({"kernel": label, "error": f"{type(error).__name__}: {error}"[:2000]}))
+'''
+
+
+def test_every_kernel_compiles_to_ptx_for_sm90():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", PYTHONWARNINGS="ignore")
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=600)
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    if lines and "skip" in lines[0]:
+        pytest.skip(lines[0]["skip"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(lines) == (9 + 13) + (3 + 13), result.stdout[-3000:] + result.stderr[-3000:]
+    errors = [line for line in lines if "error" in line]
+    assert not errors, "\n".join(f"{e['kernel']}: {e['error']}" for e in errors)
+    for line in lines:
+        assert line["entry"], line
+        assert line["barrier"] == line["needs_barrier"], line

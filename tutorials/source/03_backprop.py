@@ -1,0 +1,226 @@
+# %% [markdown]
+# # 3. Backpropagation, step by step
+#
+# *Lecture slides: "Backpropagation" (how does a small change in one weight affect the final loss?),
+# "Let's use the chain rule!", "Apply the chain rule!", "Repeat this for every weight in the network".*
+#
+# The lecture's network has one input $x$, one hidden unit $z_1$ and one output $\hat y$:
+#
+# $$x \xrightarrow{\;w_1\;} z_1 \xrightarrow{\;w_2\;} \hat y \longrightarrow J(W)$$
+#
+# and asks for $\partial J / \partial w_2$ and $\partial J / \partial w_1$. The chain rule answers with
+# products of local derivatives:
+#
+# $$\frac{\partial J}{\partial w_2} = \frac{\partial J}{\partial \hat y} \cdot \frac{\partial \hat y}{\partial w_2}
+# \qquad
+# \frac{\partial J}{\partial w_1} = \frac{\partial J}{\partial \hat y} \cdot \frac{\partial \hat y}{\partial z_1}
+# \cdot \frac{\partial z_1}{\partial w_1}$$
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Image
+
+from microgradx import Value
+from microgradx.explain import explain
+from microgradx.gradcheck import gradcheck
+from microgradx.nn import MLP
+from microgradx.viz.graph import backward_frames, draw_graph, render
+
+# %% [markdown]
+# ## The forward pass
+#
+# $z_1 = \tanh(w_1 x)$, $\hat y = \sigma(w_2 z_1)$ and the squared error $J = (\hat y - y)^2$ for the
+# label $y = 1$.
+
+# %%
+def network(w1: Value, w2: Value, x: float = 1.5, y: float = 1.0) -> Value:
+    """J(w1, w2) of the lecture's two-weight network; every intermediate node is labelled."""
+    x = Value(x, label="x")
+    a1 = w1 * x
+    a1.label = "a1"
+    z1 = a1.tanh()
+    z1.label = "z1"
+    a2 = w2 * z1
+    a2.label = "a2"
+    y_hat = a2.sigmoid()
+    y_hat.label = "y_hat"
+    error = y_hat - Value(y, label="y")
+    error.label = "error"
+    J = error ** 2
+    J.label = "J"
+    return J
+
+
+w1 = Value(0.6, label="w1", requires_grad=True)
+w2 = Value(-0.8, label="w2", requires_grad=True)
+J = network(w1, w2)
+print(f"J = {J.data:.6f}")
+
+# %% [markdown]
+# ## The question of the slide: nudge $w_2$ and watch $J$
+#
+# Move $w_2$ by a tiny $h$ and measure how much $J$ moves. The ratio is (approximately) the derivative we
+# are after. Backpropagation will give it exactly, for every weight at once.
+
+# %%
+h = 1e-6
+nudged = network(Value(0.6), Value(-0.8 + h)).data
+print(f"(J(w2 + h) - J(w2)) / h = {(nudged - J.data) / h:.6f}")
+
+# %% [markdown]
+# ## One backward pass
+#
+# `J.backward()` visits the graph from $J$ back to the inputs. For every edge it performs one step of the chain
+# rule, `input.grad += local derivative * upstream gradient`, and returns the record of those steps:
+
+# %%
+trace = J.backward()
+print(trace.table())
+print(f"\nw1.grad = {w1.grad:.6f}   w2.grad = {w2.grad:.6f}")
+
+# %% [markdown]
+# Read the table from the top: `J` pushes $2 \cdot \text{error}$ into `error`, `error` passes it unchanged to
+# `y_hat`, `sigmoid` multiplies by $\hat y (1 - \hat y)$, and so on down to the weights.
+#
+# ## Watch it happen: the frames of the backward pass
+#
+# `backward_frames` draws one picture per step of the table above: the edge being processed is red and
+# labelled `local x upstream = contribution`; gradients that have not arrived yet read `grad ?`. It also
+# writes the frames as an animated GIF.
+
+# %%
+files = backward_frames(J, "03_backward_frames", trace=trace)
+frames, gif = files[:-1], files[-1]
+assert len(frames) == len(trace) + 1  # the seed dJ/dJ = 1, then one frame per chain-rule step
+print(f"{len(frames)} frames and the animation {gif}")
+Image(filename=str(frames[4]))
+
+# %%
+Image(filename=str(gif))
+
+# %% [markdown]
+# **What you should see:** the gradient starts at `J` (1.0) and flows right to left, one red edge per frame;
+# nodes it has not reached yet still read `grad ?`.
+
+# %% [markdown]
+# ## $\partial J / \partial w_2$: two factors
+#
+# `explain(J, w2)` writes the gradient as the lecture does: a product of the local derivatives along the path
+# from $w_2$ up to $J$ (with our intermediate nodes spelled out).
+
+# %%
+print(explain(J, w2))
+
+# %% [markdown]
+# Grouping the factors as on the slide, by hand:
+#
+# * purple: $\partial J / \partial \hat y = 2(\hat y - y)$
+# * red: $\partial \hat y / \partial w_2 = \hat y (1 - \hat y) \cdot z_1$
+
+# %%
+y_hat_n = 1 / (1 + math.exp(-(-0.8 * math.tanh(0.6 * 1.5))))
+z1_n = math.tanh(0.6 * 1.5)
+dJ_dyhat = 2 * (y_hat_n - 1.0)
+dyhat_dw2 = y_hat_n * (1 - y_hat_n) * z1_n
+print(f"dJ/dy_hat * dy_hat/dw2 = {dJ_dyhat:.6f} * {dyhat_dw2:.6f} = {dJ_dyhat * dyhat_dw2:.6f}")
+assert math.isclose(w2.grad, dJ_dyhat * dyhat_dw2, rel_tol=1e-12)
+assert math.isclose(explain(J, w2).total, w2.grad, rel_tol=1e-12)
+
+# %% [markdown]
+# ## $\partial J / \partial w_1$: apply the chain rule again
+#
+# $w_1$ sits one layer further back, so its path is longer and **reuses** $\partial J / \partial \hat y$:
+#
+# * purple: $\partial J / \partial \hat y = 2(\hat y - y)$
+# * red: $\partial \hat y / \partial z_1 = \hat y (1 - \hat y) \cdot w_2$
+# * orange: $\partial z_1 / \partial w_1 = (1 - z_1^2) \cdot x$
+
+# %%
+print(explain(J, w1))
+dyhat_dz1 = y_hat_n * (1 - y_hat_n) * (-0.8)
+dz1_dw1 = (1 - z1_n**2) * 1.5
+print(f"\ndJ/dy_hat * dy_hat/dz1 * dz1/dw1 = {dJ_dyhat:.6f} * {dyhat_dz1:.6f} * {dz1_dw1:.6f} "
+      f"= {dJ_dyhat * dyhat_dz1 * dz1_dw1:.6f}")
+assert math.isclose(w1.grad, dJ_dyhat * dyhat_dz1 * dz1_dw1, rel_tol=1e-12)
+
+# %% [markdown]
+# The whole graph after the backward pass, every node with its gradient:
+
+# %%
+graph = draw_graph(J)
+render(graph, "03_backprop_graph.svg")
+graph
+
+# %% [markdown]
+# ## Check it: central differences
+#
+# A gradient can be checked without the chain rule: $\frac{J(w + \epsilon) - J(w - \epsilon)}{2\epsilon}$.
+# `gradcheck` does that for every input and compares with `backward()`.
+
+# %%
+report = gradcheck(network, Value(0.6, label="w1"), Value(-0.8, label="w2"))
+print(report)
+assert report.ok
+
+# %% [markdown]
+# ## "Repeat this for every weight in the network"
+#
+# A real network has many weights and many paths between each weight and the loss. One backward pass gives
+# all the gradients at once, reusing each layer's gradient for the layer before it. Here a 2-3-1 network
+# (13 parameters) on two samples; we check every gradient against central differences computed from the
+# forward pass only.
+
+# %%
+model = MLP(2, [3, 1], activation="tanh", seed=0)
+params = model.parameters()
+samples = [([0.5, -1.0], 1.0), ([-0.3, 0.8], -1.0)]
+
+
+def loss_of_model() -> Value:
+    return sum((model(x) - y) ** 2 for x, y in samples) / len(samples)
+
+
+model.zero_grad()
+loss = loss_of_model()
+loss.label = "J"
+loss.backward()
+backprop = np.array([p.grad for p in params])
+
+eps = 1e-6
+numeric = []
+for p in params:
+    p.data += eps
+    plus = loss_of_model().data
+    p.data -= 2 * eps
+    minus = loss_of_model().data
+    p.data += eps
+    numeric.append((plus - minus) / (2 * eps))
+numeric = np.array(numeric)
+print(f"{len(params)} weights, largest |backprop - central difference| = {np.abs(backprop - numeric).max():.2e}")
+assert np.allclose(backprop, numeric, rtol=1e-5, atol=1e-8)
+
+# explain() counts the paths from each weight to J: first-layer weights reach J along several paths, and
+# their gradient is the sum over all of them.
+print(f"{'weight':10} {'paths':>5} {'sum of path products':>21} {'backprop':>10}")
+for p in params:
+    explanation = explain(loss, p)
+    print(f"{p.label:10} {explanation.count:5d} {explanation.total:21.6f} {p.grad:10.6f}")
+    assert math.isclose(explanation.total, p.grad, rel_tol=1e-9, abs_tol=1e-15)
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
+positions = np.arange(len(params))
+ax.bar(positions - 0.2, backprop, width=0.4, label="backprop (one backward pass)")
+ax.bar(positions + 0.2, numeric, width=0.4, label=f"central differences ({2 * len(params)} forward passes)")
+ax.set_xticks(positions, [p.label for p in params], rotation=60, ha="right", fontsize=8)
+ax.set(ylabel="dJ/dw", title="Every weight's gradient: backpropagation agrees with central differences")
+ax.axhline(0, color="grey", linewidth=0.5)
+ax.legend(fontsize=8)
+fig.savefig("03_every_weight.png", dpi=100)
+
+# %% [markdown]
+# **What you should see:** two bars of the same height for every weight: backpropagation computes, in one
+# pass, what central differences need two forward passes *per weight* to estimate.

@@ -1,0 +1,191 @@
+# %% [markdown]
+# # 4. Gradient descent and the learning rate
+#
+# *Lecture slides: "Loss Optimization" (randomly pick an initial $(w_0, w_1)$, compute the gradient, take a
+# small step in the opposite direction, repeat until convergence), "Gradient Descent: Algorithm", "Setting
+# the Learning Rate", "How to deal with this? Idea I".*
+#
+# We want the weights with the lowest loss, $W^* = \operatorname{argmin}_W J(W)$. The algorithm of the slide:
+#
+# 1. Initialize weights randomly $\sim \mathcal{N}(0, \sigma^2)$
+# 2. Loop until convergence:
+#    3. Compute gradient, $\partial J(W) / \partial W$
+#    4. Update weights, $W \leftarrow W - \eta \, \partial J(W) / \partial W$
+# 5. Return weights
+
+# %%
+import concurrent.futures
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from microgradx import Value
+from microgradx.viz.learning_rate import (LECTURE_RATES, descend, gradient_1d, learning_rate_sweep, loss_1d,
+                                          plot_learning_rate_sweep, plot_learning_rates)
+
+# %% [markdown]
+# ## A problem with two weights
+#
+# Twenty points on a noisy line; the model $f(x) = w_0 + w_1 x$ has exactly the two weights of the slide, so
+# the whole loss landscape $J(w_0, w_1)$ (mean squared error) fits in one picture.
+
+# %%
+data_rng = np.random.default_rng(0)
+xs = np.linspace(0.0, 2.0, 20)
+ys = 1.0 + 2.0 * xs + 0.3 * data_rng.normal(size=xs.size)
+
+
+def loss_value(w0: Value, w1: Value) -> Value:
+    """J(w0, w1) = mean of (y - (w0 + w1 x))^2, built from Values."""
+    return sum((float(y) - (w0 + w1 * float(x))) ** 2 for x, y in zip(xs, ys)) / len(xs)
+
+
+def loss_numbers(w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
+    """The same J on plain numbers (arrays of w0, w1), for the contour plot."""
+    residuals = ys[:, None, None] - (w0[None] + w1[None] * xs[:, None, None])
+    return (residuals ** 2).mean(axis=0)
+
+# %% [markdown]
+# ## The algorithm, line by line, on `Value`s
+
+# %%
+def gradient_descent(learning_rate: float, sigma: float = 1.0, seed: int = 1, max_steps: int = 200,
+                     tolerance: float = 1e-6) -> tuple[np.ndarray, list[float]]:
+    """Run the slide's algorithm; return the path of (w0, w1) and the loss at each step."""
+    rng = np.random.default_rng(seed)
+    w0 = Value(rng.normal(0.0, sigma), label="w0", requires_grad=True)   # 1. initialize ~ N(0, sigma^2)
+    w1 = Value(rng.normal(0.0, sigma), label="w1", requires_grad=True)
+    path, losses = [(w0.data, w1.data)], []
+    for _ in range(max_steps):                                           # 2. loop until convergence
+        J = loss_value(w0, w1)
+        losses.append(J.data)
+        if not math.isfinite(J.data) or J.data > 1e12:
+            break                                                        # diverged: stop
+        w0.grad = w1.grad = 0.0
+        J.backward(record=False)                                         # 3. compute the gradient
+        w0.data -= learning_rate * w0.grad                               # 4. update the weights
+        w1.data -= learning_rate * w1.grad
+        path.append((w0.data, w1.data))
+        if math.hypot(w0.grad, w1.grad) < tolerance:
+            break
+    return np.array(path), losses                                        # 5. return the weights
+
+
+path, losses = gradient_descent(learning_rate=0.3)
+w_gd = path[-1]
+print(f"{len(losses)} steps: w0 = {w_gd[0]:.5f}, w1 = {w_gd[1]:.5f}, J = {losses[-1]:.5f}")
+
+# %% [markdown]
+# Linear least squares also has a closed-form solution; gradient descent must land on it.
+
+# %%
+design = np.column_stack([np.ones_like(xs), xs])
+w_exact, *_ = np.linalg.lstsq(design, ys, rcond=None)
+print(f"least squares: w0 = {w_exact[0]:.5f}, w1 = {w_exact[1]:.5f}")
+assert np.allclose(w_gd, w_exact, atol=1e-5)
+assert all(a >= b for a, b in zip(losses, losses[1:]))  # every step went downhill
+
+# %%
+grid0, grid1 = np.meshgrid(np.linspace(-1.5, 3.5, 120), np.linspace(-0.5, 4.0, 120))
+surface = loss_numbers(grid0, grid1)
+
+fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+ax_path.contour(grid0, grid1, surface, levels=np.geomspace(0.05, surface.max(), 20), cmap="viridis")
+ax_path.plot(path[:, 0], path[:, 1], "r.-", markersize=4, label="gradient descent, η = 0.3")
+ax_path.plot(*path[0], "ks", label="random start ~ N(0, 1)")
+ax_path.plot(*w_exact, "y*", markersize=16, markeredgecolor="black", label="minimum (least squares)")
+ax_path.set(xlabel="w0", ylabel="w1", title="Steps against the gradient on the contours of J(w0, w1)")
+ax_path.legend(fontsize=8)
+ax_loss.semilogy(losses, "r.-")
+ax_loss.set(xlabel="step", ylabel="J(W) (log scale)", title="Loss against step")
+fig.savefig("04_gradient_descent.png", dpi=100)
+
+# %% [markdown]
+# **What you should see:** the path starts at the random point, drops steeply into the valley (the
+# steepest direction first) and then follows the valley floor into the star; the loss falls at every step
+# and flattens at the noise level of the data.
+
+# %% [markdown]
+# ## Setting the learning rate: too small, too large, stable
+#
+# For this quadratic loss the boundary is known exactly: $J$ has the constant Hessian $H$, and the update
+# multiplies the error by $(I - \eta H)$. Gradient descent converges for $\eta < 2 / \lambda_{max}(H)$ and
+# diverges above it.
+
+# %%
+hessian = 2.0 * design.T @ design / len(xs)
+critical = 2.0 / np.linalg.eigvalsh(hessian).max()
+rates = {"too small": 0.02 * critical, "too large": 1.1 * critical, "stable": 0.5 * critical}
+runs = {name: gradient_descent(rate, max_steps=100) for name, rate in rates.items()}
+print(f"critical learning rate 2 / lambda_max = {critical:.4f}")
+for name, (run_path, run_losses) in runs.items():
+    print(f"{name:10} η = {rates[name]:.4f}: J after {len(run_losses)} steps = {run_losses[-1]:.4g}")
+
+small, large, stable = (runs[name][1] for name in rates)
+assert large[-1] > 1e3 * large[0] and all(b > a for a, b in zip(large[5:], large[6:]))  # diverges
+lowest = float(np.mean((ys - design @ w_exact) ** 2))   # J at the least-squares weights
+assert stable[-1] - lowest < 1e-6                       # stable: converged to the minimum
+assert small[-1] - lowest > 1e3 * (stable[-1] - lowest)  # too small: far behind after as many steps
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+for ax, (name, (run_path, run_losses)) in zip(axes, runs.items()):
+    ax.contour(grid0, grid1, surface, levels=np.geomspace(0.05, surface.max(), 20), cmap="viridis")
+    ax.plot(run_path[:30, 0], run_path[:30, 1], "r.-", markersize=4)   # the first 30 steps
+    ax.plot(*w_exact, "y*", markersize=14, markeredgecolor="black")
+    ax.set(xlim=(grid0.min(), grid0.max()), ylim=(grid1.min(), grid1.max()), xlabel="w0", ylabel="w1",
+           title=f"{name}: η = {rates[name]:.3f}, final J = {run_losses[-1]:.3g}")
+fig.suptitle("Too small crawls, too large overshoots and diverges, stable converges")
+fig.savefig("04_learning_rates_2d.png", dpi=100)
+
+# %% [markdown]
+# **What you should see:** left, short steps that are still far from the star after 100 steps; middle, a path that
+# jumps from one side of the valley to the other, further out each time; right, a path into the star.
+#
+# ## The lecture's picture: false local minima
+#
+# A loss with a bump: $J(w) = w^2/2 + 3 e^{-2(w-2)^2}$ has its minimum near 0 and a *false* local minimum at
+# $w \approx 2.78$. `plot_learning_rates` runs the library's `SGD` from $w = 4.5$ with the lecture's three
+# rates.
+
+# %%
+fig = plot_learning_rates(save="04_learning_rates.png")
+fig
+
+# %%
+paths_1d = {name: descend(rate) for name, rate in LECTURE_RATES.items()}
+small, large, stable = paths_1d["small"], paths_1d["large"], paths_1d["stable"]
+for name, path_1d in paths_1d.items():
+    print(f"{name:7} η = {LECTURE_RATES[name]}: w = {path_1d[-1]:.4g}, J(w) = {loss_1d(path_1d[-1]):.4g}")
+assert abs(small[-1] - 2.78) < 0.05 and abs(gradient_1d(small[-1])) < 0.01   # stuck in the false minimum
+assert np.all(np.abs(large[1:]) > np.abs(large[:-1])) and np.all(np.sign(large[1:]) != np.sign(large[:-1]))
+assert abs(large[-1]) > 100 * abs(large[0])                                 # overshoots ever further: diverges
+assert abs(gradient_1d(stable[-1])) < 1e-6 and loss_1d(stable[-1]) < 0.01  # the global minimum
+
+# %% [markdown]
+# **What you should see:** the small rate (blue) rolls into the dip behind the bump and stays there; the large
+# rate (red) jumps from side to side with growing amplitude until it leaves the picture; the stable rate
+# (green) jumps over the bump and settles at the global minimum.
+#
+# ## Idea I: try lots of learning rates
+#
+# `learning_rate_sweep` trains the same small network once per rate. The trainings are independent, so they go
+# through any `concurrent.futures.Executor` (by default a process pool; a Dask cluster's
+# `client.get_executor()` works the same). Here a thread pool keeps the notebook light.
+
+# %%
+sweep_rates = [0.01, 0.1, 1.0, 10.0, 300.0]
+with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    results = learning_rate_sweep(sweep_rates, executor=pool, n_samples=200, epochs=15, hidden=(8,))
+for result in results:
+    print(f"η = {result.learning_rate:7g}: final validation loss {result.final_loss:.4g}"
+          + ("  (diverged)" if result.diverged else ""))
+best = min(results, key=lambda result: result.final_loss)
+assert sweep_rates[0] < best.learning_rate < sweep_rates[-1]   # "just right" lies between the extremes
+fig = plot_learning_rate_sweep(results, save="04_learning_rate_sweep.png")
+fig
+
+# %% [markdown]
+# **What you should see:** the smallest rate barely moves the loss, the largest ones blow up or stall, a middle
+# rate ends lowest (the gold star): "just right".

@@ -1,0 +1,103 @@
+# %% [markdown]
+# # 6. Loss landscapes
+#
+# *Lecture slides: "Training Neural Networks is Difficult" ("Visualizing the loss landscape of neural nets",
+# Li et al., Dec 2017), "Loss Functions Can Be Difficult to Optimize".*
+#
+# The loss $J(W)$ is a function of *all* the weights: thousands of dimensions even for a small network. Li et
+# al. look at it on a line or a plane through the trained weights $\theta^*$:
+#
+# $$f(\alpha) = J(\theta^* + \alpha\,\delta) \qquad f(\alpha, \beta) = J(\theta^* + \alpha\,\delta + \beta\,\eta)$$
+#
+# with random directions $\delta, \eta$ that are **filter-normalised**: each neuron's slice of the direction is
+# as long as that neuron's weights, so that $\alpha = 1$ means "move every neuron by its own size".
+
+# %%
+import math
+
+import numpy as np
+
+from microgradx import datasets, layers, models, optimizers, utils
+from microgradx.viz.landscape import (WeightTrajectory, filter_normalized_direction, loss_line,
+                                      plot_landscape, plot_trajectory, trajectory_pca)
+
+# %% [markdown]
+# ## Train a small network, recording its weights after every epoch
+#
+# Two moons, a 2-16-16-1 ReLU network, Adam. The `WeightTrajectory` callback keeps a copy of the weights after
+# each epoch so that we can draw the path training took.
+
+# %%
+utils.set_random_seed(0)
+x, y = datasets.moons(n=300, noise=0.2, seed=0)
+model = models.Sequential([
+    layers.Input(shape=(2,)),
+    layers.Dense(16, activation="relu"),
+    layers.Dense(16, activation="relu"),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer=optimizers.Adam(learning_rate=0.02), loss="binary_crossentropy",
+              metrics=["accuracy"], engine="cpu", dtype="float64")
+trajectory = WeightTrajectory()
+history = model.fit(x, y, batch_size=32, epochs=40, callbacks=[trajectory], verbose=0)
+trained_loss, trained_accuracy = model.evaluate(x, y, verbose=0)
+print(f"{model.count_params()} weights; after 40 epochs: loss {trained_loss:.4f}, accuracy {trained_accuracy:.3f}")
+assert trained_accuracy > 0.9
+assert len(trajectory.snapshots) == 41   # the initial weights + one snapshot per epoch
+
+# %% [markdown]
+# ## A filter-normalised direction
+#
+# For a Dense kernel of shape `(inputs, units)`, column $j$ holds the weights of neuron $j$. The direction is
+# Gaussian noise rescaled column by column to the norm of that column; biases get a zero direction.
+
+# %%
+weights = model.get_weights()
+direction = filter_normalized_direction(weights, seed=0)
+for w, d in zip(weights, direction):
+    if w.ndim == 2:
+        assert np.allclose(np.linalg.norm(d, axis=0), np.linalg.norm(w, axis=0))  # one norm per neuron
+    else:
+        assert not d.any()                                                          # biases: zero
+print([f"{w.shape}" for w in weights])
+
+# %% [markdown]
+# ## The 1-D slice: its centre is the trained model
+
+# %%
+alphas, losses, accuracies = loss_line(model, x, y, direction, alphas=np.linspace(-1, 1, 21))
+centre = losses[len(alphas) // 2]
+print(f"J(θ* + 0 δ) = {centre:.6f}   model.evaluate = {trained_loss:.6f}")
+assert alphas[len(alphas) // 2] == 0.0 and math.isclose(centre, trained_loss, rel_tol=1e-9)
+assert losses[0] > centre and losses[-1] > centre    # moving a whole neuron-length away costs loss
+assert np.allclose(model.get_weights()[0], weights[0])   # the model got its own weights back
+
+# %% [markdown]
+# ## 1-D, 2-D and 3-D pictures of the landscape
+
+# %%
+fig = plot_landscape(model, x, y, points=15, save="06_landscape.png")
+fig
+
+# %% [markdown]
+# **What you should see:** left, a valley with the trained weights (star) at the bottom and the accuracy
+# (dashed) highest there; middle, closed contours around the star: the minimum sits in a basin; right, the
+# same plane as a bowl-shaped surface.
+#
+# ## The path training took
+#
+# The weights after every epoch, $\theta_0 \dots \theta_T$, are projected on the two directions along which they
+# moved the most (the principal components of $\theta_t - \theta_T$) and drawn over the loss in that plane.
+
+# %%
+coords, directions, explained = trajectory_pca(trajectory.snapshots)
+print(f"the two principal directions explain {explained[0]:.0%} and {explained[1]:.0%} of the movement")
+assert np.allclose(coords[-1], 0.0) and 0 < explained.sum() <= 1 + 1e-12
+assert np.allclose(directions @ directions.T, np.eye(2), atol=1e-10)   # orthonormal directions
+
+fig = plot_trajectory(model, x, y, trajectory, points=15, save="06_trajectory.png")
+fig
+
+# %% [markdown]
+# **What you should see:** the path starts at the square (the random initial weights, on higher ground) and runs
+# downhill across the contours into the star; almost all of the movement lies along one direction.

@@ -1,0 +1,191 @@
+# %% [markdown]
+# # 7. Overfitting, dropout and early stopping
+#
+# *Lecture slides: "The Problem of Overfitting" (underfitting, optimal fit, overfitting), "Regularization",
+# "Regularization I: Dropout", "Regularization 2: Early Stopping".*
+#
+# A model that is too simple cannot represent the data (underfitting); one that is too flexible, trained for
+# too long on too few samples, memorises their noise (overfitting): its training loss keeps falling while its
+# loss on *unseen* data rises. Regularisation constrains the optimisation to discourage complex models.
+
+# %%
+import inspect
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from microgradx import callbacks, layers, models, optimizers, utils
+from microgradx.viz.boundaries import draw_decision_boundary
+from microgradx.viz.curves import plot_training_curves
+from microgradx.viz.fitting import REGIMES, make_problem, train_regime
+
+# %% [markdown]
+# ## Three models, one small noisy dataset
+#
+# 40 noisy two-moons training samples and 400 validation samples from the same distribution. The three models
+# of the slide: one neuron (a straight line), a small hidden layer, and a wide two-layer network trained long.
+
+# %%
+problem = make_problem(n_train=40, n_val=400, noise=0.3, seed=0)
+runs = {name: train_regime(problem, **config) for name, config in REGIMES.items()}
+for name, config in REGIMES.items():
+    logs = runs[name][1].history
+    print(f"{name:13} hidden={config['hidden']!s:9} epochs={config['epochs']:3}: train loss "
+          f"{logs['loss'][-1]:.3f}, validation loss {logs['val_loss'][-1]:.3f} "
+          f"(lowest {min(logs['val_loss']):.3f})")
+
+# %%
+fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), layout="constrained")
+for column, (name, (model, history)) in enumerate(runs.items()):
+    draw_decision_boundary(axes[0, column], model, problem.x_train, problem.y_train, title=f"{name}, training set")
+    epochs = np.arange(1, len(history.history["loss"]) + 1)
+    axes[1, column].plot(epochs, history.history["loss"], label="training loss")
+    axes[1, column].plot(epochs, history.history["val_loss"], "--", label="validation loss")
+    axes[1, column].set(xlabel="epoch", ylabel="binary cross-entropy", title=name)
+    axes[1, column].legend(fontsize=8)
+fig.suptitle("Underfitting, optimal fit, overfitting")
+fig.savefig("07_fitting_regimes.png", dpi=90)
+
+# %% [markdown]
+# **What you should see:** the one-neuron model draws a straight line through the moons (both losses stay
+# high); the small network follows the moons; the wide network bends its boundary around single noisy points:
+# its training loss goes to almost 0 while its validation loss turns around and climbs.
+
+# %%
+under, optimal, over = (runs[name][1].history for name in REGIMES)
+assert under["loss"][-1] > optimal["loss"][-1] > over["loss"][-1]       # more capacity, lower training loss
+assert over["loss"][-1] < 0.01                                          # overfitting memorises the training set
+assert over["val_loss"][-1] > 2 * min(over["val_loss"])                # ... and its validation loss climbs
+
+# %% [markdown]
+# ## Regularization I: Dropout
+#
+# During training, randomly set some activations to 0 (typically half), so that the network cannot rely on any
+# single node. The layer has the slide's signature:
+#
+# ```
+# tf.keras.layers.Dropout(rate, noise_shape=None, seed=None, **kwargs)
+# ```
+
+# %%
+signature = inspect.signature(layers.Dropout)
+print("layers.Dropout" + str(signature))
+assert signature.parameters["rate"].default is inspect.Parameter.empty     # rate is required
+assert signature.parameters["noise_shape"].default is None and signature.parameters["seed"].default is None
+
+dropout = layers.Dropout(0.5, seed=1)
+activations = np.ones((4, 10))
+dropped = dropout(activations, training=True)
+print(dropped)
+assert set(np.unique(dropped)) <= {0.0, 2.0}           # dropped, or kept and scaled by 1 / (1 - rate)
+assert 0.3 < (dropped == 0).mean() < 0.7                # about half dropped
+assert np.array_equal(dropout(activations), activations)   # outside training: the identity
+
+# %% [markdown]
+# Kept units are scaled by $1/(1 - \text{rate})$ so that the expected activation does not change; at
+# prediction time dropout does nothing. Now the overfitting network again, with `Dropout(0.5)` after each
+# hidden layer:
+
+# %%
+dropout_model, dropout_history = train_regime(problem, **REGIMES["overfitting"], dropout=0.5)
+print(f"validation loss at the end: without dropout {over['val_loss'][-1]:.3f}, "
+      f"with dropout {dropout_history.history['val_loss'][-1]:.3f}")
+assert dropout_history.history["val_loss"][-1] < over["val_loss"][-1]
+
+# %% [markdown]
+# ## Regularization 2: Early stopping
+#
+# Stop training before we have a chance to overfit: watch the validation loss and stop when it has not
+# improved for `patience` epochs; `restore_best_weights=True` then puts back the weights of the best epoch.
+# The signature is the slide's:
+#
+# ```
+# tf.keras.callbacks.EarlyStopping(monitor='val_loss', min_delta=0, patience=0, verbose=0, mode='auto',
+#                                  baseline=None, restore_best_weights=False, start_from_epoch=0)
+# ```
+
+# %%
+signature = inspect.signature(callbacks.EarlyStopping)
+print("callbacks.EarlyStopping" + str(signature))
+slide_defaults = {"monitor": "val_loss", "min_delta": 0, "patience": 0, "verbose": 0, "mode": "auto",
+                  "baseline": None, "restore_best_weights": False, "start_from_epoch": 0}
+for argument, default in slide_defaults.items():
+    assert signature.parameters[argument].default == default, argument
+
+# %% [markdown]
+# The same wide network, written out in full (this is what `train_regime` does), with two callbacks: early
+# stopping, and a small callback of our own that keeps a copy of the weights after every epoch, so that we can
+# check which weights the model ends with.
+
+# %%
+class WeightHistory(callbacks.Callback):
+    """Keeps a copy of the model's weights after every epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights: list[list[np.ndarray]] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.weights.append([w.copy() for w in self.model.get_weights()])
+
+
+config = REGIMES["overfitting"]          # the wide network: hidden sizes, epochs, learning rate
+utils.set_random_seed(0)                 # the same initial weights as the overfitting run above
+model = models.Sequential(
+    [layers.Input(shape=(2,))]
+    + [layers.Dense(units, activation="relu") for units in config["hidden"]]
+    + [layers.Dense(1, activation="sigmoid")]
+)
+model.compile(optimizer=optimizers.Adam(learning_rate=config["learning_rate"]), loss="binary_crossentropy",
+              metrics=["accuracy"], engine="cpu")
+stopper = callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best_weights=True)
+snapshots = WeightHistory()
+history = model.fit(problem.x_train, problem.y_train, batch_size=len(problem.x_train), epochs=config["epochs"],
+                    validation_data=(problem.x_val, problem.y_val), callbacks=[stopper, snapshots], verbose=0)
+val_losses = history.history["val_loss"]
+print(f"trained {len(val_losses)} of {config['epochs']} epochs; best epoch {stopper.best_epoch + 1} "
+      f"(validation loss {min(val_losses):.4f}); stopped after epoch {stopper.stopped_epoch + 1}")
+
+# %% [markdown]
+# The checks that matter: training stopped `patience` epochs after the best epoch, and the model holds **the
+# weights of the best epoch**, not those of the last one.
+
+# %%
+best = int(np.argmin(val_losses))
+assert stopper.best_epoch == best and stopper.stopped_epoch == best + 20 == len(val_losses) - 1
+for restored, recorded in zip(model.get_weights(), snapshots.weights[best]):
+    assert np.array_equal(restored, recorded)               # the best epoch's weights, exactly
+assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots.weights[-1]))
+final_val_loss = model.evaluate(problem.x_val, problem.y_val, verbose=0)[0]
+assert np.isclose(final_val_loss, val_losses[best], rtol=1e-5)
+print(f"the restored model's validation loss: {final_val_loss:.4f} = the best epoch's {val_losses[best]:.4f}")
+
+# %%
+fig = plot_training_curves(history, early_stopping=stopper, save="07_early_stopping.png")
+fig
+
+# %% [markdown]
+# **What you should see:** the validation loss (dashed) falls, bottoms out and starts to rise while the training
+# loss keeps falling; the green line marks the best epoch (its weights are restored), the grey dotted line the
+# epoch where training stopped, `patience` epochs later.
+#
+# ## The three side by side
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), layout="constrained")
+compared = {"no regularisation": runs["overfitting"][0], "Dropout(0.5)": dropout_model,
+            f"EarlyStopping: epoch {best + 1} restored": model}
+validation = {}
+for ax, (name, trained) in zip(axes, compared.items()):
+    validation[name] = trained.evaluate(problem.x_val, problem.y_val, verbose=0)[0]
+    draw_decision_boundary(ax, trained, problem.x_val, problem.y_val,
+                           title=f"{name}: val loss {validation[name]:.3f}")
+plain, with_dropout, early = validation.values()
+assert with_dropout < plain and early < plain
+fig.suptitle("On the validation set: both regularisers lower the loss on data the model never saw")
+fig.savefig("07_regularization.png", dpi=90)
+
+# %% [markdown]
+# **What you should see:** on unseen data the unregularised network pays for its confident fingers around
+# single training points; dropout lowers the validation loss, and early stopping keeps the smooth boundary of
+# its best epoch, with the lowest validation loss of the three.
