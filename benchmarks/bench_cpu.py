@@ -45,7 +45,6 @@ def glorot(rng: np.random.Generator) -> list[np.ndarray]:
 
 # ---------------------------------------------------------------------------------- contenders
 def microgradx_runner(weights, x, y, batch, steps, use_fit: bool) -> Callable[[], None]:
-    import microgradx as mgx  # noqa: F401
     from microgradx import layers, optimizers
     from microgradx.models import Sequential
 
@@ -169,12 +168,15 @@ def main() -> None:
     args = parser.parse_args()
 
     import numba
-    from threadpoolctl import threadpool_limits
-
-    import scipy.linalg  # noqa: F401  (load SciPy's OpenBLAS so that threadpoolctl sees it)
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    limits = threadpool_limits(args.threads)  # noqa: F841  (kept alive for the whole run)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("threadpoolctl is not installed: BLAS runs with its default threads "
+              "(set OPENBLAS_NUM_THREADS to control them)")
+    else:
+        threadpool_limits(args.threads)  # stays in force for the rest of the process
     rng = np.random.default_rng(args.seed)
     weights = glorot(rng)
     n_max = max(args.batches) * args.steps
@@ -190,9 +192,12 @@ def main() -> None:
         runners = {
             "microgradx (engine)": microgradx_runner(weights, x, y, batch, args.steps, use_fit=False),
             "microgradx (fit)": microgradx_runner(weights, x, y, batch, args.steps, use_fit=True),
-            "PyTorch": torch_runner(weights, x, y, batch, args.steps, args.threads),
-            "NumPy": numpy_runner(weights, x, y, batch, args.steps),
         }
+        try:
+            runners["PyTorch"] = torch_runner(weights, x, y, batch, args.steps, args.threads)
+        except ImportError:
+            print("PyTorch is not installed: skipping that contender")
+        runners["NumPy"] = numpy_runner(weights, x, y, batch, args.steps)
         for run in runners.values():  # warm-up: compilation, allocator, thread pools
             run()
         times: dict[str, list[float]] = {name: [] for name in runners}

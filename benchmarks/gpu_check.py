@@ -57,9 +57,22 @@ def _parse_args() -> argparse.Namespace:
 
 
 ARGS = _parse_args()
+# the loss and metric kernels are one block by design: numba's low-occupancy warnings are noise here
+os.environ.setdefault("NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS", "0")
 if ARGS.dry_run:
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")       # before numba is imported
     warnings.simplefilter("ignore")                          # the simulator's uint64 wraparound warnings
+elif not os.environ.get("CUDA_HOME") and not os.environ.get("CUDA_PATH"):
+    # numba-cuda finds libNVVM in pip wheels (nvidia-nvvm) or under CUDA_HOME; without the wheel, point
+    # it at the system toolkit (set before numba.cuda is imported)
+    try:
+        from importlib.metadata import version as _dist_version
+        _dist_version("nvidia-nvvm")
+    except Exception:
+        for _candidate in ("/usr/local/cuda", "/usr/local/cuda-13", "/usr/local/cuda-12", "/usr/lib/cuda"):
+            if os.path.isdir(os.path.join(_candidate, "nvvm")):
+                os.environ["CUDA_HOME"] = _candidate
+                break
 START = time.monotonic()
 REPEATS = ARGS.repeats or (1 if ARGS.dry_run else 3)
 RESULTS: dict = {"meta": {"dry_run": ARGS.dry_run, "budget_s": ARGS.budget, "repeats": REPEATS,
@@ -165,6 +178,7 @@ STATE: dict = {}
 
 def environment(record: dict) -> None:
     record["python"] = sys.version.split()[0]
+    record["CUDA_HOME"] = os.environ.get("CUDA_HOME")
     record["platform"] = platform.platform()
     for dist in ("numpy", "numba", "numba-cuda", "llvmlite", "cuda-bindings", "cuda-core", "nvidia-nvvm",
                  "torch", "scipy"):
@@ -228,20 +242,22 @@ def kernels_at_real_sizes(record: dict) -> None:
         b = gen.standard_normal(n).astype(dtype)
         x64, w64, dz64 = x.astype(np.float64), w.astype(np.float64), dz.astype(np.float64)
         d_x, d_w, d_dz, d_b = (cuda.to_device(a) for a in (x, w, dz, b))
-        for tiles in (gemm.THIN_TILES, gemm.SMALL_TILES, gemm.LARGE_TILES):
-            label = f"{dtype}/{tiles.block_m}x{tiles.block_n}"
+        variants = [(tiles, 1) for tiles in (gemm.THIN_TILES, gemm.SMALL_TILES, gemm.LARGE_TILES)]
+        variants.append((gemm.SMALL_TILES, 3))                      # split-K: partial products + a sum
+        for tiles, split in variants:
+            label = f"{dtype}/{tiles.block_m}x{tiles.block_n}" + (f"/split{split}" if split > 1 else "")
             t0 = time.perf_counter()
             out = cuda.device_array((m, n), dtype)
-            gemm.matmul(d_x, d_w, out, bias=d_b, activation=RELU, tiles=tiles)
+            gemm.matmul(d_x, d_w, out, bias=d_b, activation=RELU, tiles=tiles, split_k=split)
             ref = np.maximum(x64 @ w64 + b, 0)
             err_fwd = float(np.abs(out.copy_to_host() - ref).max() / np.abs(ref).max())
             dw, db = cuda.device_array((k, n), dtype), cuda.device_array(n, dtype)
-            gemm.matmul(d_x, d_dz, dw, trans_a=True, colsum=db, tiles=tiles)
+            gemm.matmul(d_x, d_dz, dw, trans_a=True, colsum=db, tiles=tiles, split_k=split)
             ref_dw, ref_db = x64.T @ dz64, dz64.sum(0)
             err_dw = float(np.abs(dw.copy_to_host() - ref_dw).max() / np.abs(ref_dw).max())
             err_db = float(np.abs(db.copy_to_host() - ref_db).max() / np.abs(ref_db).max())
             dx = cuda.device_array((m, k), dtype)
-            gemm.matmul(d_dz, d_w, dx, trans_b=True, tiles=tiles)
+            gemm.matmul(d_dz, d_w, dx, trans_b=True, tiles=tiles, split_k=split)
             ref_dx = dz64 @ w64.T
             err_dx = float(np.abs(dx.copy_to_host() - ref_dx).max() / np.abs(ref_dx).max())
             worst = max(err_fwd, err_dw, err_db, err_dx)
@@ -458,8 +474,9 @@ def matmul_speed(record: dict) -> None:
         compile_s = time.perf_counter() - t0
         seconds = median_time(launch, REPEATS, cuda.synchronize) / reps
         ours[label] = {"seconds": seconds, "tflops": flops / seconds / 1e12, "first_call_s": compile_s}
-    chosen = gemm.choose_tiles(size, size)
+    chosen, chosen_split = gemm.choose_tiles(size, size, size)
     record["auto_tiles"] = list(chosen)
+    record["auto_split_k"] = chosen_split
     result = d_c.copy_to_host()
     try:
         import torch

@@ -2,9 +2,10 @@
 
 One compiled kernel per loss kind (:func:`binary_crossentropy`, :func:`squared_error`,
 :func:`absolute_error`, :func:`categorical_crossentropy`, :func:`hinge`), behind one entry point,
-:func:`loss_forward_backward`, that dispatches on the kind code. The reduction and the sample weights enter as one float64 coefficient per sample,
-``coef[i] = d total / d loss_i``, which the engine derives from the reduction
-(``sum``: w_i; ``sum_over_batch_size``: w_i / n; ``mean_with_sample_weight``: w_i / sum w), so that::
+:func:`loss_forward_backward`, that dispatches on the kind code. The reduction and the sample
+weights enter as one float64 coefficient per sample, ``coef[i] = d total / d loss_i``, which the
+engine derives from the reduction (``sum``: w_i; ``sum_over_batch_size``: w_i / n;
+``mean_with_sample_weight``: w_i / sum w), so that::
 
     total = sum_i coef[i] * loss_i          grad[i, :] = coef[i] * d loss_i / d pred[i, :]
 

@@ -28,7 +28,8 @@ from typing import Callable, Mapping, Sequence
 
 from .engine import Value
 
-__all__ = ["main", "build_parser", "parse_expression", "ExpressionError", "FUNCTIONS", "OPERATORS"]
+__all__ = ["main", "build_parser", "parse_expression", "ExpressionError", "UsageError", "ParsedExpression",
+           "FUNCTIONS", "OPERATORS"]
 
 #: functions an expression may call, each with one argument: the ``Value`` method of the same name.
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
@@ -54,6 +55,10 @@ class ExpressionError(ValueError):
         super().__init__(f"{message}{pointer}")
 
 
+class UsageError(ValueError):
+    """A command-line argument that parses but makes no sense with the others (exit code 2)."""
+
+
 @dataclass
 class ParsedExpression:
     """The root of the built graph and its variables by name (one leaf per name, reused where repeated)."""
@@ -75,7 +80,8 @@ def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpr
     """Build the :class:`Value` graph of ``expression`` with the variables set to ``values``.
 
     Accepted: numbers, variable names (each must have a value; leaves are labelled with their name; names
-    starting with ``x`` or ``y`` are data, every other name a parameter with ``requires_grad=True``), ``+ - * / **``, unary ``-``/``+``, parentheses and one-argument calls of
+    starting with ``x`` or ``y`` are data, every other name a parameter with ``requires_grad=True``),
+    ``+ - * / **``, unary ``-``/``+``, parentheses and one-argument calls of
     :data:`FUNCTIONS`. Anything else raises :class:`ExpressionError` pointing at the column.
     """
     if not isinstance(expression, str) or not expression.strip():
@@ -83,6 +89,9 @@ def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpr
                               str(expression))
     try:
         tree = ast.parse(expression.strip(), mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression is nested too deeply to parse",
+                              expression.strip()[:60] + "...") from None
     except SyntaxError as error:
         column = (error.offset or 1) - 1
         raise ExpressionError(f"syntax error: {error.msg}", expression.strip(), column) from None
@@ -149,7 +158,10 @@ def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpr
         value.label = segment if isinstance(node, ast.Call) else f"({segment})"
         return value
 
-    root = build(tree)
+    try:
+        root = build(tree)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply to build", text) from None
     if missing:
         name, column = missing[0]
         names = sorted({n for n, _ in missing})
@@ -294,15 +306,15 @@ def _make_optimizer(name: str, args: argparse.Namespace):
         kwargs["learning_rate"] = args.learning_rate
     if args.momentum is not None:
         if name not in ("sgd", "rmsprop"):
-            raise ExpressionError(f"--momentum applies to sgd and rmsprop, not {name}", "")
+            raise UsageError(f"--momentum applies to sgd and rmsprop, not {name}")
         kwargs["momentum"] = args.momentum
     if args.beta_1 is not None or args.beta_2 is not None:
         if name != "adam":
-            raise ExpressionError(f"--beta-1/--beta-2 apply to adam, not {name}", "")
+            raise UsageError(f"--beta-1/--beta-2 apply to adam, not {name}")
         kwargs.update({k: v for k, v in (("beta_1", args.beta_1), ("beta_2", args.beta_2)) if v is not None})
     if args.rho is not None:
         if name not in ("rmsprop", "adadelta"):
-            raise ExpressionError(f"--rho applies to rmsprop and adadelta, not {name}", "")
+            raise UsageError(f"--rho applies to rmsprop and adadelta, not {name}")
         kwargs["rho"] = args.rho
     classes = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta"}
     return getattr(optimizers, classes[name])(**kwargs)
@@ -316,8 +328,8 @@ def _command_train(args: argparse.Namespace) -> int:
 
     try:
         optimizer = _make_optimizer(args.optimizer, args)
-    except ExpressionError as error:
-        print(f"microgradx train: error: {error.message}", file=sys.stderr)
+    except UsageError as error:
+        print(f"microgradx train: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     utils.set_random_seed(args.seed)
     loader = getattr(datasets, args.dataset)
@@ -404,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", type=_layer_sizes, default=(16, 16),
                        help="hidden layer sizes, comma-separated (default: 16,16)")
     train.add_argument("--activation", default="relu", choices=("relu", "tanh", "sigmoid"), help="default: %(default)s")
-    train.add_argument("--engine", default="cpu", choices=("scalar", "cpu", "cuda", "auto"), help="default: %(default)s")
+    train.add_argument("--engine", default="cpu", choices=("scalar", "cpu", "cuda", "auto"),
+                       help="default: %(default)s")
     train.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default: %(default)s")
     train.add_argument("--optimizer", default="adam", choices=OPTIMIZER_NAMES, help="default: %(default)s")
     train.add_argument("--learning-rate", type=_non_negative_float, default=None, help="default: Keras's")

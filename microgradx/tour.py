@@ -77,15 +77,15 @@ def backprop_example() -> tuple[Value, dict[str, Value]]:
     w1 = Value(0.5, label="w1", requires_grad=True)
     w2 = Value(-1.5, label="w2", requires_grad=True)
     a1 = w1 * x
-    a1.label = "w1*x"
+    a1.label = "(w1*x)"
     z1 = a1.sigmoid()
     z1.label = "z1"
     a2 = w2 * z1
-    a2.label = "w2*z1"
+    a2.label = "(w2*z1)"
     y_hat = a2.sigmoid()
     y_hat.label = "ŷ"
     loss = -(y_hat.log())
-    loss.children[0].label = "log ŷ"
+    loss.children[0].label = "log(ŷ)"
     loss.label = "J"
     return loss, {"x": x, "w1": w1, "w2": w2, "z1": z1, "y_hat": y_hat, "J": loss}
 
@@ -96,7 +96,6 @@ class _Progress:
 
     def step(self, what: str) -> "_Progress":
         self.done += 1
-        self.what = what
         print(f"[{self.done:2d}/{self.total}] {what} ...", end="", flush=True, file=self.stream)
         self.t0 = time.perf_counter()
         return self
@@ -164,7 +163,8 @@ def _sections() -> dict[str, Section]:
                 "The loss L(f(x), y) measures the cost of one wrong prediction; the empirical loss J(W) is its "
                 "mean over the dataset. Binary cross-entropy punishes a confident wrong probability hard "
                 "(f(x) = 0.1 for a label 1 costs 2.30), a hesitant right one little (0.6 for a 1 costs 0.51): "
-                "J = 1.474. Mean squared error grows with the square of the distance: (90−30)², (20−80)², 0 give J = 2400."),
+                "J = 1.474. Mean squared error grows with the square of the distance: (90−30)², (20−80)², 0 "
+                "give J = 2400."),
         Section("descent", "3. Gradient descent", "Training Neural Networks: Loss Optimization, Gradient Descent",
                 "Our loss is a function of the network weights. Randomly pick initial weights, compute the gradient "
                 "∂J/∂W, take a small step in the opposite direction, W ← W − η ∂J/∂W, and repeat until convergence. "
@@ -188,7 +188,8 @@ def _sections() -> dict[str, Section]:
                 "Train the same network with many learning rates and keep the one that works “just right”. The "
                 "trainings are independent, so they run in parallel: here in a pool of processes, on a cluster "
                 "through a Dask client's executor, with the same code."),
-        Section("optimizers", "8. Idea II: adaptive learning rates", "Adaptive Learning Rates, Gradient Descent Algorithms",
+        Section("optimizers", "8. Idea II: adaptive learning rates",
+                "Adaptive Learning Rates, Gradient Descent Algorithms",
                 "Learning rates need not be fixed: they can grow or shrink with the size of the gradients, how fast "
                 "learning happens, the size of each weight. The race: SGD, SGD with momentum, Adam, Adadelta, "
                 "Adagrad and RMSprop (the library's own optimizer classes) on a ravine, a saddle and the "

@@ -72,6 +72,11 @@ def test_parser_rejects_everything_outside_the_whitelist(expression, what):
     assert what in str(info.value)
 
 
+def test_absurdly_deep_expressions_are_rejected_not_crashed():
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse_expression("-" * 100_000 + "x", {"x": 1.0})
+
+
 def test_error_caret_points_at_the_offending_column(capsys):
     expression = "w1*x1 + __import__('os').system('true')"
     assert main(["graph", expression, "w1=1", "x1=2"]) == 2

@@ -90,6 +90,34 @@ def test_matmul_transposed_b_fuses_the_previous_activation_derivative_batch_of_o
     np.testing.assert_allclose(dx.copy_to_host(), (dz @ w.T) * (1.0 - y_prev ** 2), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True)])
+def test_split_k_products_add_up_in_a_second_launch(trans_a, trans_b):
+    """Split along the inner dimension (40 = 3 slices of 16, 16, 8): partial products, then one launch
+    that adds them in slice order and applies the epilogue (bias + tanh, or the column sums)."""
+    rng_ = np.random.default_rng(4)
+    m, k, n = 5, 40, 6
+    a = rng_.standard_normal((k, m) if trans_a else (m, k))
+    b = rng_.standard_normal((n, k) if trans_b else (k, n))
+    op_a, op_b = (a.T if trans_a else a), (b.T if trans_b else b)
+    bias = rng_.standard_normal(n)
+    out, colsum = cuda.device_array((m, n)), cuda.device_array(n)
+    gemm.matmul(cuda.to_device(a), cuda.to_device(b), out, trans_a=trans_a, trans_b=trans_b,
+                bias=cuda.to_device(bias), activation=TANH, colsum=None if trans_b else colsum,
+                tiles=TINY_TILES, split_k=3)
+    np.testing.assert_allclose(out.copy_to_host(), np.tanh(op_a @ op_b + bias), rtol=1e-12, atol=1e-12)
+    if not trans_b:
+        np.testing.assert_allclose(colsum.copy_to_host(), op_b.sum(axis=0), rtol=1e-12, atol=1e-12)
+
+
+def test_choose_tiles_fills_the_gpu_and_splits_long_thin_products(monkeypatch):
+    monkeypatch.setattr(gemm, "FORCED_TILES", None)
+    assert gemm.choose_tiles(4096, 4096, 4096) == (gemm.LARGE_TILES, 1)
+    tiles, splits = gemm.choose_tiles(64, 256, 784)          # batch 64, first layer: 16 thin blocks
+    assert tiles == gemm.THIN_TILES and splits == 6
+    tiles, splits = gemm.choose_tiles(784, 256, 8192)        # its weight gradient at batch 8192
+    assert tiles == gemm.SMALL_TILES and 52 * splits >= gemm.SMALL_TILES_MIN_BLOCKS
+
+
 def test_matmul_float32_within_float32_rounding():
     rng_ = np.random.default_rng(3)
     x, w = rng_.standard_normal((9, 33)).astype(np.float32), rng_.standard_normal((33, 7)).astype(np.float32)

@@ -255,3 +255,51 @@ def test_workspaces_are_reused_per_batch_size():
     cpu.compute_gradients(x[:3], y[:3])
     cpu.compute_gradients(x, y)
     assert cpu._workspaces[4] is first and set(cpu._workspaces) == {3, 4}
+
+
+@pytest.mark.slow
+def test_breast_cancer_reaches_95_percent_test_accuracy():
+    """benchmarks/train_real.py's breast-cancer run: held-out accuracy against the true labels."""
+    pytest.importorskip("sklearn")
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "train_real.py"
+    spec = importlib.util.spec_from_file_location("train_real", path)
+    train_real = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_real)
+    result = train_real.breast_cancer(seed=0)
+    assert result["value"] >= 0.95, result
+
+
+def test_the_same_model_trains_identically_through_sequential_on_both_engines():
+    """Only the word ``engine`` changes: compute_gradients, fit (shuffling, validation, metrics,
+    a smaller last batch) and predict agree with the scalar engine in float64."""
+    import microgradx as mgx
+
+    rng = np.random.default_rng(9)
+    x, y = rng.standard_normal((22, N_IN)), rng.integers(0, 2, 22)
+    results = {}
+    for engine in ("scalar", "cpu"):
+        mgx.utils.set_random_seed(5)
+        model = mgx.Sequential([mgx.layers.Input(shape=(N_IN,)), mgx.layers.Dense(4, activation="tanh"),
+                                mgx.layers.Dropout(0.25, seed=3), mgx.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=mgx.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"],
+                      engine=engine, dtype="float64")
+        loss, grads = model.compute_gradients(x[:6], y[:6])
+        history = model.fit(x, y, batch_size=8, epochs=3, validation_split=0.2, verbose=0)
+        results[engine] = (loss, grads, history.history, model.get_weights(), model.predict(x, verbose=0))
+    (l_s, g_s, h_s, w_s, p_s), (l_c, g_c, h_c, w_c, p_c) = results["scalar"], results["cpu"]
+    assert l_c == pytest.approx(l_s, rel=1e-12)
+    _assert_close(g_c, g_s, 1e-10)
+    assert sorted(h_c) == sorted(h_s)
+    for key in h_s:
+        np.testing.assert_allclose(h_c[key], h_s[key], rtol=1e-9, err_msg=key)
+    _assert_close(w_c, w_s, 1e-9)
+    np.testing.assert_allclose(p_c, p_s, rtol=1e-9)
+
+
+def test_engine_epsilon_is_the_loss_epsilon():
+    from microgradx.engines import cpu
+
+    assert cpu._EPSILON == losses.EPSILON

@@ -288,7 +288,7 @@ def test_overflow_never_becomes_silent_inf_or_nan():
 
 
 # ------------------------------------------------------------ explainability
-def test_trace_and_drawing_equal_the_interpreted_graph(mlp_tape):
+def test_trace_and_drawing_equal_the_interpreted_graph():
     graph = pytest.importorskip("microgradx.viz.graph")
     nn = pytest.importorskip("microgradx.nn")
     model = nn.MLP(2, [3, 1], seed=5)

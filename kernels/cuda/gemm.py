@@ -14,7 +14,8 @@ input gradient         ``dX = dZ W^T``  (trans_b)   ``dX *= f_prev'(Y_prev)`` (p
 Tiling (:class:`TileConfig`): each block computes a ``block_m x block_n`` tile of C. For each step of
 ``block_k`` along the shared dimension the block's threads copy an ``A`` tile and a ``B`` tile into
 shared memory (coalesced: consecutive threads read consecutive addresses whichever operand is
-transposed), synchronise, and every thread multiplies a ``thread_m`` column fragment by a ``thread_n``
+transposed; the next step's tiles are already loaded into registers while the current ones are
+multiplied), synchronise, and every thread multiplies a ``thread_m`` column fragment by a ``thread_n``
 row fragment into its ``thread_m x thread_n`` register accumulator (outer products, so each shared
 value read feeds ``thread_m`` or ``thread_n`` multiply-adds). A thread owns rows ``ty + i * (block_m //
 thread_m)`` and columns ``tx + j * (block_n // thread_n)`` of the tile: strided, so that a warp's global
@@ -83,9 +84,45 @@ EPILOGUE_ACTIVATION_GRAD = 2
 #: products with at least this many output tiles of :data:`LARGE_TILES` use them (two waves of blocks
 #: on a 132-SM H100); smaller ones use :data:`SMALL_TILES` for more parallelism.
 LARGE_TILES_MIN_BLOCKS = 264
-#: products with fewer tiles of :data:`SMALL_TILES` than this (one block per SM of an H100) use
-#: :data:`THIN_TILES`.
-SMALL_TILES_MIN_BLOCKS = 132
+#: products with fewer tiles of :data:`SMALL_TILES` than this (one block per SM of an H100), even after
+#: splitting the inner dimension, use :data:`THIN_TILES`.
+SMALL_TILES_MIN_BLOCKS = 128
+#: split-K: at most this many slices of the inner dimension, each at least this long (per tile size).
+SPLIT_K_MAX = 8
+SPLIT_K_MIN_CHUNK_SMALL = 512
+SPLIT_K_MIN_CHUNK_THIN = 128
+
+
+@cuda.jit(device=True)
+def _epilogue(v, epilogue, code, use_bias, bias, aux, gm, gn):
+    """The fused epilogue of one output element ``v = (op(A) op(B))[gm, gn]`` (see the EPILOGUE_* codes)."""
+    if epilogue == EPILOGUE_BIAS_ACTIVATE:
+        if use_bias:
+            v += bias[gn]
+        return activate(code, v)
+    if epilogue == EPILOGUE_ACTIVATION_GRAD:
+        return v * activate_derivative(code, aux[gm, gn])
+    return v
+
+
+@cuda.jit
+def _split_k_reduce(partial, colsum_partial, out, bias, aux, colsum, epilogue, code, use_bias, do_colsum):
+    """``out = epilogue(sum_z partial[z])`` and ``colsum = sum_z colsum_partial[z]``, summed in float64 in
+    split order (deterministic); one thread per output element."""
+    e = cuda.grid(1)
+    n_size = out.shape[1]
+    if e < out.shape[0] * n_size:
+        gm = e // n_size
+        gn = e - gm * n_size
+        v = float64(0.0)
+        for z in range(partial.shape[0]):
+            v += partial[z, gm, gn]
+        out[gm, gn] = _epilogue(v, epilogue, code, use_bias, bias, aux, gm, gn)
+        if do_colsum and gm == 0:
+            c = float64(0.0)
+            for z in range(colsum_partial.shape[0]):
+                c += colsum_partial[z, gn]
+            colsum[gn] = c
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,11 +143,47 @@ def gemm_kernel(trans_a: bool, trans_b: bool, config: TileConfig, dtype_name: st
     a_tile_shape = (bk, bm + 1)  # +1 column of padding: transposing stores hit distinct banks
     b_tile_shape = (bk, bn + 1)
     acc_shape = (tm, tn)
-    bias_act = EPILOGUE_BIAS_ACTIVATE
-    act_grad = EPILOGUE_ACTIVATION_GRAD
+
+    @cuda.jit(device=True)
+    def a_position(e):
+        """(k, m) in the A tile of the e-th element a block copies: consecutive threads read
+        consecutive addresses (m when A is read transposed, k otherwise)."""
+        if trans_a:
+            return e // bm, e % bm
+        return e % bk, e // bk
+
+    @cuda.jit(device=True)
+    def b_position(e):
+        """(k, n) in the B tile of the e-th element a block copies (coalesced, as for A)."""
+        if trans_b:
+            return e % bk, e // bk
+        return e // bn, e % bn
+
+    @cuda.jit(device=True)
+    def load_a(a, e, row0, k0, m_size, k_end):
+        kk, mm = a_position(e)
+        gm = row0 + mm
+        gk = k0 + kk
+        if gm < m_size and gk < k_end:
+            if trans_a:
+                return a[gk, gm]
+            return a[gm, gk]
+        return value_type(0)
+
+    @cuda.jit(device=True)
+    def load_b(b, e, col0, k0, n_size, k_end):
+        kk, nn = b_position(e)
+        gn = col0 + nn
+        gk = k0 + kk
+        if gn < n_size and gk < k_end:
+            if trans_b:
+                return b[gn, gk]
+            return b[gk, gn]
+        return value_type(0)
 
     @cuda.jit
-    def gemm(a, b, out, bias, aux, colsum, epilogue, code, use_bias, do_colsum):
+    def gemm(a, b, out, bias, aux, colsum, partial, colsum_partial, epilogue, code, use_bias, do_colsum,
+             k_chunk):
         tx = cuda.threadIdx.x
         ty = cuda.threadIdx.y
         tid = ty * ntx + tx
@@ -123,6 +196,10 @@ def gemm_kernel(trans_a: bool, trans_b: bool, config: TileConfig, dtype_name: st
             m_size = a.shape[0]
             k_size = a.shape[1]
         n_size = out.shape[1]
+        split = cuda.gridDim.z > 1          # split-K: this block adds up k in [k_begin, k_end) only
+        z = cuda.blockIdx.z
+        k_begin = z * k_chunk
+        k_end = min(k_begin + k_chunk, k_size)
         # one declaration per line: the simulator keys shared arrays by source line
         a_tile = cuda.shared.array(a_tile_shape, value_type)
         b_tile = cuda.shared.array(b_tile_shape, value_type)
@@ -137,42 +214,29 @@ def gemm_kernel(trans_a: bool, trans_b: bool, config: TileConfig, dtype_name: st
             sums[j] = 0
         summing = do_colsum and cuda.blockIdx.y == 0 and ty == 0
 
-        for k0 in range(0, k_size, bk):
+        # software pipelining: the global loads of the next tiles are issued into registers before
+        # the products of the current tiles, so their latency hides behind the arithmetic
+        a_stage = cuda.local.array(a_loads, value_type)
+        b_stage = cuda.local.array(b_loads, value_type)
+        for r in range(a_loads):
+            a_stage[r] = load_a(a, tid + r * threads, row0, k_begin, m_size, k_end)
+        for r in range(b_loads):
+            b_stage[r] = load_b(b, tid + r * threads, col0, k_begin, n_size, k_end)
+        k0 = k_begin
+        while k0 < k_end:
             for r in range(a_loads):
-                e = tid + r * threads
-                if trans_a:  # A[m, k] = a[k, m]: consecutive threads walk m, contiguous in a
-                    mm = e % bm
-                    kk = e // bm
-                else:  # consecutive threads walk k, contiguous in a
-                    kk = e % bk
-                    mm = e // bk
-                gm = row0 + mm
-                gk = k0 + kk
-                if gm < m_size and gk < k_size:
-                    if trans_a:
-                        a_tile[kk, mm] = a[gk, gm]
-                    else:
-                        a_tile[kk, mm] = a[gm, gk]
-                else:
-                    a_tile[kk, mm] = 0
+                kk, mm = a_position(tid + r * threads)
+                a_tile[kk, mm] = a_stage[r]
             for r in range(b_loads):
-                e = tid + r * threads
-                if trans_b:  # B[k, n] = b[n, k]: consecutive threads walk k, contiguous in b
-                    kk = e % bk
-                    nn = e // bk
-                else:
-                    nn = e % bn
-                    kk = e // bn
-                gn = col0 + nn
-                gk = k0 + kk
-                if gn < n_size and gk < k_size:
-                    if trans_b:
-                        b_tile[kk, nn] = b[gn, gk]
-                    else:
-                        b_tile[kk, nn] = b[gk, gn]
-                else:
-                    b_tile[kk, nn] = 0
+                kk, nn = b_position(tid + r * threads)
+                b_tile[kk, nn] = b_stage[r]
             cuda.syncthreads()
+            k_next = k0 + bk
+            if k_next < k_end:
+                for r in range(a_loads):
+                    a_stage[r] = load_a(a, tid + r * threads, row0, k_next, m_size, k_end)
+                for r in range(b_loads):
+                    b_stage[r] = load_b(b, tid + r * threads, col0, k_next, n_size, k_end)
             kk = 0
             while kk < bk:  # a counted while loop: the compiler unrolls it (a range loop it does not)
                 for i in range(tm):
@@ -188,6 +252,7 @@ def gemm_kernel(trans_a: bool, trans_b: bool, config: TileConfig, dtype_name: st
                     for j in range(tn):
                         sums[j] += b_tile[kk, tx + j * ntx]
             cuda.syncthreads()
+            k0 = k_next
 
         for i in range(tm):
             gm = row0 + ty + i * nty
@@ -195,20 +260,18 @@ def gemm_kernel(trans_a: bool, trans_b: bool, config: TileConfig, dtype_name: st
                 for j in range(tn):
                     gn = col0 + tx + j * ntx
                     if gn < n_size:
-                        v = acc[i, j]
-                        if epilogue == bias_act:
-                            if use_bias:
-                                v += bias[gn]
-                            out[gm, gn] = activate(code, v)
-                        elif epilogue == act_grad:
-                            out[gm, gn] = v * activate_derivative(code, aux[gm, gn])
+                        if split:
+                            partial[z, gm, gn] = acc[i, j]
                         else:
-                            out[gm, gn] = v
+                            out[gm, gn] = _epilogue(acc[i, j], epilogue, code, use_bias, bias, aux, gm, gn)
         if summing:
             for j in range(tn):
                 gn = col0 + tx + j * ntx
                 if gn < n_size:
-                    colsum[gn] = sums[j]
+                    if split:
+                        colsum_partial[z, gn] = sums[j]
+                    else:
+                        colsum[gn] = sums[j]
 
     return gemm
 
@@ -224,24 +287,54 @@ def _placeholder(dtype_name: str, ndim: int):
 FORCED_TILES: TileConfig | None = None
 
 
-def choose_tiles(m: int, n: int) -> TileConfig:
-    """The tiles for an ``m x n`` output: the largest of :data:`LARGE_TILES`, :data:`SMALL_TILES` and
-    :data:`THIN_TILES` that still gives enough blocks to fill the GPU (:data:`FORCED_TILES` when set)."""
+def choose_tiles(m: int, n: int, k: int = 0) -> tuple[TileConfig, int]:
+    """Tiles and split-K factor for an ``(m x k) @ (k x n)`` product: enough blocks to fill the GPU.
+
+    :data:`LARGE_TILES` when the output alone gives ``LARGE_TILES_MIN_BLOCKS`` blocks; else
+    :data:`SMALL_TILES` when its blocks, times a split of the inner dimension into chunks of at least
+    ``SPLIT_K_MIN_CHUNK_SMALL``, reach ``SMALL_TILES_MIN_BLOCKS``; else :data:`THIN_TILES`, split into
+    chunks of at least ``SPLIT_K_MIN_CHUNK_THIN``. At most ``SPLIT_K_MAX`` splits. With
+    :data:`FORCED_TILES` set, those tiles and no split.
+    """
     if FORCED_TILES is not None:
-        return FORCED_TILES
+        return FORCED_TILES, 1
+
     def blocks(tiles: TileConfig) -> int:
         return -(-m // tiles.block_m) * -(-n // tiles.block_n)
 
+    def splits(tiles: TileConfig, min_chunk: int) -> int:
+        wanted = -(-LARGE_TILES_MIN_BLOCKS // blocks(tiles))
+        return max(1, min(SPLIT_K_MAX, wanted, k // min_chunk))
+
     if blocks(LARGE_TILES) >= LARGE_TILES_MIN_BLOCKS:
-        return LARGE_TILES
-    if blocks(SMALL_TILES) >= SMALL_TILES_MIN_BLOCKS:
-        return SMALL_TILES
-    return THIN_TILES
+        return LARGE_TILES, 1
+    if blocks(SMALL_TILES) * max(1, min(SPLIT_K_MAX, k // SPLIT_K_MIN_CHUNK_SMALL)) >= SMALL_TILES_MIN_BLOCKS:
+        return SMALL_TILES, splits(SMALL_TILES, SPLIT_K_MIN_CHUNK_SMALL)
+    return THIN_TILES, splits(THIN_TILES, SPLIT_K_MIN_CHUNK_THIN)
+
+
+#: split-K scratch buffers, one growing flat buffer per (role, dtype)
+_SCRATCH: dict[tuple[str, str], object] = {}
+
+
+def _scratch(role: str, dtype_name: str, shape: tuple[int, ...]):
+    """A device array of ``shape`` carved from the growing buffer of ``role`` ("products" or "colsums").
+
+    Launches on one stream run in order, so one buffer serves every split product in turn.
+    """
+    count = 1
+    for d in shape:
+        count *= d
+    buffer = _SCRATCH.get((role, dtype_name))
+    if buffer is None or buffer.shape[0] < count:
+        buffer = cuda.device_array(max(count, 1 << 16), dtype_name)
+        _SCRATCH[(role, dtype_name)] = buffer
+    return buffer[:count].reshape(shape)
 
 
 def matmul(a, b, out, *, trans_a: bool = False, trans_b: bool = False, bias=None,
            activation: int = LINEAR, activation_grad_of=None, colsum=None,
-           tiles: TileConfig | None = None, stream=0) -> None:
+           tiles: TileConfig | None = None, split_k: int | None = None, stream=0) -> None:
     """``out = op(a) @ op(b)`` on the device, with one optional fused epilogue.
 
     Args:
@@ -253,7 +346,9 @@ def matmul(a, b, out, *, trans_a: bool = False, trans_b: bool = False, bias=None
             ``f`` = ``activation`` (the derivative from the activation's output).
         colsum: ``colsum[j] = sum_k op(b)[k, j]`` accumulated in float64 (the bias gradient when
             ``op(b) = dZ``); requires ``trans_b=False``.
-        tiles: the tile configuration (default: :func:`choose_tiles`).
+        tiles, split_k: the tile configuration and the number of slices of the inner dimension
+            (default: :func:`choose_tiles`). With ``split_k > 1`` each slice's products go to a scratch
+            buffer and a second launch adds them up (in a fixed order) and applies the epilogue.
     """
     m, k = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
     kb, n = (b.shape[1], b.shape[0]) if trans_b else (b.shape[0], b.shape[1])
@@ -273,12 +368,28 @@ def matmul(a, b, out, *, trans_a: bool = False, trans_b: bool = False, bias=None
         epilogue = EPILOGUE_STORE
     if m == 0 or n == 0:
         return
-    config = tiles if tiles is not None else choose_tiles(m, n)
+    chosen, chosen_split = choose_tiles(m, n, k)
+    config = tiles if tiles is not None else chosen
+    splits = split_k if split_k is not None else (chosen_split if tiles is None else 1)
+    k_chunk = -(-max(k, 1) // max(1, splits))
+    k_chunk = -(-k_chunk // config.block_k) * config.block_k      # whole tiles per slice
+    splits = max(1, -(-k // k_chunk))
     kernel = gemm_kernel(bool(trans_a), bool(trans_b), config, dtype_name)
-    grid = (-(-n // config.block_n), -(-m // config.block_m))
-    kernel[grid, config.threads, stream](
-        a, b, out,
-        bias if bias is not None else _placeholder(dtype_name, 1),
-        activation_grad_of if activation_grad_of is not None else _placeholder(dtype_name, 2),
-        colsum if colsum is not None else _placeholder(dtype_name, 1),
-        epilogue, int(activation), bias is not None, colsum is not None)
+    grid = (-(-n // config.block_n), -(-m // config.block_m), splits)
+    bias_arg = bias if bias is not None else _placeholder(dtype_name, 1)
+    aux_arg = activation_grad_of if activation_grad_of is not None else _placeholder(dtype_name, 2)
+    colsum_arg = colsum if colsum is not None else _placeholder(dtype_name, 1)
+    if splits > 1:
+        partial = _scratch("products", dtype_name, (splits, m, n))
+        colsum_partial = _scratch("colsums", "float64", (splits, n))
+    else:
+        partial, colsum_partial = _placeholder(dtype_name, 3), _placeholder("float64", 2)
+    kernel[grid, config.threads, stream](a, b, out, bias_arg, aux_arg, colsum_arg, partial, colsum_partial,
+                                         epilogue, int(activation), bias is not None, colsum is not None,
+                                         k_chunk)
+    if splits > 1:
+        count = m * n
+        per_block = 256
+        _split_k_reduce[-(-count // per_block), per_block, stream](
+            partial, colsum_partial, out, bias_arg, aux_arg, colsum_arg, epilogue, int(activation),
+            bias is not None, colsum is not None)

@@ -18,9 +18,14 @@ A training step is a handful of compiled calls::
     for each layer, reversed:  dense_backward (activation', dW, db, dX)  |  dropout_backward
     optimizer.apply_flat       (or optimizer.apply over the per-weight views)
 
-Every kernel is deterministic and serial except dropout, whose hash RNG makes it independent of the
-thread count, so results do not depend on ``numba.set_num_threads``. Inputs are validated on the host
-before any kernel runs: shapes, label domains, sample weights.
+The matrix products run in NumPy's BLAS (with its threads); every other kernel is serial and
+deterministic, and dropout draws from a hash of (seed, step, element), so results do not depend on
+``numba.set_num_threads``. (Numba threads are kept out of the step on purpose: an OpenMP region next
+to multi-threaded BLAS calls leaves threads spinning on the cores BLAS needs.) Inputs are validated
+on the host before any kernel runs: shapes, label domains, sample weights.
+
+Not supported here (a clear error at compile time): layers other than Dense/Dropout, losses over an
+axis other than the last. ``reduction="none"`` trains on the sum of the per-sample losses.
 """
 
 from __future__ import annotations
@@ -34,8 +39,7 @@ from ..kernels.activations import ACTIVATION_CODES, LINEAR, SIGMOID, SOFTMAX
 from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
-                              MEAN_ABSOLUTE_ERROR, SPARSE_CATEGORICAL_CROSSENTROPY,
-                              loss_forward_backward)
+                              SPARSE_CATEGORICAL_CROSSENTROPY, loss_forward_backward)
 from .base import Engine, resolve_noise_shape
 
 __all__ = ["CpuEngine", "CPUEngine"]
@@ -44,7 +48,8 @@ __all__ = ["CpuEngine", "CPUEngine"]
 WORKSPACE_CACHE_SIZE = 4
 #: ``predict`` runs in chunks of at most this many rows (bounded workspace memory).
 PREDICT_CHUNK = 4096
-#: Keras' fuzz factor (``microgradx.losses.EPSILON``): the clip bounds and the ignore_class rescale.
+#: Keras' fuzz factor, the value of ``microgradx.losses.EPSILON`` (engines do not import the loss layer):
+#: the clip bounds ``[eps, 1 - eps]`` and the ignore_class rescale ``n / (valid + eps)``.
 _EPSILON = 1e-7
 
 
@@ -138,18 +143,14 @@ class CpuEngine(Engine):
         self.output_dim = dense[-1].n_out
         self.params = np.zeros(offset, self.dtype)
         self.grads = np.zeros(offset, self.dtype)
-        self._param_views = [self.params[o:o + n] for o, n in self.segments]
-        self._grad_views = [self.grads[o:o + n] for o, n in self.segments]
-        self._reshape_views()
+        # per-weight views in Keras order and shapes: what set_weights / optimizer.apply see
+        layout = list(zip(self.segments, self.shapes))
+        self.weight_views = [self.params[o:o + n].reshape(shape) for (o, n), shape in layout]
+        self.grad_views = [self.grads[o:o + n].reshape(shape) for (o, n), shape in layout]
         self._empty = np.zeros(0, self.dtype)
         self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
         self._use_flat = True
         self._configure_loss(loss)
-
-    def _reshape_views(self) -> None:
-        shapes = self.shapes
-        self.weight_views = [v.reshape(s) for v, s in zip(self._param_views, shapes)]
-        self.grad_views = [v.reshape(s) for v, s in zip(self._grad_views, shapes)]
 
     # ------------------------------------------------------------------ loss configuration
     def _configure_loss(self, loss: Any) -> None:

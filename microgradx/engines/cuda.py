@@ -192,6 +192,7 @@ class CudaEngine(Engine):
         self._halted = cuda.to_device(np.zeros(1, np.int32))
         self._totals = cuda.device_array(1, np.float64)
         self._slots: dict[str, Any] = {}
+        self._loss_producer = -1     # the plan step whose output gradient the last loss launch wrote
         self._workspaces: OrderedDict[int, _DeviceWorkspace] = OrderedDict()
 
     # ------------------------------------------------------------------ configuration

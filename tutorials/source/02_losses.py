@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from microgradx import losses
+import microgradx as mgx
 from microgradx import Value
 from microgradx.engine import sum_values
 from microgradx.explain import explain
@@ -40,7 +40,7 @@ y_true = np.array([[1.0], [0.0], [1.0]])   # 3 samples, 1 output each
 y_pred = np.array([[0.1], [0.8], [0.6]])
 
 bce_by_hand = -(math.log(0.1) + math.log(0.2) + math.log(0.6)) / 3
-bce = losses.BinaryCrossentropy()
+bce = mgx.losses.BinaryCrossentropy()
 bce_value = float(bce(y_true, y_pred))
 print(f"by hand: {bce_by_hand:.6f}   microgradx: {bce_value:.6f}")
 assert math.isclose(bce_value, bce_by_hand, rel_tol=1e-6)
@@ -55,8 +55,8 @@ assert math.isclose(bce_by_hand, 1.474283, rel_tol=1e-6)
 # ```
 
 # %%
-signature = inspect.signature(losses.BinaryCrossentropy)
-print("losses.BinaryCrossentropy" + str(signature))
+signature = inspect.signature(mgx.losses.BinaryCrossentropy)
+print("mgx.losses.BinaryCrossentropy" + str(signature))
 slide_defaults = {"from_logits": False, "label_smoothing": 0.0, "axis": -1,
                   "reduction": "sum_over_batch_size", "name": "binary_crossentropy"}
 for argument, default in slide_defaults.items():
@@ -74,13 +74,13 @@ for argument, default in slide_defaults.items():
 targets = np.array([[90.0], [20.0], [85.0]])
 predictions = np.array([[30.0], [80.0], [85.0]])
 
-mse = losses.MeanSquaredError()
+mse = mgx.losses.MeanSquaredError()
 mse_value = float(mse(targets, predictions))
 print(f"by hand: {(60**2 + 60**2 + 0**2) / 3}   microgradx: {mse_value}")
 assert mse_value == 2400.0
 
-signature = inspect.signature(losses.MeanSquaredError)
-print("losses.MeanSquaredError" + str(signature))
+signature = inspect.signature(mgx.losses.MeanSquaredError)
+print("mgx.losses.MeanSquaredError" + str(signature))
 assert signature.parameters["reduction"].default == "sum_over_batch_size"
 assert signature.parameters["name"].default == "mean_squared_error"
 

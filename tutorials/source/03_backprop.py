@@ -147,6 +147,16 @@ print(f"\ndJ/dy_hat * dy_hat/dz1 * dz1/dw1 = {dJ_dyhat:.6f} * {dyhat_dz1:.6f} * 
 assert math.isclose(w1.grad, dJ_dyhat * dyhat_dz1 * dz1_dw1, rel_tol=1e-12)
 
 # %% [markdown]
+# The path of that product, drawn on the graph (the edges whose local derivatives are multiplied are red):
+
+# %%
+path_w1 = explain(J, w1).paths[0]
+assert [node.label for node in path_w1.nodes] == ["J", "error", "y_hat", "a2", "z1", "a1", "w1"]
+graph_w1 = draw_graph(J, highlight_path=path_w1, title="dJ/dw1: the path from w1 to J")
+render(graph_w1, "03_path_w1.svg")
+graph_w1
+
+# %% [markdown]
 # The whole graph after the backward pass, every node with its gradient:
 
 # %%

@@ -50,6 +50,9 @@ def loss_numbers(w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
 # ## The algorithm, line by line, on `Value`s
 
 # %%
+DIVERGED = 1e12   # a loss above this counts as diverged: stop instead of overflowing
+
+
 def gradient_descent(learning_rate: float, sigma: float = 1.0, seed: int = 1, max_steps: int = 200,
                      tolerance: float = 1e-6) -> tuple[np.ndarray, list[float]]:
     """Run the slide's algorithm; return the path of (w0, w1) and the loss at each step."""
@@ -60,7 +63,7 @@ def gradient_descent(learning_rate: float, sigma: float = 1.0, seed: int = 1, ma
     for _ in range(max_steps):                                           # 2. loop until convergence
         J = loss_value(w0, w1)
         losses.append(J.data)
-        if not math.isfinite(J.data) or J.data > 1e12:
+        if not math.isfinite(J.data) or J.data > DIVERGED:
             break                                                        # diverged: stop
         w0.grad = w1.grad = 0.0
         J.backward(record=False)                                         # 3. compute the gradient

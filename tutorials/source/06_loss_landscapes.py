@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from microgradx import datasets, layers, models, optimizers, utils
+import microgradx as mgx
 from microgradx.viz.landscape import (WeightTrajectory, filter_normalized_direction, loss_line,
                                       plot_landscape, plot_trajectory, trajectory_pca)
 
@@ -28,15 +28,15 @@ from microgradx.viz.landscape import (WeightTrajectory, filter_normalized_direct
 # each epoch so that we can draw the path training took.
 
 # %%
-utils.set_random_seed(0)
-x, y = datasets.moons(n=300, noise=0.2, seed=0)
-model = models.Sequential([
-    layers.Input(shape=(2,)),
-    layers.Dense(16, activation="relu"),
-    layers.Dense(16, activation="relu"),
-    layers.Dense(1, activation="sigmoid"),
+mgx.utils.set_random_seed(0)
+x, y = mgx.datasets.moons(n=300, noise=0.2, seed=0)
+model = mgx.Sequential([
+    mgx.layers.Input(shape=(2,)),
+    mgx.layers.Dense(16, activation="relu"),
+    mgx.layers.Dense(16, activation="relu"),
+    mgx.layers.Dense(1, activation="sigmoid"),
 ])
-model.compile(optimizer=optimizers.Adam(learning_rate=0.02), loss="binary_crossentropy",
+model.compile(optimizer=mgx.optimizers.Adam(learning_rate=0.02), loss="binary_crossentropy",
               metrics=["accuracy"], engine="cpu", dtype="float64")
 trajectory = WeightTrajectory()
 history = model.fit(x, y, batch_size=32, epochs=40, callbacks=[trajectory], verbose=0)

@@ -14,7 +14,7 @@ import inspect
 import matplotlib.pyplot as plt
 import numpy as np
 
-from microgradx import callbacks, layers, models, optimizers, utils
+import microgradx as mgx
 from microgradx.viz.boundaries import draw_decision_boundary
 from microgradx.viz.curves import plot_training_curves
 from microgradx.viz.fitting import REGIMES, make_problem, train_regime
@@ -68,12 +68,12 @@ assert over["val_loss"][-1] > 2 * min(over["val_loss"])                # ... and
 # ```
 
 # %%
-signature = inspect.signature(layers.Dropout)
-print("layers.Dropout" + str(signature))
+signature = inspect.signature(mgx.layers.Dropout)
+print("mgx.layers.Dropout" + str(signature))
 assert signature.parameters["rate"].default is inspect.Parameter.empty     # rate is required
 assert signature.parameters["noise_shape"].default is None and signature.parameters["seed"].default is None
 
-dropout = layers.Dropout(0.5, seed=1)
+dropout = mgx.layers.Dropout(0.5, seed=1)
 activations = np.ones((4, 10))
 dropped = dropout(activations, training=True)
 print(dropped)
@@ -105,8 +105,8 @@ assert dropout_history.history["val_loss"][-1] < over["val_loss"][-1]
 # ```
 
 # %%
-signature = inspect.signature(callbacks.EarlyStopping)
-print("callbacks.EarlyStopping" + str(signature))
+signature = inspect.signature(mgx.callbacks.EarlyStopping)
+print("mgx.callbacks.EarlyStopping" + str(signature))
 slide_defaults = {"monitor": "val_loss", "min_delta": 0, "patience": 0, "verbose": 0, "mode": "auto",
                   "baseline": None, "restore_best_weights": False, "start_from_epoch": 0}
 for argument, default in slide_defaults.items():
@@ -118,7 +118,7 @@ for argument, default in slide_defaults.items():
 # check which weights the model ends with.
 
 # %%
-class WeightHistory(callbacks.Callback):
+class WeightHistory(mgx.callbacks.Callback):
     """Keeps a copy of the model's weights after every epoch."""
 
     def __init__(self) -> None:
@@ -130,15 +130,15 @@ class WeightHistory(callbacks.Callback):
 
 
 config = REGIMES["overfitting"]          # the wide network: hidden sizes, epochs, learning rate
-utils.set_random_seed(0)                 # the same initial weights as the overfitting run above
-model = models.Sequential(
-    [layers.Input(shape=(2,))]
-    + [layers.Dense(units, activation="relu") for units in config["hidden"]]
-    + [layers.Dense(1, activation="sigmoid")]
+mgx.utils.set_random_seed(0)             # the same initial weights as the overfitting run above
+model = mgx.Sequential(
+    [mgx.layers.Input(shape=(2,))]
+    + [mgx.layers.Dense(units, activation="relu") for units in config["hidden"]]
+    + [mgx.layers.Dense(1, activation="sigmoid")]
 )
-model.compile(optimizer=optimizers.Adam(learning_rate=config["learning_rate"]), loss="binary_crossentropy",
-              metrics=["accuracy"], engine="cpu")
-stopper = callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best_weights=True)
+model.compile(optimizer=mgx.optimizers.Adam(learning_rate=config["learning_rate"]),
+              loss="binary_crossentropy", metrics=["accuracy"], engine="cpu")
+stopper = mgx.callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best_weights=True)
 snapshots = WeightHistory()
 history = model.fit(problem.x_train, problem.y_train, batch_size=len(problem.x_train), epochs=config["epochs"],
                     validation_data=(problem.x_val, problem.y_val), callbacks=[stopper, snapshots], verbose=0)

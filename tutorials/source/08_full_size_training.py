@@ -16,14 +16,14 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from microgradx import datasets, layers, models, optimizers, utils
+import microgradx as mgx
 from microgradx.engines import cuda_available
 from microgradx.viz.curves import plot_training_curves
 
 # %%
-x, y = datasets.load_digits()
+x, y = mgx.datasets.load_digits()
 x = x / 16.0                                   # pixels 0..16 -> 0..1
-x_train, x_test, y_train, y_test = datasets.train_test_split(x, y, test_size=0.25, seed=0)
+x_train, x_test, y_train, y_test = mgx.datasets.train_test_split(x, y, test_size=0.25, seed=0)
 print(f"train {x_train.shape}, test {x_test.shape}, classes {np.unique(y).tolist()}")
 
 fig, axes = plt.subplots(1, 8, figsize=(10, 1.6), layout="constrained")
@@ -38,15 +38,15 @@ fig.savefig("08_digits.png", dpi=90)
 # 64 inputs, a hidden ReLU layer of 64 units, 10 softmax outputs: 4810 weights.
 
 # %%
-def make_model(engine: str, dtype: str = "float32") -> models.Sequential:
-    utils.set_random_seed(0)                   # the same initial weights on every engine
-    model = models.Sequential([
-        layers.Input(shape=(64,)),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
+def make_model(engine: str, dtype: str = "float32") -> mgx.Sequential:
+    mgx.utils.set_random_seed(0)               # the same initial weights on every engine
+    model = mgx.Sequential([
+        mgx.layers.Input(shape=(64,)),
+        mgx.layers.Dense(64, activation="relu"),
+        mgx.layers.Dense(10, activation="softmax"),
     ])
     model.build((None, 64))                    # draw the initial weights now, from the seed just set
-    model.compile(optimizer=optimizers.Adam(learning_rate=0.005), loss="sparse_categorical_crossentropy",
+    model.compile(optimizer=mgx.optimizers.Adam(learning_rate=0.005), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], engine=engine, dtype=dtype)
     return model
 
@@ -76,7 +76,7 @@ assert abs(loss_scalar - loss_cpu) < 1e-10 and largest < 1e-10
 # disk, so the next session starts fast): we time that warm-up separately.
 
 # %%
-def timed_fit(model: models.Sequential, x: np.ndarray, y: np.ndarray, epochs: int,
+def timed_fit(model: mgx.Sequential, x: np.ndarray, y: np.ndarray, epochs: int,
               validate: bool = True) -> tuple[float, object]:
     """Seconds taken by model.fit (validating on the test set after each epoch when ``validate``)."""
     start = time.perf_counter()
