@@ -76,7 +76,7 @@ def main() -> None:
         med = {k: statistics.median(r[k] for r in rows[name]) for k in rows[name][0]}
         verdict = "met" if med["first_fit"] <= goal else "MISSED"
         print(f"  {name:<6}{med['import']:>9.2f}{med['first_fit']:>11.2f}{med['first_fit_cpu']:>12.2f}"
-              f"{med['second_fit']:>12.2f}"
+              f"{med['second_fit']:>12.3f}"
               f"{med['wall']:>14.2f}   <= {goal:g} s: {verdict}")
 
 

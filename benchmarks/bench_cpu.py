@@ -1,19 +1,24 @@
 """Training throughput of an MLP 784-256-256-10: microgradx's CPU engine vs PyTorch CPU vs plain NumPy.
 
 The step: ReLU hidden layers, softmax + categorical cross-entropy on integer labels, Adam(1e-3),
-float32, synthetic data (standard normal inputs, uniform labels). Each contender runs the same number
-of consecutive steps per timing; the contenders alternate inside every repeat so that load on the
-machine hits all of them alike, and the script prints medians over the repeats:
+float32, synthetic data (standard normal inputs, uniform labels), the same initial weights. Each
+contender runs the same number of consecutive steps per timing, and the script prints medians:
 
-* samples per second and the ratio microgradx / contender;
+* samples per second and the speed-up of the microgradx engine over each contender (time ratio);
 * achieved GFLOP/s, counting ``6 x batch x parameters`` flops per step (forward 2, backward 4),
   next to NumPy's float32 matrix-product rate measured in the same run (a 2048 x 2048 product, and
   the three products of the batch-256 layer 784 -> 256, i.e. the best a BLAS-bound step can do).
 
 All libraries get the same threads (``--threads``, default 2): ``torch.set_num_threads``, the
-OpenBLAS pools of NumPy and SciPy (which ``np.dot`` inside numba uses) via threadpoolctl, and numba.
+OpenBLAS pools of NumPy and SciPy via threadpoolctl, and numba.
 
-    python benchmarks/bench_cpu.py [--batches 32 256] [--steps 50] [--repeats 7] [--threads 2]
+Each contender is timed in a process of its own (started by this script, contenders alternating,
+``--rounds`` processes each). In one shared process every library keeps its own worker threads
+(NumPy's OpenBLAS, PyTorch's OpenMP pool, numba's), which busy-wait after each call and take the
+cores from whichever library runs next: PyTorch measured 1.4 ms per step alone and 3.3 to 12 ms
+with the other contenders in its process.
+
+    python benchmarks/bench_cpu.py [--batches 32 256] [--steps 50] [--repeats 5] [--rounds 3] [--threads 2]
 
 ``microgradx (fit)`` times ``model.fit`` (progress, history, callbacks included);
 ``microgradx (engine)`` times the engine's epoch loop alone.
@@ -22,7 +27,11 @@ OpenBLAS pools of NumPy and SciPy (which ``np.dot`` inside numba uses) via threa
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -158,66 +167,103 @@ def layer_products_rate(batch: int, repeats=15) -> float:
     return 6.0 * batch * 784 * 256 / statistics.median(times) / 1e9
 
 
+CONTENDERS = ("microgradx (engine)", "microgradx (fit)", "PyTorch", "NumPy")
+
+
+def limit_threads(threads: int, uses_numba: bool) -> None:
+    """The same number of threads for every library of this process.
+
+    numba's pool is only touched where numba runs: launching it (``numba.set_num_threads`` does) in
+    the PyTorch process made PyTorch's steps 7x slower (1.45 -> 10 ms at batch 32; both use OpenMP).
+    """
+    if uses_numba:
+        import numba
+
+        if numba.config.NUMBA_NUM_THREADS != threads:
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        from threadpoolctl import threadpool_limits
+
+        importlib.import_module("scipy.linalg")  # load SciPy's OpenBLAS too, so that threadpoolctl sees it
+    except ImportError:
+        print("threadpoolctl/SciPy missing: BLAS runs with its default threads", file=sys.stderr)
+    else:
+        threadpool_limits(threads)  # stays in force for the rest of the process
+
+
+def child(args: argparse.Namespace) -> None:
+    """Time one contender alone in this process; print the median seconds per step (JSON)."""
+    name = args.child
+    limit_threads(args.threads, uses_numba=name.startswith("microgradx"))
+    rng = np.random.default_rng(args.seed)
+    weights = glorot(rng)
+    x = rng.standard_normal((args.batch * args.steps, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], args.batch * args.steps)
+    if name.startswith("microgradx"):
+        run = microgradx_runner(weights, x, y, args.batch, args.steps, use_fit=name.endswith("(fit)"))
+    elif name == "PyTorch":
+        run = torch_runner(weights, x, y, args.batch, args.steps, args.threads)
+    else:
+        run = numpy_runner(weights, x, y, args.batch, args.steps)
+    run()  # warm-up: compilation, allocator, thread pools
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"step": statistics.median(times) / args.steps}))
+
+
+def time_in_child(name: str, batch: int, args: argparse.Namespace) -> float | None:
+    command = [sys.executable, __file__, "--child", name, "--batch", str(batch), "--steps", str(args.steps),
+               "--repeats", str(args.repeats), "--threads", str(args.threads), "--seed", str(args.seed)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"  ({name} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode})")
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])["step"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--steps", type=int, default=50, help="steps per timed run")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per process (median)")
+    parser.add_argument("--rounds", type=int, default=3, help="processes per contender, alternating (median)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
 
-    import numba
-
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print("threadpoolctl is not installed: BLAS runs with its default threads "
-              "(set OPENBLAS_NUM_THREADS to control them)")
-    else:
-        threadpool_limits(args.threads)  # stays in force for the rest of the process
-    rng = np.random.default_rng(args.seed)
-    weights = glorot(rng)
-    n_max = max(args.batches) * args.steps
-    x = rng.standard_normal((n_max, SIZES[0])).astype(np.float32)
-    y = rng.integers(0, SIZES[-1], n_max)
+    limit_threads(args.threads, uses_numba=False)
     params = parameter_count()
-    print(f"MLP {'-'.join(map(str, SIZES))} ({params:,} parameters), Adam, float32, {args.threads} threads, "
-          f"{args.steps} steps per run, median of {args.repeats} runs")
+    print(f"MLP {'-'.join(map(str, SIZES))} ({params:,} parameters), Adam, float32, {args.threads} threads; "
+          f"per contender: median of {args.rounds} processes x median of {args.repeats} runs of {args.steps} steps")
     peak = matmul_rate((2048, 2048), (2048, 2048))
     print(f"NumPy float32 matmul 2048^3: {peak:.1f} GFLOP/s (the peak used below)")
-
     for batch in args.batches:
-        runners = {
-            "microgradx (engine)": microgradx_runner(weights, x, y, batch, args.steps, use_fit=False),
-            "microgradx (fit)": microgradx_runner(weights, x, y, batch, args.steps, use_fit=True),
-        }
-        try:
-            runners["PyTorch"] = torch_runner(weights, x, y, batch, args.steps, args.threads)
-        except ImportError:
-            print("PyTorch is not installed: skipping that contender")
-        runners["NumPy"] = numpy_runner(weights, x, y, batch, args.steps)
-        for run in runners.values():  # warm-up: compilation, allocator, thread pools
-            run()
-        times: dict[str, list[float]] = {name: [] for name in runners}
-        for _ in range(args.repeats):
-            for name, run in runners.items():
-                t = time.perf_counter()
-                run()
-                times[name].append(time.perf_counter() - t)
+        steps: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+        for _ in range(args.rounds):
+            for name in CONTENDERS:
+                step = time_in_child(name, batch, args)
+                if step is not None:
+                    steps[name].append(step)
         layer_rate = layer_products_rate(batch)
         print(f"\nbatch {batch}: (NumPy's rate on the 784x256 layer products at this batch: "
               f"{layer_rate:.1f} GFLOP/s)")
         print(f"  {'contender':<22}{'samples/s':>12}{'ms/step':>10}{'GFLOP/s':>10}{'% of peak':>11}"
               f"{'mgx engine speed-up':>21}")
-        medians = {name: statistics.median(ts) for name, ts in times.items()}
-        ours = medians["microgradx (engine)"]
-        for name, total in medians.items():
-            step = total / args.steps
+        medians = {name: statistics.median(v) for name, v in steps.items() if v}
+        ours = medians.get("microgradx (engine)")
+        for name, step in medians.items():
             gflops = 6.0 * batch * params / step / 1e9
+            ratio = f"{step / ours:>20.2f}x" if ours else f"{'-':>21}"
             print(f"  {name:<22}{batch / step:>12,.0f}{step * 1e3:>10.3f}{gflops:>10.1f}"
-                  f"{100 * gflops / peak:>10.1f}%{total / ours:>20.2f}x")
+                  f"{100 * gflops / peak:>10.1f}%{ratio}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ All three start from the same weights and must end with the same losses and weig
   last step, so imports, graph building, flattening and the Numba compile (cold cache: a new empty
   ``NUMBA_CACHE_DIR``) or cache load (warm: the same directory again) are all included.
 
-Run: ``python benchmarks/bench_tape.py`` (about 5 minutes: micrograd takes ~2 s per step), or
+Run: ``python benchmarks/bench_tape.py`` (5-10 minutes: micrograd takes 2-5 s per step here), or
 ``--steps 10`` for a quick look. Timings are wall-clock on a shared machine: medians over ``--repeats``
 fresh processes for the tape; one run of the slow contenders (per-step medians are printed too).
 """

@@ -1,8 +1,9 @@
 """Activations: the per-element math shared by the CPU and CUDA kernels, plus row-wise softmax.
 
-Each activation is an integer code (so one compiled kernel serves them all) and two plain scalar
-functions, the forward ``y = f(z)`` and the local derivative ``f'(z)`` written *from the output* y,
-which is what the backward pass keeps:
+Each activation is an integer code (so one compiled kernel serves them all). Two plain scalar
+functions hold the per-element math of all of them: :func:`activate` (the forward ``y = f(z)``) and
+:func:`activate_derivative` (the local derivative ``f'(z)`` written *from the output* y, which is
+what the backward pass keeps):
 
 =========  ====  =================================  ==========================
 name       code  forward y = f(z)                   derivative dy/dz from y
@@ -11,12 +12,13 @@ linear     0     z                                  1
 relu       1     max(z, 0)                          1 if y > 0 else 0
 tanh       2     tanh(z)                            1 - y**2
 sigmoid    3     1 / (1 + exp(-z))   (stable form)  y (1 - y)
-softmax    4     exp(z_k) / sum_j exp(z_j)  (rows)  (Jacobian-vector product, see softmax_backward_row)
+softmax    4     exp(z_k) / sum_j exp(z_j)  (rows)  Jacobian-vector product (activation_backward)
 =========  ====  =================================  ==========================
 
-The scalar functions are plain Python: the CPU kernels compile them with ``njit(inline="always")``
-and the CUDA kernels with ``cuda.jit(device=True)``. :func:`activate` / :func:`activate_derivative`
-dispatch on the code and are equally plain.
+Both are plain Python and call no other helper: the CPU kernels compile them with
+``njit(inline="always")`` and the CUDA kernels with ``cuda.jit(device=True)``
+(:mod:`microgradx.kernels.cuda.device`). The array kernels below run one loop per code, so that
+the code is a constant inside each loop and the compiler can vectorise it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from .jit import njit
 
 __all__ = [
     "LINEAR", "RELU", "TANH", "SIGMOID", "SOFTMAX", "ACTIVATION_CODES",
-    "relu", "relu_derivative", "tanh", "tanh_derivative", "sigmoid", "sigmoid_derivative",
     "activate", "activate_derivative",
     "activation_forward", "activation_backward", "softmax_rows",
 ]
@@ -45,39 +46,6 @@ ACTIVATION_CODES = {"linear": LINEAR, "relu": RELU, "tanh": TANH, "sigmoid": SIG
 
 
 # --------------------------------------------------------------------------- scalar math (shared)
-def relu(z):
-    """relu(z) = max(z, 0); NaN stays NaN (a comparison ``z > 0`` alone would scrub it to 0)."""
-    return 0.0 if z <= 0.0 else z
-
-
-def relu_derivative(y):
-    """d relu/dz from the output: 1 if y > 0 else 0 (0 at z == 0, like Keras and PyTorch)."""
-    return 1.0 if y > 0.0 else 0.0
-
-
-def tanh(z):
-    """tanh(z)."""
-    return math.tanh(z)
-
-
-def tanh_derivative(y):
-    """d tanh/dz from the output: 1 - y**2."""
-    return 1.0 - y * y
-
-
-def sigmoid(z):
-    """sigmoid(z) = 1 / (1 + exp(-z)), as e / (1 + e) with e = exp(z) for z < 0 (no overflow)."""
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-def sigmoid_derivative(y):
-    """d sigmoid/dz from the output: y (1 - y)."""
-    return y * (1.0 - y)
-
-
 def activate(code, z):
     """The elementwise activation ``code`` at z (softmax is row-wise: see :func:`softmax_rows`).
 

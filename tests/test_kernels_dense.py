@@ -107,3 +107,15 @@ def test_softmax_backward_is_the_jacobian_vector_product():
     for i in range(3):
         jacobian = np.diag(y[i]) - np.outer(y[i], y[i])
         np.testing.assert_allclose(dz[i], jacobian @ g[i], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "tanh", "sigmoid"])
+def test_shared_scalar_derivative_from_the_output_matches_central_differences(name):
+    """The plain scalar functions the CUDA kernels also compile: f'(z), computed from y = f(z)."""
+    from microgradx.kernels.activations import activate, activate_derivative
+
+    code, h = ACTIVATION_CODES[name], 1e-6
+    for z in (-2.5, -0.3, 0.4, 3.0):
+        numeric = (activate(code, z + h) - activate(code, z - h)) / (2 * h)
+        assert activate_derivative(code, activate(code, z)) == pytest.approx(numeric, rel=1e-7, abs=1e-9)
+        assert activate(code, z) == pytest.approx(_reference_forward(name, np.array(z)), rel=1e-15)

@@ -16,3 +16,5 @@ One concept per module:
 Importing this package imports ``numba.cuda`` (through the submodules, on first use); ``import
 microgradx`` and the CPU engine never do. Kernels work on device arrays and numbers only.
 """
+
+from . import _compat  # noqa: F401,E402  (before numba-cuda compiles anything)
