@@ -9,8 +9,9 @@ contender runs the same number of consecutive steps per timing, and the script p
   next to NumPy's float32 matrix-product rate measured in the same run (a 2048 x 2048 product, and
   the three products of the batch-256 layer 784 -> 256, i.e. the best a BLAS-bound step can do).
 
-All libraries get the same threads (``--threads``, default 2): ``torch.set_num_threads``, the
-OpenBLAS pools of NumPy and SciPy via threadpoolctl, and numba.
+All libraries get the same threads (``--threads``, default 2): ``torch.set_num_threads`` and the
+OpenBLAS pools of NumPy and SciPy via threadpoolctl. microgradx's numba kernels are single-threaded
+(its threads go to BLAS), so numba's own thread pool is never started.
 
 Each contender is timed in a process of its own (started by this script, contenders alternating,
 ``--rounds`` processes each). In one shared process every library keeps its own worker threads
@@ -21,7 +22,9 @@ with the other contenders in its process.
     python benchmarks/bench_cpu.py [--batches 32 256] [--steps 50] [--repeats 5] [--rounds 3] [--threads 2]
 
 ``microgradx (fit)`` times ``model.fit`` (progress, history, callbacks included);
-``microgradx (engine)`` times the engine's epoch loop alone.
+``microgradx (engine)`` times the engine's epoch loop alone. The machine's load average is printed
+before and after (the timings are only as good as the machine was quiet), and so are the issue's
+speed goals with "met" or "missed".
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -170,17 +174,13 @@ def layer_products_rate(batch: int, repeats=15) -> float:
 CONTENDERS = ("microgradx (engine)", "microgradx (fit)", "PyTorch", "NumPy")
 
 
-def limit_threads(threads: int, uses_numba: bool) -> None:
-    """The same number of threads for every library of this process.
+def limit_threads(threads: int) -> None:
+    """The same number of BLAS threads for every library of this process.
 
-    numba's pool is only touched where numba runs: launching it (``numba.set_num_threads`` does) in
-    the PyTorch process made PyTorch's steps 7x slower (1.45 -> 10 ms at batch 32; both use OpenMP).
+    numba's pool is left alone: microgradx runs no numba parallel region, and launching the pool
+    (``numba.set_num_threads`` does) in the PyTorch process made PyTorch's steps 7x slower
+    (1.45 -> 10 ms at batch 32; both use OpenMP).
     """
-    if uses_numba:
-        import numba
-
-        if numba.config.NUMBA_NUM_THREADS != threads:
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
         from threadpoolctl import threadpool_limits
 
@@ -194,7 +194,7 @@ def limit_threads(threads: int, uses_numba: bool) -> None:
 def child(args: argparse.Namespace) -> None:
     """Time one contender alone in this process; print the median seconds per step (JSON)."""
     name = args.child
-    limit_threads(args.threads, uses_numba=name.startswith("microgradx"))
+    limit_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     weights = glorot(rng)
     x = rng.standard_normal((args.batch * args.steps, SIZES[0])).astype(np.float32)
@@ -239,7 +239,8 @@ def main() -> None:
         child(args)
         return
 
-    limit_threads(args.threads, uses_numba=False)
+    limit_threads(args.threads)
+    print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     params = parameter_count()
     print(f"MLP {'-'.join(map(str, SIZES))} ({params:,} parameters), Adam, float32, {args.threads} threads; "
           f"per contender: median of {args.rounds} processes x median of {args.repeats} runs of {args.steps} steps")
@@ -264,6 +265,27 @@ def main() -> None:
             ratio = f"{step / ours:>20.2f}x" if ours else f"{'-':>21}"
             print(f"  {name:<22}{batch / step:>12,.0f}{step * 1e3:>10.3f}{gflops:>10.1f}"
                   f"{100 * gflops / peak:>10.1f}%{ratio}")
+        report_goals(batch, medians, params, peak)
+    print("\nload average (1, 5, 15 min) after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+#: The issue's speed goals: batch size -> minimum speed-up over PyTorch, and (batch 256) the minimum
+#: fraction of the matrix-product peak.
+SPEEDUP_GOALS = {32: 3.0, 256: 1.5}
+PEAK_GOAL = {256: 0.70}
+
+
+def report_goals(batch: int, medians: dict[str, float], params: int, peak: float) -> None:
+    """Print each goal of this batch size with the measured value and "met" / "missed"."""
+    ours, torch_step = medians.get("microgradx (engine)"), medians.get("PyTorch")
+    if ours is None:
+        return
+    if batch in SPEEDUP_GOALS and torch_step is not None:
+        ratio, goal = torch_step / ours, SPEEDUP_GOALS[batch]
+        print(f"  goal: >= {goal}x PyTorch: {ratio:.2f}x, {'met' if ratio >= goal else 'missed'}")
+    if batch in PEAK_GOAL:
+        fraction, goal = 6.0 * batch * params / ours / 1e9 / peak, PEAK_GOAL[batch]
+        print(f"  goal: >= {goal:.0%} of the matmul peak: {fraction:.0%}, {'met' if fraction >= goal else 'missed'}")
 
 
 if __name__ == "__main__":

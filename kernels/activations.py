@@ -140,9 +140,10 @@ def activation_backward(y: np.ndarray, dy: np.ndarray, code: int, dz: np.ndarray
     """``dz = dy * f'(z)`` from the output y (may alias dy).
 
     softmax: ``dz[i, k] = y[i, k] (dy[i, k] - sum_j y[i, j] dy[i, j])`` (the Jacobian-vector product,
-    the row sum in float64).
+    the row sum in float64). The elementwise derivatives are rounded to dz's dtype before the product.
     """
     n, k = y.shape
+    t = dz.dtype.type   # the derivative in the output dtype: a float32 loop stays float32 (vectorised)
     if code == SOFTMAX:
         for i in range(n):
             s = 0.0
@@ -153,15 +154,15 @@ def activation_backward(y: np.ndarray, dy: np.ndarray, code: int, dz: np.ndarray
     elif code == RELU:
         for i in range(n):
             for j in range(k):
-                dz[i, j] = dy[i, j] * _activate_derivative(RELU, y[i, j])
+                dz[i, j] = dy[i, j] * t(_activate_derivative(RELU, y[i, j]))
     elif code == TANH:
         for i in range(n):
             for j in range(k):
-                dz[i, j] = dy[i, j] * _activate_derivative(TANH, y[i, j])
+                dz[i, j] = dy[i, j] * t(_activate_derivative(TANH, y[i, j]))
     elif code == SIGMOID:
         for i in range(n):
             for j in range(k):
-                dz[i, j] = dy[i, j] * _activate_derivative(SIGMOID, y[i, j])
+                dz[i, j] = dy[i, j] * t(_activate_derivative(SIGMOID, y[i, j]))
     else:
         for i in range(n):
             for j in range(k):

@@ -1,8 +1,10 @@
 """Losses, forward and backward in one pass: per-sample losses and d(total)/d(prediction).
 
-One compiled kernel per loss kind (:func:`binary_crossentropy`, :func:`squared_error`,
-:func:`absolute_error`, :func:`categorical_crossentropy`, :func:`hinge`), behind one entry point,
-:func:`loss_forward_backward`, that dispatches on the kind code. The reduction and the sample
+Two compiled kernels behind one entry point, :func:`loss_forward_backward`, that dispatches on the
+kind code: :func:`categorical_crossentropy` (dense or sparse labels; row-wise) and
+:func:`mean_over_last_axis` for the losses averaged over the last axis (binary cross-entropy, squared
+and absolute error, hinge), whose per-element maths is one plain scalar function,
+:func:`elementwise_term`. The reduction and the sample
 weights enter as one float64 coefficient per sample, ``coef[i] = d total / d loss_i``, which the
 engine derives from the reduction (``sum``: w_i; ``sum_over_batch_size``: w_i / n;
 ``mean_with_sample_weight``: w_i / sum w), so that::
@@ -45,14 +47,12 @@ import math
 
 import numpy as np
 
-from .activations import SIGMOID, activate
 from .jit import njit
 
 __all__ = [
     "BINARY_CROSSENTROPY", "MEAN_SQUARED_ERROR", "CATEGORICAL_CROSSENTROPY",
     "SPARSE_CATEGORICAL_CROSSENTROPY", "HINGE", "MEAN_ABSOLUTE_ERROR", "LOSS_CODES",
-    "loss_forward_backward", "binary_crossentropy", "squared_error", "absolute_error",
-    "categorical_crossentropy", "hinge",
+    "loss_forward_backward", "elementwise_term", "mean_over_last_axis", "categorical_crossentropy",
 ]
 
 BINARY_CROSSENTROPY = 0
@@ -73,70 +73,72 @@ LOSS_CODES = {
 }
 
 
-# the logistic function, from the shared scalar activation math
-_activate = njit(inline="always")(activate)
+# ----------------------------------------------------------------- losses averaged over the last axis
+def elementwise_term(kind, y, x, from_logits, lo, hi, fused):
+    """``(loss, d loss / d x)`` of one element for the losses averaged over the last axis: binary
+    cross-entropy (``y`` already smoothed), squared error, absolute error, hinge (``y`` already in
+    {-1, 1}). ``x`` is the prediction (a logit for BCE ``from_logits``); the formulas are in the
+    module docstring. Plain Python and self-contained, so that it compiles for CPU and CUDA alike.
+    """
+    if kind == MEAN_SQUARED_ERROR:
+        d = x - y
+        return d * d, 2.0 * d
+    if kind == MEAN_ABSOLUTE_ERROR:
+        d = x - y
+        return abs(d), (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0))
+    if kind == HINGE:
+        margin = 1.0 - y * x
+        return (margin, -y) if margin > 0.0 else (0.0, 0.0)
+    if from_logits:   # binary cross-entropy from logits; the stable logistic, as in activations.activate
+        if x >= 0.0:
+            sigmoid = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            sigmoid = e / (1.0 + e)
+        return max(x, 0.0) - x * y + math.log1p(math.exp(-abs(x))), sigmoid - y
+    p = min(max(x, lo), hi)
+    loss = -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
+    if not lo <= x <= hi:
+        return loss, 0.0
+    if fused:
+        return loss, x - y
+    return loss, -y / x + (1.0 - y) / (1.0 - x)
+
+
+_elementwise_term = njit(inline="always")(elementwise_term)
 
 
 @njit
-def binary_crossentropy(y_true, pred, coef, from_logits, ls, lo, hi, fused, per_sample, grad):
-    """Binary cross-entropy rows (see the module docstring); returns ``sum_i coef[i] loss_i``."""
+def _all_binary(y_true):
+    """Whether every entry of ``y_true`` is 0 or 1."""
+    n, k = y_true.shape
+    for i in range(n):
+        for j in range(k):
+            if y_true[i, j] != 0.0 and y_true[i, j] != 1.0:
+                return False
+    return True
+
+
+@njit
+def mean_over_last_axis(kind, y_true, pred, coef, from_logits, ls, lo, hi, fused, per_sample, grad):
+    """Rows of a loss averaged over the last axis (BCE, MSE, MAE, hinge: :func:`elementwise_term`);
+    returns ``sum_i coef[i] loss_i``. BCE labels are smoothed (``y (1 - ls) + ls / 2``); hinge labels
+    all in {0, 1} are mapped to {-1, 1}."""
     n, k = pred.shape
+    binary_hinge = kind == HINGE and _all_binary(y_true)
     total = 0.0
     for i in range(n):
         c = coef[i]
         row = 0.0
         for j in range(k):
             y = np.float64(y_true[i, j])
-            if ls != 0.0:
+            if kind == BINARY_CROSSENTROPY and ls != 0.0:
                 y = y * (1.0 - ls) + 0.5 * ls
-            x = np.float64(pred[i, j])
-            if from_logits:
-                row += max(x, 0.0) - x * y + math.log1p(math.exp(-abs(x)))
-                grad[i, j] = c * (_activate(SIGMOID, x) - y) / k
-                continue
-            inside = lo <= pred[i, j] <= hi
-            p = min(max(x, np.float64(lo)), np.float64(hi))
-            row += -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
-            if not inside:
-                grad[i, j] = 0.0
-            elif fused:
-                grad[i, j] = c * (x - y) / k
-            else:
-                grad[i, j] = c * (-y / x + (1.0 - y) / (1.0 - x)) / k
-        per_sample[i] = row / k
-        total += c * per_sample[i]
-    return total
-
-
-@njit
-def squared_error(y_true, pred, coef, per_sample, grad):
-    """Mean squared error rows; returns ``sum_i coef[i] loss_i``."""
-    n, k = pred.shape
-    total = 0.0
-    for i in range(n):
-        c = coef[i]
-        row = 0.0
-        for j in range(k):
-            d = np.float64(pred[i, j]) - np.float64(y_true[i, j])
-            row += d * d
-            grad[i, j] = c * 2.0 * d / k
-        per_sample[i] = row / k
-        total += c * per_sample[i]
-    return total
-
-
-@njit
-def absolute_error(y_true, pred, coef, per_sample, grad):
-    """Mean absolute error rows; returns ``sum_i coef[i] loss_i``."""
-    n, k = pred.shape
-    total = 0.0
-    for i in range(n):
-        c = coef[i]
-        row = 0.0
-        for j in range(k):
-            d = np.float64(pred[i, j]) - np.float64(y_true[i, j])
-            row += abs(d)
-            grad[i, j] = c * (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) / k
+            elif binary_hinge:
+                y = 2.0 * y - 1.0
+            loss, derivative = _elementwise_term(kind, y, np.float64(pred[i, j]), from_logits, lo, hi, fused)
+            row += loss
+            grad[i, j] = c * derivative / k
         per_sample[i] = row / k
         total += c * per_sample[i]
     return total
@@ -205,56 +207,21 @@ def categorical_crossentropy(y_true, labels, sparse, pred, coef, from_logits, ls
     return total
 
 
-@njit
-def hinge(y_true, pred, coef, per_sample, grad):
-    """Hinge rows (labels all in {0, 1} are mapped to {-1, 1} first); returns ``sum_i coef[i] loss_i``."""
-    n, k = pred.shape
-    binary_labels = True
-    for i in range(n):
-        for j in range(k):
-            if y_true[i, j] != 0.0 and y_true[i, j] != 1.0:
-                binary_labels = False
-    total = 0.0
-    for i in range(n):
-        c = coef[i]
-        row = 0.0
-        for j in range(k):
-            y = np.float64(y_true[i, j])
-            if binary_labels:
-                y = 2.0 * y - 1.0
-            margin = 1.0 - y * np.float64(pred[i, j])
-            if margin > 0.0:
-                row += margin
-                grad[i, j] = c * (-y) / k
-            else:
-                grad[i, j] = 0.0
-        per_sample[i] = row / k
-        total += c * per_sample[i]
-    return total
-
-
 def loss_forward_backward(kind: int, y_true: np.ndarray, labels: np.ndarray, pred: np.ndarray,
                           coef: np.ndarray, from_logits: bool, label_smoothing: float,
                           lo: float, hi: float, fused: bool,
                           per_sample: np.ndarray, grad: np.ndarray) -> float:
     """Per-sample losses into ``per_sample``, ``coef``-weighted gradient into ``grad``; returns the total.
 
-    Dispatches to the kernel of loss ``kind`` (one compiled function per kind, so a model compiles
-    only the loss it uses). ``y_true`` (n, K) float targets (ignored for sparse); ``labels`` (n,)
+    Dispatches on the loss ``kind`` to :func:`categorical_crossentropy` or :func:`mean_over_last_axis`. ``y_true`` (n, K) float targets (ignored for sparse); ``labels`` (n,)
     int64 class indices (sparse only); ``pred`` (n, K) predictions (probabilities, logits or values);
     ``coef`` (n,) float64; ``lo``/``hi`` the clip bounds; ``grad`` (n, K) of ``pred``'s dtype.
     See the module docstring for the formulas.
     """
-    if kind == BINARY_CROSSENTROPY:
-        return binary_crossentropy(y_true, pred, coef, from_logits, label_smoothing, lo, hi, fused,
-                                   per_sample, grad)
-    if kind == MEAN_SQUARED_ERROR:
-        return squared_error(y_true, pred, coef, per_sample, grad)
-    if kind == MEAN_ABSOLUTE_ERROR:
-        return absolute_error(y_true, pred, coef, per_sample, grad)
     if kind in (CATEGORICAL_CROSSENTROPY, SPARSE_CATEGORICAL_CROSSENTROPY):
         return categorical_crossentropy(y_true, labels, kind == SPARSE_CATEGORICAL_CROSSENTROPY, pred, coef,
                                         from_logits, label_smoothing, lo, hi, fused, per_sample, grad)
-    if kind == HINGE:
-        return hinge(y_true, pred, coef, per_sample, grad)
+    if kind in LOSS_CODES.values():
+        return mean_over_last_axis(kind, y_true, pred, coef, from_logits, label_smoothing, lo, hi, fused,
+                                   per_sample, grad)
     raise ValueError(f"unknown loss kind code {kind!r}; expected one of {sorted(LOSS_CODES.values())}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Value
+from .engine import Value, sum_values
 
 __all__ = ["ACTIVATIONS", "get", "forward", "value_forward"]
 
@@ -61,9 +61,7 @@ def forward(name: str, z: np.ndarray) -> np.ndarray:
 def _softmax_row(row: np.ndarray) -> list[Value]:
     m = max(v.data for v in row)  # a constant: subtracting it changes nothing but the float range
     exps = [(v - m).exp() for v in row]
-    total = exps[0]
-    for e in exps[1:]:
-        total = total + e
+    total = sum_values(exps)
     return [e / total for e in exps]
 
 
@@ -76,6 +74,5 @@ def value_forward(name: str, z: np.ndarray) -> np.ndarray:
         return np.array([_softmax_row(row) for row in z], dtype=object).reshape(z.shape)
     op = {"relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}[name]
     out = np.empty(z.shape, dtype=object)
-    for index, v in np.ndenumerate(z):
-        out[index] = op(v)
+    out.flat = [op(v) for v in z.flat]
     return out

@@ -328,9 +328,10 @@ class Value:
         grads_before = [node.grad for node in order] if record else None
         self.grad += 1.0
         for node in reversed(order):
-            g = node.grad
-            for child, local in zip(node.children, node.local_grads):
-                child.grad += local * g
+            if node.children:  # leaves have nothing to push
+                g = node.grad
+                for child, local in zip(node.children, node.local_grads):
+                    child.grad += local * g
         if not record:
             return None  # type: ignore[return-value]
         from .trace import Trace
@@ -390,24 +391,33 @@ def sum_values(terms: Iterable["Value | float"]) -> Value:
     return _node(total, children, "sum", (1.0,) * len(children))
 
 
-def weighted_sum(weights: Sequence[Value], inputs: Sequence["Value | float"], bias: Value) -> Value:
+def weighted_sum(weights: Sequence[Value], inputs: Sequence["Value | float"], bias: Value | None = None,
+                 *, bias_last: bool = False) -> Value:
     """A neuron's pre-activation ``b + w0*x0 + w1*x1 + ...``: one ``*`` node per input, one ``sum`` node.
 
     Builds exactly the graph of ``sum_values([bias, *[w * x for w, x in zip(weights, inputs)]])`` (same
     nodes, numbers and local derivatives), without the per-operator dispatch: the hot loop of an MLP.
+    ``bias_last=True`` adds the bias after the products instead (``x @ W + b``, the order of the Keras
+    model's Dense layer); ``bias=None`` sums the products only.
     """
     if len(weights) != len(inputs):
         raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
-    children = [bias]
-    total = bias.data
+    products = []
     for w, x in zip(weights, inputs):
         if not isinstance(x, Value):
             x = Value(x)
         wd, xd = w.data, x.data
-        product = wd * xd
         # d(w*x)/dw = x, d(w*x)/dx = w
-        children.append(_node(product, (w, x), "*", (xd, wd)))
-        total += product
+        products.append(_node(wd * xd, (w, x), "*", (xd, wd)))
+    if bias is None:
+        children = products
+    else:
+        children = products + [bias] if bias_last else [bias] + products
+    if not children:
+        raise ValueError("weighted_sum: needs at least one input or a bias, got neither")
+    total = children[0].data
+    for child in children[1:]:  # left to right, like Python's sum() and micrograd's chain of "+"
+        total += child.data
     return _node(total, tuple(children), "sum", (1.0,) * len(children))
 
 
@@ -428,16 +438,20 @@ def topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     visited = {root}
     stack = [(root, iter(root.children))]
+    # local names: this loop runs once per edge of graphs with 10^5 nodes
+    visit, push, pop, emit = visited.add, stack.append, stack.pop, order.append
     while stack:
         node, pending = stack[-1]
         for child in pending:
             if child not in visited:
-                visited.add(child)
-                stack.append((child, iter(child.children)))
-                break
+                visit(child)
+                if child.children:
+                    push((child, iter(child.children)))
+                    break
+                emit(child)  # a leaf: pushing and popping it would emit it here anyway
         else:
-            stack.pop()
-            order.append(node)
+            pop()
+            emit(node)
     return order
 
 

@@ -46,14 +46,14 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value
+from .engine import Value, sum_values
 
 __all__ = [
     "EPSILON", "REDUCTIONS", "Loss", "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge",
     "binary_crossentropy", "mean_squared_error", "mean_absolute_error", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "hinge", "get", "squeeze_or_expand_to_same_rank",
-    "reduce_weighted_values",
+    "reduce_weighted_values", "training_loss",
 ]
 
 #: Keras' fuzz factor ``keras.config.epsilon()``: probabilities are clipped to ``[EPSILON, 1 - EPSILON]``
@@ -152,8 +152,8 @@ class ValueOps:
 
     @staticmethod
     def total(x: np.ndarray) -> Any:
-        """The sum of every element: one ``Value``."""
-        return np.sum(x.ravel())
+        """The sum of every element: one n-ary ``sum`` node (added left to right, like ``np.sum``)."""
+        return sum_values(x.ravel().tolist())
 
     @staticmethod
     def cast(x: Any, dtype: type) -> Any:
@@ -382,6 +382,22 @@ def reduce_weighted_values(values: np.ndarray, sample_weight: np.ndarray | None 
     else:
         divisor = float(values.size)
     return ops.cast(total / divisor if divisor != 0.0 else total * 0.0, dtype)   # divide-no-nan
+
+
+def training_loss(value: Any) -> Any:
+    """The number training minimises for a loss result: a reduced loss unchanged, and for
+    ``reduction="none"`` (per-sample losses ``L``) their **sum**, ``sum_i L_i``.
+
+    This is what ``tf.keras`` does with a non-scalar loss in ``compile`` (its ``GradientTape``
+    differentiates the sum), and what every microgradx engine does in ``fit``, ``evaluate``,
+    ``compute_gradients`` and ``to_graph``: the reported batch loss is that sum too. Float arrays are
+    summed in float64; an object array of ``Value`` becomes one ``sum`` node.
+    """
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        if value.dtype == object:
+            return sum_values(value.ravel().tolist())
+        return float(np.sum(value, dtype=np.float64))
+    return value
 
 
 # ------------------------------------------------------------------------------ loss classes

@@ -5,9 +5,15 @@ The model holds the layers (configuration), the compiled loss, optimizer and met
 computes. The training loop, the logs and the callbacks are the same for every engine and follow
 Keras 3 (see ``shared/reference/keras-semantics.md`` §4)::
 
-    model = Sequential([Input(shape=(2,)), Dense(16, activation="relu"), Dense(1, activation="sigmoid")])
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"], engine="cpu")
-    history = model.fit(x, y, epochs=10, validation_split=0.2)
+    >>> from microgradx import Sequential, datasets, layers
+    >>> x, y = datasets.moons(40, noise=0.1, seed=0)
+    >>> model = Sequential([layers.Input(shape=(2,)), layers.Dense(8, activation="relu"),
+    ...                     layers.Dense(1, activation="sigmoid")])
+    >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
+    ...               engine="scalar")                      # or "cpu", "cuda", "auto"
+    >>> history = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    >>> sorted(history.history), len(history.history["loss"])
+    (['accuracy', 'loss', 'val_accuracy', 'val_loss'], 2)
 
 Logged values are Keras': the epoch ``loss`` is the mean of the batch losses weighted by batch size,
 a metric is the mean of its per-sample values over the epoch (computed on the training-mode outputs
@@ -83,7 +89,10 @@ class Sequential:
         name: the model's name (default ``sequential``, ``sequential_1``, ...).
 
     The input width is fixed by an ``Input(shape=(n,))`` first entry, by ``input_shape=(n,)`` on the
-    first layer, or by the first data the model sees (``fit``/``predict``/``build``).
+    first layer, or by the first data the model sees (``fit``/``predict``/``build``). As in Keras, a
+    model whose input width is known is built at construction (and each later ``add`` builds its
+    layer), so initial weights are drawn from the global generator in model-creation order; a model
+    without one is built lazily, by the first call that sees data.
     """
 
     def __init__(self, layers: Sequence[Layer | Input] | None = None, name: str | None = None) -> None:
@@ -102,13 +111,14 @@ class Sequential:
         self._engine_name: str | None = None
         self._dtype: object = None
         self._engine: Engine | None = None
+        self._grown_after_optimizer_built = False  # layers added after the optimizer made its state
         self._host_weights: list[np.ndarray] = []
         for layer in layers or []:
             self.add(layer)
 
     # --------------------------------------------------------------- structure
     def add(self, layer: Layer | Input) -> None:
-        """Append a layer (an ``Input`` only as the first entry)."""
+        """Append a layer (an ``Input`` only as the first entry); built at once when the input width is known."""
         if isinstance(layer, Input):
             if self.layers or self.input_dim is not None:
                 raise ValueError("An Input can only be the first entry of a Sequential model.")
@@ -123,12 +133,14 @@ class Sequential:
                              f"`name` argument to pass a unique name.")
         if layer._model is not None and layer._model is not self:
             raise ValueError(f"Layer {layer.name!r} already belongs to model {layer._model.name!r}.")
-        if self.built:
-            raise ValueError("Cannot add layers to a built model; create a new Sequential model instead.")
         if not self.layers and self.input_dim is None and layer.input_shape_hint is not None:
             self.input_dim = layer.input_shape_hint[0]
         layer._model = self
-        self.layers.append(layer)  # built lazily (compile, fit, summary, get_weights)
+        self.layers.append(layer)
+        if self.input_dim is not None:
+            # Like Keras: a layer whose input shape is known is built (its weights drawn) when it is
+            # added, so weights are drawn in model-creation order. Otherwise it waits for the data.
+            self._build_new_layers()
 
     def build(self, input_shape: tuple[int | None, ...] | int | None = None) -> None:
         """Fix the input width (``build((None, 2))`` or ``build(2)``) and draw the initial weights."""
@@ -149,11 +161,23 @@ class Sequential:
                              f"fit/predict/build with data.")
         if not self.layers:
             raise ValueError(f"Model {self.name!r} has no layers.")
+        self._build_new_layers()
+
+    def _build_new_layers(self) -> None:
+        """Build the layers not built yet, in order, and draw their initial weights after the others'."""
         width = self.input_dim
+        drawn = []
         for layer in self.layers:
-            layer.build(width)
+            if not layer.built:
+                layer.build(width)
+                drawn.extend(layer.initial_weights())
             width = layer.output_dim(width)
-        self._host_weights = [w for layer in self.layers for w in layer.initial_weights()]
+        if self._engine is not None:  # a compiled model grew: a new engine takes the longer weight list
+            self._host_weights = self._engine.get_weights()
+            self._engine = None
+            if drawn and getattr(self.optimizer, "built", False):
+                self._grown_after_optimizer_built = True
+        self._host_weights = self._host_weights + drawn
         self.built = True
         self._make_engine()
 
@@ -243,6 +267,10 @@ class Sequential:
         ``dtype`` (``"float32"`` default, or ``"float64"``) is the array dtype of the CPU/CUDA engines;
         the scalar engine always computes in float64. Compiling again (e.g. with another engine) keeps
         the current weights and starts a fresh optimizer state when a new optimizer is given.
+
+        A loss with ``reduction="none"`` (per-sample losses) is trained on, and reported as, the **sum**
+        of the per-sample losses of each batch on every engine (:func:`microgradx.losses.training_loss`),
+        which is the gradient ``tf.keras`` takes of a non-scalar loss.
         """
         resolved_optimizer = optimizers_module.get(optimizer)
         resolved_loss = losses_module.get(loss)
@@ -264,6 +292,7 @@ class Sequential:
         self._engine_name = engine
         self._dtype = dtype
         self.compiled = True
+        self._grown_after_optimizer_built = False
         self._engine = None
         if current is not None:
             self._host_weights = current
@@ -287,6 +316,9 @@ class Sequential:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
         if self.loss is None and method in ("fit", "evaluate", "compute_gradients"):
             raise ValueError(f"`{method}()` needs a loss: call `compile(loss=...)` first.")
+        if method == "fit" and self._grown_after_optimizer_built:
+            raise ValueError(f"Layers were added to model {self.name!r} after its optimizer was built for the "
+                             f"old weights: call `compile()` again before `fit()`.")
 
     # ------------------------------------------------------------ data checks
     def _check_x(self, x: Any, argument: str = "x") -> np.ndarray:
@@ -495,7 +527,7 @@ class Sequential:
             swb = None if sample_weight is None else sample_weight[start:start + batch_size]
             y_pred = self._engine.predict(xb)
             if np.all(np.isfinite(y_pred)):
-                loss_mean.update(float(self.loss(yb, y_pred, swb)), len(xb))
+                loss_mean.update(float(losses_module.training_loss(self.loss(yb, y_pred, swb))), len(xb))
                 for metric, mean in zip(self.metrics, metric_means):
                     mean.update(metric(yb, y_pred), 1.0 if swb is None else swb)
             else:

@@ -14,13 +14,21 @@ as it was written and flattens it into arrays, one row per node in topological o
 The kernels in :mod:`microgradx.kernels.tape` run that tape forward and backward with the engine's own
 formulas in the engine's order, so results equal the interpreted graph's up to rounding::
 
-    x1, x2, y = Value(0.0, "x1"), Value(0.0, "x2"), Value(0.0, "y")
-    score = model([x1, x2])                             # the graph of ONE sample
-    loss = (1 + -y * score).relu()
-    tape = compile_tape(loss, inputs=[x1, x2, y])       # parameters: leaves with requires_grad=True
-    value, grads = tape.batch(np.column_stack([X, Y]), reduce="mean")  # all samples, in parallel
-    tape.params -= 0.1 * grads                          # tape.params: the live parameter buffer
-    tape.write_back()                                   # copy it into the model's Value leaves
+    >>> import numpy as np
+    >>> from microgradx import Value, datasets, nn
+    >>> model = nn.MLP(2, [8, 1], seed=0)
+    >>> X, Y = datasets.moons(32, noise=0.1, seed=0)
+    >>> Y = 2.0 * Y - 1.0                                   # labels -1 / +1
+    >>> x1, x2, y = Value(0.0, "x1"), Value(0.0, "x2"), Value(0.0, "y")
+    >>> score = model([x1, x2])                             # the graph of ONE sample
+    >>> loss = (1 + -y * score).relu()
+    >>> tape = compile_tape(loss, inputs=[x1, x2, y])       # parameters: leaves with requires_grad=True
+    >>> value, grads = tape.batch(np.column_stack([X, Y]), reduce="mean")  # all samples, in parallel
+    >>> interpreted = sum((1 + -yi * model(list(xi))).relu().data for xi, yi in zip(X, Y)) / len(X)
+    >>> abs(value - interpreted) < 1e-12                    # the same number as the interpreted graph
+    True
+    >>> tape.params -= 0.1 * grads                          # tape.params: the live parameter buffer
+    >>> tape.write_back()                                   # copy it into the model's Value leaves
 
 ``batch`` runs the samples in parallel threads (the kernel releases the GIL) over fixed chunks of
 samples, so its sums never depend on the thread count. Training: ``tape.fit(data, optimizer, ...)``,

@@ -53,32 +53,40 @@ def node_name(node: Value, depth: int = 2) -> str:
 
 @dataclass(frozen=True)
 class TraceStep:
-    """One chain-rule step: ``input.grad += local * upstream``.
+    """One chain-rule step: ``target.grad += local * upstream``.
 
     Attributes:
         index: position of the step in the pass (0-based).
         node: the node whose gradient is pushed (its ``grad`` is ``upstream``).
-        input: the input of ``node`` that receives the contribution.
+        target: the input of ``node`` that the gradient is pushed to (it receives the contribution).
         position: which input of ``node`` this is (``a + a`` has two steps, positions 0 and 1).
-        local: the local derivative d node / d input.
+        local: the local derivative d node / d target.
         upstream: d root / d node, complete at this point of the pass.
         contribution: ``local * upstream``.
-        grad_after: ``input.grad`` after adding the contribution.
+        grad_after: ``target.grad`` after adding the contribution.
+
+    ``step.input`` is a read-only alias of ``step.target`` (the field's old name, which shadowed the
+    builtin ``input``).
     """
 
     index: int
     node: Value
-    input: Value
+    target: Value
     position: int
     local: float
     upstream: float
     contribution: float
     grad_after: float
 
+    @property
+    def input(self) -> Value:
+        """Read-only alias of :attr:`target`, kept for compatibility."""
+        return self.target
+
     def __str__(self) -> str:
-        node, inp = node_name(self.node), node_name(self.input)
-        return (f"d{node}/d{inp} = {self.local:.6g};  "
-                f"{inp}.grad += {self.local:.6g} * {self.upstream:.6g} = "
+        node, target = node_name(self.node), node_name(self.target)
+        return (f"d{node}/d{target} = {self.local:.6g};  "
+                f"{target}.grad += {self.local:.6g} * {self.upstream:.6g} = "
                 f"{self.contribution:.6g}  ->  {self.grad_after:.6g}")
 
 
@@ -122,7 +130,7 @@ class Trace(Sequence[TraceStep]):
 
     def into(self, value: Value) -> list[TraceStep]:
         """The steps that push a contribution into ``value`` (their sum is its gradient)."""
-        return [s for s in self.steps if s.input is value]
+        return [s for s in self.steps if s.target is value]
 
     def table(self, max_rows: int | None = 60, digits: int = 6) -> str:
         """The steps as a plain-text table; long traces show their first and last rows."""
@@ -138,7 +146,7 @@ class Trace(Sequence[TraceStep]):
             if s is None:
                 rows.append(("...", f"({len(steps) - 2 * (max_rows // 2)} steps)", "", "", "", "", "", ""))
                 continue
-            rows.append((str(s.index), node_name(s.node), s.node.op, node_name(s.input), fmt.format(s.local),
+            rows.append((str(s.index), node_name(s.node), s.node.op, node_name(s.target), fmt.format(s.local),
                          fmt.format(s.upstream), fmt.format(s.contribution), fmt.format(s.grad_after)))
         widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

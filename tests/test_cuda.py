@@ -112,8 +112,13 @@ def test_split_k_products_add_up_in_a_second_launch(trans_a, trans_b):
 def test_choose_tiles_fills_the_gpu_and_splits_long_thin_products(monkeypatch):
     monkeypatch.setattr(gemm, "FORCED_TILES", None)
     assert gemm.choose_tiles(4096, 4096, 4096) == (gemm.LARGE_TILES, 1)
-    tiles, splits = gemm.choose_tiles(64, 256, 784)          # batch 64, first layer: 16 thin blocks
-    assert tiles == gemm.THIN_TILES and splits == 6
+    tiles, splits = gemm.choose_tiles(64, 256, 784)          # batch 64, first layer: 16 thin blocks,
+    assert tiles == gemm.THIN_TILES and splits == 1          # but k = 784 is too short to be worth a split
+    assert 784 < gemm.SPLIT_K_MIN_INNER <= 8192
+    tiles, splits = gemm.choose_tiles(256, 10, 8192)         # last layer's weight gradient at batch 8192:
+    assert tiles == gemm.THIN_TILES and splits == gemm.SPLIT_K_MAX     # 8 blocks -> 8 slices of 1024
+    assert gemm.choose_tiles(256, 256, 1024) == (gemm.THIN_TILES, 5)   # 64 blocks: ceil(264 / 64) slices
+    assert gemm.choose_tiles(256, 256, 256) == (gemm.THIN_TILES, 1)    # batch 256: too short to split
     tiles, splits = gemm.choose_tiles(784, 256, 8192)        # its weight gradient at batch 8192
     assert tiles == gemm.SMALL_TILES and 52 * splits >= gemm.SMALL_TILES_MIN_BLOCKS
 
@@ -372,3 +377,39 @@ def test_importing_microgradx_and_the_cpu_engine_does_not_import_numba_cuda():
     with warnings.catch_warnings():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------------- launches
+def test_launch_runs_the_kernel_and_counts_it():
+    from microgradx.kernels.cuda import launch
+    src = cuda.to_device(np.arange(12.0).reshape(4, 3))
+    dst = cuda.device_array((2, 3))
+    before = launch.launch_count()
+    elementwise.gather_rows(src, cuda.to_device(np.array([3, 1])), dst)
+    assert launch.launch_count() == before + 1
+    np.testing.assert_array_equal(dst.copy_to_host(), [[9.0, 10.0, 11.0], [3.0, 4.0, 5.0]])
+
+
+def test_rows_is_the_slice_where_launches_are_ordinary(monkeypatch):
+    from microgradx.kernels.cuda import launch
+    monkeypatch.setenv(launch.FAST_LAUNCH_ENV, "0")
+    window = launch.rows(cuda.to_device(np.arange(12.0).reshape(4, 3)), 1, 3)
+    np.testing.assert_array_equal(window.copy_to_host(), [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
+
+
+class _FakeDeviceArray:
+    """Shape, strides and a data address: what RowWindow reads of a C-contiguous (6, 5) float32 array."""
+
+    shape, strides, ndim, size = (6, 5), (20, 4), 2, 30
+    dtype = np.dtype(np.float32)
+    flags = {"C_CONTIGUOUS": True}
+    __cuda_array_interface__ = {"data": (4096, False)}
+
+
+def test_a_row_window_is_marshalled_like_the_slice_numba_would_pass():
+    """numba's array argument: (meminfo, parent, nitems, itemsize, data, *shape, *strides) of base[2:5]."""
+    from microgradx.kernels.cuda import launch
+    base = _FakeDeviceArray()
+    window = launch.RowWindow(base, 2, 5)
+    assert window.shape == (3, 5) and window.size == 15 and window.dtype == np.float32
+    assert window.marshalled == (0, 0, 15, 4, 4096 + 2 * 20, 3, 5, 20, 4)

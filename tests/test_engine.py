@@ -75,6 +75,21 @@ def test_weighted_sum_builds_the_products_and_one_sum_node() -> None:
         weighted_sum(w[:2], x, b)
 
 
+def test_weighted_sum_with_the_bias_last_or_without_a_bias() -> None:
+    w = [Value(0.1), Value(-2.5), Value(3.0)]
+    b = Value(0.7)
+    x = [1.5, 2.0, -0.25]
+    last = weighted_sum(w, x, b, bias_last=True)
+    assert last.children[-1] is b and [c.op for c in last.children[:-1]] == ["*"] * 3
+    assert last.data == 0.1 * 1.5 + -2.5 * 2.0 + 3.0 * -0.25 + 0.7  # x @ W + b, left to right
+    plain = weighted_sum(w, x)
+    assert len(plain.children) == 3 and plain.data == 0.1 * 1.5 + -2.5 * 2.0 + 3.0 * -0.25
+    last.backward()
+    assert [wi.grad for wi in w] == x and b.grad == 1.0
+    with pytest.raises(ValueError, match="at least one input or a bias"):
+        weighted_sum([], [])
+
+
 # ------------------------------------------------------------------- micrograd's published checks
 def _sanity_check(x):
     z = 2 * x + 2 + x

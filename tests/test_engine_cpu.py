@@ -303,3 +303,45 @@ def test_engine_epsilon_is_the_loss_epsilon():
     from microgradx.engines import cpu
 
     assert cpu._EPSILON == losses.EPSILON
+
+
+def test_results_do_not_depend_on_the_blas_thread_count():
+    """The matrix products are the only multi-threaded part of a step (BLAS); 1 and 2 BLAS threads
+    give the same weights after a few epochs (layers big enough for OpenBLAS to split the work)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(6)
+    hidden, out = Dense(256, activation="relu"), Dense(3, activation="softmax")
+    hidden.build(128)
+    out.build(256)
+    weights = [rng.standard_normal(s).astype(np.float32) * 0.1 for s in ((128, 256), (256,), (256, 3), (3,))]
+    x, y = rng.standard_normal((512, 128)), rng.integers(0, 3, 512)
+    batches = [np.arange(0, 256), np.arange(256, 512)]
+    results = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            engine = CpuEngine([hidden, out], losses.SparseCategoricalCrossentropy(), Adam(0.01), "float32")
+            engine.set_weights(weights)
+            for _ in range(2):
+                engine.train_epoch(x, y, None, batches)
+            results.append(engine.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", ["label", "sample_weight"])
+def test_train_epoch_checks_every_batch_before_the_first_step(bad):
+    """A bad label or weight in the *last* batch raises before any step: the weights are untouched."""
+    rng = np.random.default_rng(7)
+    layers = _layers("relu", "relu", "softmax", 3, None)
+    weights = _weights(layers, rng)
+    engine = CpuEngine(layers, losses.SparseCategoricalCrossentropy(), Adam(0.01), "float64")
+    engine.set_weights(weights)
+    x, y, sw = rng.standard_normal((8, N_IN)), rng.integers(0, 3, 8), np.ones(8)
+    if bad == "label":
+        y[-1] = 3
+    else:
+        sw[-1] = np.nan
+    with pytest.raises(ValueError, match="labels must be in|non-finite"):
+        engine.train_epoch(x, y, sw, [np.arange(0, 4), np.arange(4, 8)])
+    for before, after in zip(weights, engine.get_weights()):
+        np.testing.assert_array_equal(after, before)

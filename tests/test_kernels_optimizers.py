@@ -146,29 +146,32 @@ def test_apply_flat_rejects_bad_buffers():
         opt.apply_flat(np.ones(4), w, [(0, 2), (2, 2)])
 
 
-@pytest.mark.parametrize("name", ["adam_amsgrad", "sgd_nesterov"])
-def test_parallel_drivers_equal_the_reference(monkeypatch, name):
-    """Force the prange drivers (normally for buffers >= PARALLEL_MIN_SIZE) with a tiny CHUNK-spanning
-    problem: chunks cut through segments, so the segment/chunk intersection logic is exercised."""
-    from microgradx.kernels import optimizers as kernels
-
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_SIZE", 0)
-    factory = lambda: OPTIMIZERS[name](clipnorm=0.5, weight_decay=0.01)  # noqa: E731
-    reference, fused, variables, views = _run_both(factory, np.float64, steps=10)
-    for ref, got in zip(variables, views):
-        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_drivers_update_only_their_segments(dtype):
+    """A buffer with a gap between variables: the gap is never touched, every variable equals the
+    reference ``apply`` on its own array, and the buffer keeps its dtype."""
     rng = np.random.default_rng(3)
-    n = 3 * kernels.CHUNK + 17
-    w0, g = rng.normal(size=n), rng.normal(size=n)
-    w_serial, w_parallel = w0.copy(), w0.copy()
-    segments = [(0, 5), (5, n - 100), (n - 90, 90)]          # a gap of 5 elements is never touched
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_SIZE", n + 1)
-    Adam(0.1).apply_flat(g, w_serial, segments)
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_SIZE", 0)
-    Adam(0.1).apply_flat(g, w_parallel, segments)
-    np.testing.assert_array_equal(w_parallel, w_serial)
-    np.testing.assert_array_equal(w_parallel[n - 95:n - 90], w0[n - 95:n - 90])
-    assert not np.array_equal(w_parallel[:5], w0[:5])
+    n = 1000
+    w0, g = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    segments = [(0, 5), (5, n - 100), (n - 90, 90)]          # elements n-95 .. n-91 belong to no variable
+    flat = w0.copy()
+    Adam(0.1, clipnorm=0.5, weight_decay=0.01).apply_flat(g, flat, segments)
+    variables = [w0[o:o + s].copy() for o, s in segments]
+    Adam(0.1, clipnorm=0.5, weight_decay=0.01).apply([g[o:o + s] for o, s in segments], variables)
+    assert flat.dtype == dtype
+    np.testing.assert_array_equal(flat[n - 95:n - 90], w0[n - 95:n - 90])
+    tolerance = 1e-6 if dtype == np.float32 else 1e-14
+    for (o, s), ref in zip(segments, variables):
+        np.testing.assert_allclose(flat[o:o + s], ref, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "adam", "adadelta", "adagrad", "rmsprop"])
+def test_drivers_propagate_nan(name):
+    """The fast-math flags keep NaN semantics: a NaN gradient gives a NaN weight, the others stay finite."""
+    opt = OPTIMIZERS[name]()
+    w = np.ones(4, dtype=np.float32)
+    opt.apply_flat(np.array([0.5, np.nan, -0.5, 1.0], dtype=np.float32), w, [(0, 4)])
+    assert np.isnan(w[1]) and np.all(np.isfinite(w[[0, 2, 3]]))
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))

@@ -63,6 +63,69 @@ def test_input_shape_three_ways():
         d.build()
 
 
+def _glorot_uniform(rng, fan_in, fan_out):
+    """Keras' glorot_uniform by its formula (compared at rtol 1e-12: the limit may differ in the last bit)."""
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+
+
+def test_a_known_input_shape_builds_at_construction_so_weights_follow_creation_order():
+    """Keras draws weights when the model is created (Input first or input_shape=): creating A then B and
+    using B first gives A the generator's first draws and B the next, as a fresh run creating A only."""
+    oracle = np.random.default_rng(0)  # set_random_seed(0) seeds np.random.default_rng(0)
+    expected_a = _glorot_uniform(oracle, 3, 4)
+    expected_b = _glorot_uniform(oracle, 2, 5)
+    utils.set_random_seed(0)
+    a = Sequential([layers.Input(shape=(3,)), layers.Dense(4)])
+    b = Sequential([layers.Dense(5, input_shape=(2,))])
+    assert a.built and b.built
+    np.testing.assert_allclose(b.get_weights()[0], expected_b, rtol=1e-12)  # B used first
+    np.testing.assert_allclose(a.get_weights()[0], expected_a, rtol=1e-12)
+    utils.set_random_seed(0)
+    alone = Sequential([layers.Input(shape=(3,)), layers.Dense(4)])
+    np.testing.assert_allclose(alone.get_weights()[0], expected_a, rtol=1e-12)
+
+
+def test_without_an_input_shape_the_model_is_built_by_its_first_data():
+    oracle = np.random.default_rng(0)
+    first, second = _glorot_uniform(oracle, 3, 2), _glorot_uniform(oracle, 3, 4)
+    utils.set_random_seed(0)
+    lazy = Sequential([layers.Dense(4)])
+    eager = Sequential([layers.Input(shape=(3,)), layers.Dense(2)])
+    assert not lazy.built and eager.built
+    lazy.predict(np.zeros((1, 3)))
+    np.testing.assert_allclose(eager.get_weights()[0], first, rtol=1e-12)
+    np.testing.assert_allclose(lazy.get_weights()[0], second, rtol=1e-12)
+
+
+def test_add_to_a_built_model_builds_the_new_layer_and_keeps_the_weights():
+    oracle = np.random.default_rng(0)
+    kernel_1, kernel_2 = _glorot_uniform(oracle, 2, 3), _glorot_uniform(oracle, 3, 1)
+    utils.set_random_seed(0)
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse", engine="scalar")
+    model.add(layers.Dense(1))
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(2, 3), (3,), (3, 1), (1,)]
+    np.testing.assert_allclose(weights[0], kernel_1, rtol=1e-12)
+    np.testing.assert_allclose(weights[2], kernel_2, rtol=1e-12)
+    x = np.array([[0.5, -1.0]])
+    np.testing.assert_allclose(model.predict(x), x @ kernel_1 @ kernel_2, rtol=1e-12)
+    model.fit(x, np.array([1.0]), verbose=0)  # the optimizer is built at the first step, for 4 weights
+
+
+def test_adding_a_layer_after_training_asks_for_compile_again():
+    model = _mlp()
+    x, y = np.array([[0.5, -1.0], [1.0, 0.25]]), np.array([1.0, 0.0])
+    model.fit(x, y, verbose=0)
+    model.add(layers.Dense(1, activation="sigmoid"))
+    assert model.predict(x).shape == (2, 1)
+    with pytest.raises(ValueError, match="compile"):
+        model.fit(x, y, verbose=0)
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="binary_crossentropy", engine="scalar")
+    assert len(model.fit(x, y, verbose=0).history["loss"]) == 1
+
+
 def test_add_errors():
     model = Sequential([layers.Dense(2, name="same")])
     with pytest.raises(ValueError, match="unique names"):
@@ -425,3 +488,38 @@ def test_recompile_with_another_engine_keeps_weights_and_training_agrees():
     np.testing.assert_allclose(scalar_history.history["loss"], cpu_history.history["loss"], rtol=1e-10)
     for a, b in zip(model.get_weights(), cpu_weights):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["scalar", "cpu"])
+def test_reduction_none_trains_on_the_sum_of_per_sample_losses(engine):
+    """``reduction="none"`` in compile: every engine minimises (and reports) sum_i L_i, like tf.keras.
+
+    Oracle, one sigmoid unit p = s(x w + b) with BCE: L_i = -(y ln p + (1-y) ln(1-p)),
+    d sum L / d w = x^T (p - y), d sum L / d b = sum (p - y).
+    """
+    if engine == "cpu":
+        pytest.importorskip("numba")
+    x = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 0.5], [0.2, 0.3]])
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    w, b = np.array([[0.3], [-0.6]]), np.array([0.1])
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(1, activation="sigmoid")])
+    model.set_weights([w, b])
+    learning_rate = 0.1
+    model.compile(optimizer=optimizers.SGD(learning_rate=learning_rate),
+                  loss=losses.BinaryCrossentropy(reduction="none"), engine=engine, dtype="float64")
+    p = 1 / (1 + np.exp(-(x @ w + b)))[:, 0]
+    per_sample = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    grad_w, grad_b = x.T @ (p - y)[:, None], np.array([np.sum(p - y)])
+
+    loss, grads = model.compute_gradients(x, y)
+    assert loss == pytest.approx(per_sample.sum(), rel=1e-12)
+    np.testing.assert_allclose(grads[0], grad_w, rtol=1e-10)
+    np.testing.assert_allclose(grads[1], grad_b, rtol=1e-10)
+    assert model.evaluate(x, y, batch_size=4, verbose=0) == pytest.approx(per_sample.sum(), rel=1e-12)
+    assert model.evaluate(x, y, batch_size=2, verbose=0) == pytest.approx(per_sample.sum() / 2, rel=1e-12)
+    assert model.to_graph(x, y).data == pytest.approx(per_sample.sum(), rel=1e-12)
+
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert history.history["loss"] == pytest.approx([per_sample.sum()], rel=1e-12)
+    np.testing.assert_allclose(model.get_weights()[0], w - learning_rate * grad_w, rtol=1e-10)
+    np.testing.assert_allclose(model.get_weights()[1], b - learning_rate * grad_b, rtol=1e-10)

@@ -141,6 +141,45 @@ def test_to_graph_leaves_are_labelled_weights_and_backward_matches_central_diffe
     assert graph.data == pytest.approx(_numpy_loss(model, weights, x, y), rel=1e-12)
 
 
+def test_a_dense_unit_is_one_sum_node_over_its_products_and_bias():
+    """z[i,k] = x[i,0] w[0,k] + x[i,1] w[1,k] + b[k]: one ``sum`` node whose inputs are the two ``*`` nodes and
+    the bias leaf, with the number NumPy computes (added left to right, bias last)."""
+    from microgradx.engines.scalar import dense_values, input_leaves, weight_leaves
+
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(3)])
+    kernel, bias = np.array([[0.5, -1.0, 2.0], [0.25, 3.0, -0.5]]), np.array([0.1, -0.2, 0.3])
+    x = np.array([[1.5, -2.0], [0.5, 4.0]])
+    leaves = weight_leaves(model.layers, [kernel, bias])
+    z = dense_values(input_leaves(x), leaves[0], leaves[1])
+    assert z.shape == (2, 3)
+    for i in range(2):
+        for k in range(3):
+            node = z[i, k]
+            assert node.op == "sum" and [c.op for c in node.children] == ["*", "*", ""]
+            assert node.children[-1].label == f"{model.layers[0].name}/bias[{k}]"
+            assert node.data == x[i, 0] * kernel[0, k] + x[i, 1] * kernel[1, k] + bias[k]
+
+
+def test_the_garbage_collector_is_restored_after_a_graph_even_when_it_fails():
+    """The engine pauses Python's cyclic collector while it builds a graph, and always restores it."""
+    import gc
+
+    model = _model("tanh", "sigmoid", 1, "binary_crossentropy")
+    x = RNG.normal(size=(4, 3))
+    assert gc.isenabled()
+    model.compute_gradients(x, np.array([0.0, 1.0, 1.0, 0.0]))
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        model.engine.compute_gradients(x, np.array([0.0, 1.0, 2.0, 0.0]))  # a BCE label outside [0, 1]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        model.compute_gradients(x, np.array([0.0, 1.0, 1.0, 0.0]))
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
 def test_train_step_applies_the_optimizer_rule():
     """One SGD step: w_new = w - lr * grad, with grad from central differences (independent)."""
     model = _model("tanh", "linear", 2, "mse")

@@ -303,8 +303,8 @@ def test_trace_and_drawing_equal_the_interpreted_graph():
     expected = root.backward()
     assert len(trace) == len(expected)
     for got, want in zip(trace, expected):
-        assert (got.node.op, got.input.op, got.input.label, got.position) == \
-            (want.node.op, want.input.op, want.input.label, want.position)
+        assert (got.node.op, got.target.op, got.target.label, got.position) == \
+            (want.node.op, want.target.op, want.target.label, want.position)
         for field in ("local", "upstream", "contribution", "grad_after"):
             assert close(getattr(got, field), getattr(want, field))
     assert dot == graph.draw_graph(root).source

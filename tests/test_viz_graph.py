@@ -87,7 +87,7 @@ def test_highlight_path_from_explain_matches_golden_dot() -> None:
 def test_highlight_step_marks_one_edge_with_its_numbers() -> None:
     y, w1, x1 = _neuron()
     trace = y.backward()
-    step = next(s for s in trace if s.input is x1)
+    step = next(s for s in trace if s.target is x1)
     src = vg.draw_graph(y, highlight_step=step).source
     red_edges = [line for line in src.splitlines() if "->" in line and "color=red" in line]
     assert len(red_edges) == 2  # x1 -> (*) and (*) -> its value node

@@ -395,6 +395,18 @@ def test_overfitting_network_memorises_while_validation_loss_rises():
     assert val.argmin() < 50 and val[-1] > 1.5 * val.min()                 # ... while validation got worse
 
 
+def test_the_three_regimes_are_clearly_distinct():
+    """Training loss falls with capacity; the optimal fit has clearly the lowest final validation loss."""
+    from microgradx.viz import fitting
+
+    problem = fitting.make_problem()
+    logs = {name: fitting.train_regime(problem, **config)[1].history for name, config in fitting.REGIMES.items()}
+    under, optimal, over = (logs[name] for name in ("underfitting", "optimal fit", "overfitting"))
+    assert under["loss"][-1] > optimal["loss"][-1] > over["loss"][-1]
+    assert optimal["val_loss"][-1] < 0.8 * under["val_loss"][-1]
+    assert optimal["val_loss"][-1] < 0.5 * over["val_loss"][-1]
+
+
 def test_fitting_figures_are_written(tmp_path):
     from microgradx.viz import fitting
 

@@ -24,12 +24,12 @@ notebooks say (cells, ids, sources, outputs), not the JSON layout, which differs
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import sys
-import tempfile
 
 import nbformat
+
+from microgradx.utils import atomic_write
 
 TUTORIALS = pathlib.Path(__file__).resolve().parent
 SOURCES = TUTORIALS / "source"
@@ -123,14 +123,7 @@ def stale() -> list[pathlib.Path]:
 
 
 def _write_atomically(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:

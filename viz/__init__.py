@@ -1,5 +1,27 @@
 """Pictures of what the engines expose: Graphviz drawings of scalar graphs and matplotlib figures.
 
+One module per picture; the plotting functions return a matplotlib ``Figure`` and save it on request
+(``save=path``):
+
+================  ==========================================================================================
+module            what it draws
+================  ==========================================================================================
+``graph``         a scalar ``Value`` graph with Graphviz (``draw_graph``), one frame per chain-rule step
+                  (``backward_frames``)
+``curves``        training curves: loss and metrics per epoch, train against validation, early stopping
+                  marked (``plot_training_curves``)
+``learning_rate`` a too-small, a too-large and a stable learning rate, as curves and as steps on the loss
+                  (``plot_learning_rates``), and a learning-rate sweep (``plot_learning_rate_sweep``)
+``optimizers``    the optimizer race on 2-D loss surfaces (``plot_optimizer_race``)
+``landscape``     loss landscapes of a trained model along random directions (``plot_landscape_1d/2d/3d``)
+``fitting``       underfitting, optimal fit and overfitting, then Dropout and EarlyStopping
+                  (``plot_fitting_regimes``, ``plot_regularization``)
+``boundaries``    decision boundaries of a trained classifier on a 2-D input plane
+                  (``plot_decision_boundary``)
+``losses``        binary cross-entropy and mean squared error as functions of the prediction
+                  (``plot_losses``)
+================  ==========================================================================================
+
 Submodules are imported on first use so that ``import microgradx`` (and ``import microgradx.viz``) does
 not pull in matplotlib or graphviz: ``microgradx.viz.draw_graph`` imports :mod:`microgradx.viz.graph` the
 first time it is looked up.

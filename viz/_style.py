@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 from typing import TYPE_CHECKING, Union
 
 import numpy as np
+
+from microgradx.utils import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -63,15 +64,7 @@ def save_figure(fig: "Figure", path: PathLike, *, dpi: int = DPI) -> pathlib.Pat
         raise ValueError(f"save={str(path)!r} has no file suffix; expected a name such as 'curves.png' "
                          "(the suffix chooses the format: png, svg or pdf)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            fig.savefig(stream, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
     return path
 
 

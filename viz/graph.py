@@ -28,14 +28,14 @@ from __future__ import annotations
 import io
 import os
 import pathlib
-import tempfile
 from typing import Mapping, Sequence
 
 import graphviz
 
-from ..engine import Value, topological_order
-from ..explain import Path
-from ..trace import Trace, TraceStep
+from microgradx.engine import Value, topological_order
+from microgradx.explain import Path
+from microgradx.trace import Trace, TraceStep
+from microgradx.utils import atomic_write
 
 __all__ = ["draw_graph", "render", "pipe", "save_dot", "backward_frames", "role", "GraphvizNotFoundError",
            "ROLE_COLORS", "HIGHLIGHT_COLOR", "DEFAULT_MAX_NODES"]
@@ -155,10 +155,10 @@ def _highlights(path: Path | Sequence[Value] | None, step: TraceStep | None,
             edges.add((number[upper], position))
             edges.add((number[upper], None))
     if step is not None:
-        if step.node not in number or step.input not in number:
+        if step.node not in number or step.target not in number:
             raise ValueError("draw_graph: highlight_step belongs to another graph")
         k = number[step.node]
-        nodes.update((k, number[step.input]))
+        nodes.update((k, number[step.target]))
         edges.update(((k, step.position), (k, None)))
         labels[(k, step.position)] = f"{step.local:.4g} x {step.upstream:.4g} = {step.contribution:.4g}"
     return nodes, edges, labels
@@ -177,17 +177,9 @@ def _escape(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- files
 def _atomic_write(path: pathlib.Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then ``os.replace`` it into place."""
+    """Write ``data`` atomically (:func:`microgradx.utils.atomic_write`), creating the folder if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: pathlib.Path(tmp).write_bytes(data))
 
 
 def _as_graph(graph: graphviz.Digraph | Value) -> graphviz.Digraph:
@@ -262,9 +254,9 @@ def backward_frames(root: Value, out_dir: str | os.PathLike, fmt: str = "png", g
     for k in range(len(steps) + 1):
         step = steps[k - 1] if k else None
         if step is not None:
-            known[step.input] = step.grad_after
+            known[step.target] = step.grad_after
         caption = ("backward: seed d root/d root = 1" if step is None else
-                   f"step {k}/{len(steps)}: {name(step.input)}.grad += d{name(step.node)}/d{name(step.input)} "
+                   f"step {k}/{len(steps)}: {name(step.target)}.grad += d{name(step.node)}/d{name(step.target)} "
                    f"x d{name(root)}/d{name(step.node)} = {step.contribution:.4g}")
         graph = draw_graph(root, rankdir, highlight_step=step, grads=dict(known), title=caption)
         data = pipe(graph, fmt)

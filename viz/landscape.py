@@ -31,8 +31,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "filter_normalized_direction", "flatten", "unflatten", "evaluate_at", "loss_line", "loss_plane",
     "WeightTrajectory", "trajectory_pca", "plot_landscape_1d", "plot_landscape_2d", "plot_landscape_3d",
-    "plot_landscape", "plot_trajectory",
+    "plot_landscape", "plot_trajectory", "MIN_PAD_FRACTION",
 ]
+
+#: the smallest margin of the trajectory plane, as a fraction of the largest coordinate (so that a
+#: trajectory that did not move along a direction still gets a plane of some width).
+MIN_PAD_FRACTION = 1e-3
 
 
 def filter_normalized_direction(weights: Sequence[np.ndarray], seed: int | np.random.Generator = 0, *,
@@ -230,12 +234,17 @@ def plot_landscape_1d(model: Any, x: np.ndarray, y: np.ndarray, *, span: float =
     return finish(fig, save, title="The loss is lowest at the trained weights (α = 0) and rises around them")
 
 
+def _plane_around_weights(model: Any, x: np.ndarray, y: np.ndarray, span: float, points: int,
+                          seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The loss on ``[-span, span]^2`` of the plane of two filter-normalised directions through the weights."""
+    center, directions = _directions(model, seed)
+    return loss_plane(model, x, y, directions, alphas=np.linspace(-span, span, _odd(points)), center=center)
+
+
 def plot_landscape_2d(model: Any, x: np.ndarray, y: np.ndarray, *, span: float = 1.0, points: int = 21,
                       seed: int = 0, save: PathLike | None = None) -> "Figure":
     """Contours of the loss on the plane of two filter-normalised directions through the trained weights."""
-    center, directions = _directions(model, seed)
-    alphas, betas, grid = loss_plane(model, x, y, directions, alphas=np.linspace(-span, span, _odd(points)),
-                                     center=center)
+    alphas, betas, grid = _plane_around_weights(model, x, y, span, points, seed)
     fig, axes = new_figure(1, 1, figsize=(6.0, 4.8))
     _draw_2d(axes[0, 0], alphas, betas, grid, fig)
     return finish(fig, save, title="Loss landscape (Li et al. 2017): contours around the trained weights")
@@ -244,9 +253,7 @@ def plot_landscape_2d(model: Any, x: np.ndarray, y: np.ndarray, *, span: float =
 def plot_landscape_3d(model: Any, x: np.ndarray, y: np.ndarray, *, span: float = 1.0, points: int = 21,
                       seed: int = 0, save: PathLike | None = None) -> "Figure":
     """The same plane as :func:`plot_landscape_2d`, drawn as a 3-D surface."""
-    center, directions = _directions(model, seed)
-    alphas, betas, grid = loss_plane(model, x, y, directions, alphas=np.linspace(-span, span, _odd(points)),
-                                     center=center)
+    alphas, betas, grid = _plane_around_weights(model, x, y, span, points, seed)
     fig, axes = new_figure(1, 1, figsize=(6.4, 5.2), projection="3d")
     _draw_3d(axes[0, 0], alphas, betas, grid)
     return finish(fig, save, title="Loss surface around the trained weights")
@@ -284,7 +291,7 @@ def plot_trajectory(model: Any, x: np.ndarray, y: np.ndarray, trajectory: "Weigh
     coords, directions, explained = trajectory_pca(snapshots)
     final = np.asarray(snapshots[-1], dtype=np.float64)
     low, high = coords.min(axis=0), coords.max(axis=0)
-    pad = (high - low) * margin + 1e-3 * (np.abs(coords).max() or 1.0)
+    pad = (high - low) * margin + MIN_PAD_FRACTION * (np.abs(coords).max() or 1.0)
     alphas = np.linspace(low[0] - pad[0], high[0] + pad[0], _odd(points))
     betas = np.linspace(low[1] - pad[1], high[1] + pad[1], _odd(points))
     plane = (unflatten(directions[0], like), unflatten(directions[1], like))

@@ -33,11 +33,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Surface", "SURFACES", "RACERS", "make_optimizers", "run_optimizer", "race", "plot_optimizer_race",
-    "plot_optimizer_races", "DIVERGED_LOSS",
+    "plot_optimizer_races", "DIVERGED_LOSS", "LOG_PLOT_FLOOR",
 ]
 
 #: a path whose loss exceeds this is called diverged; the race stops recording it (the rest is NaN).
 DIVERGED_LOSS = 1e6
+#: the floor of the log-scale loss plot: a loss gap of exactly 0 (at the minimum) is drawn at this height.
+LOG_PLOT_FLOOR = 1e-12
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def _draw_race(ax_path, ax_loss, surface: Surface, paths: Mapping[str, np.ndarra
         color = OPTIMIZER_COLORS.get(name)
         ax_path.plot(path[:, 0], path[:, 1], color=color, marker=".", markersize=3, linewidth=1.2)
         losses = surface.f(path[:, 0], path[:, 1]) - surface.minimum
-        ax_loss.plot(np.arange(len(path)), np.maximum(losses, 1e-12), color=color,
+        ax_loss.plot(np.arange(len(path)), np.maximum(losses, LOG_PLOT_FLOOR), color=color,
                      label=f"{name} (learning rate {rates[name]:g})")
     for k, point in enumerate(surface.minima):
         ax_path.plot(*point, marker="*", markersize=14, color="gold", markeredgecolor="black", linestyle="none",

@@ -26,6 +26,7 @@ from numba import cuda, float64
 
 from ..activations import LINEAR
 from .device import activate_derivative, hash_uniform
+from .launch import launch
 
 __all__ = [
     "THREADS", "launch_shape", "gather_rows", "dropout_forward", "dropout_backward", "softmax_rows",
@@ -54,6 +55,16 @@ def _gather_rows(src, index, dst):
         dst[i, j] = src[index[i], j]
 
 
+@cuda.jit(device=True)
+def _dropout_scale(i, j, seed, step, rate, mask_rows, mask_cols):
+    """``scale[i, j]`` of the module docstring: ``1 / (1 - rate)`` where the hash keeps the unit, else 0."""
+    a = i if mask_rows > 1 else 0
+    b = j if mask_cols > 1 else 0
+    keep_value = 0.0 if rate >= 1.0 else 1.0 / (1.0 - rate)
+    u = hash_uniform(seed, step, a * mask_cols + b)
+    return keep_value if u >= rate else 0.0
+
+
 @cuda.jit
 def _dropout_forward(x, y, seed, step, rate, mask_rows, mask_cols):
     e = cuda.grid(1)
@@ -61,12 +72,7 @@ def _dropout_forward(x, y, seed, step, rate, mask_rows, mask_cols):
     if e < x.shape[0] * cols:
         i = e // cols
         j = e - i * cols
-        a = i if mask_rows > 1 else 0
-        b = j if mask_cols > 1 else 0
-        keep_value = 0.0 if rate >= 1.0 else 1.0 / (1.0 - rate)
-        u = hash_uniform(seed, step, a * mask_cols + b)
-        s = keep_value if u >= rate else 0.0
-        y[i, j] = x[i, j] * s
+        y[i, j] = x[i, j] * _dropout_scale(i, j, seed, step, rate, mask_rows, mask_cols)
 
 
 @cuda.jit
@@ -76,12 +82,7 @@ def _dropout_backward(dy, dx, seed, step, rate, mask_rows, mask_cols, code, act_
     if e < dy.shape[0] * cols:
         i = e // cols
         j = e - i * cols
-        a = i if mask_rows > 1 else 0
-        b = j if mask_cols > 1 else 0
-        keep_value = 0.0 if rate >= 1.0 else 1.0 / (1.0 - rate)
-        u = hash_uniform(seed, step, a * mask_cols + b)
-        s = keep_value if u >= rate else 0.0
-        v = dy[i, j] * s
+        v = dy[i, j] * _dropout_scale(i, j, seed, step, rate, mask_rows, mask_cols)
         if code != LINEAR:
             v = v * activate_derivative(code, act_out[i, j])
         dx[i, j] = v
@@ -121,15 +122,15 @@ def gather_rows(src, index, dst, stream=0) -> None:
     """``dst[i, :] = src[index[i], :]`` for 2-D ``src``/``dst`` and an integer ``index`` (device arrays)."""
     count = dst.shape[0] * dst.shape[1]
     if count:
-        _gather_rows[launch_shape(count) + (stream,)](src, index, dst)
+        launch(_gather_rows, *launch_shape(count), src, index, dst, stream=stream)
 
 
 def dropout_forward(x, y, seed: int, step: int, rate: float, mask_shape: tuple[int, int], stream=0) -> None:
     """``y = x * scale`` with the hash-RNG keep mask of noise shape ``mask_shape`` (``y`` may alias ``x``)."""
     count = x.shape[0] * x.shape[1]
     if count:
-        _dropout_forward[launch_shape(count) + (stream,)](x, y, int(seed), int(step), float(rate),
-                                                          int(mask_shape[0]), int(mask_shape[1]))
+        launch(_dropout_forward, *launch_shape(count), x, y, int(seed), int(step), float(rate),
+               int(mask_shape[0]), int(mask_shape[1]), stream=stream)
 
 
 def dropout_backward(dy, dx, seed: int, step: int, rate: float, mask_shape: tuple[int, int],
@@ -139,18 +140,17 @@ def dropout_backward(dy, dx, seed: int, step: int, rate: float, mask_shape: tupl
     if count:
         aux = activation_output if activation_output is not None else dy
         code = activation if activation_output is not None else LINEAR
-        _dropout_backward[launch_shape(count) + (stream,)](
-            dy, dx, int(seed), int(step), float(rate), int(mask_shape[0]), int(mask_shape[1]),
-            int(code), aux)
+        launch(_dropout_backward, *launch_shape(count), dy, dx, int(seed), int(step), float(rate),
+               int(mask_shape[0]), int(mask_shape[1]), int(code), aux, stream=stream)
 
 
 def softmax_rows(z, out, stream=0) -> None:
     """Row-wise softmax of ``z`` into ``out`` (may alias)."""
     if z.shape[0]:
-        _softmax_rows[launch_shape(z.shape[0]) + (stream,)](z, out)
+        launch(_softmax_rows, *launch_shape(z.shape[0]), z, out, stream=stream)
 
 
 def softmax_backward(y, dy, dz, stream=0) -> None:
     """``dz = y * (dy - rowsum(y * dy))`` (softmax's Jacobian-vector product; ``dz`` may alias ``dy``)."""
     if y.shape[0]:
-        _softmax_backward[launch_shape(y.shape[0]) + (stream,)](y, dy, dz)
+        launch(_softmax_backward, *launch_shape(y.shape[0]), y, dy, dz, stream=stream)

@@ -39,6 +39,7 @@ from numba import cuda, float32, float64
 
 from ..activations import LINEAR, SOFTMAX
 from .device import activate, activate_derivative
+from .launch import launch
 
 __all__ = [
     "TileConfig", "THIN_TILES", "SMALL_TILES", "LARGE_TILES", "TILE", "EPILOGUE_STORE",
@@ -91,6 +92,13 @@ SMALL_TILES_MIN_BLOCKS = 128
 SPLIT_K_MAX = 8
 SPLIT_K_MIN_CHUNK_SMALL = 512
 SPLIT_K_MIN_CHUNK_THIN = 128
+#: products with a shorter inner dimension are never split. On an H100, splitting the MLP's forward
+#: products (k <= 784) made them slower at every batch size (64 x 784 x 256: 30 µs whole, 41-44 µs split,
+#: the second launch included), and splitting at batch 256 made a step slower (0.46 against 0.34 ms),
+#: while the weight gradients of batch 1024 need it (256 x 256 with k = 1024 is 64 blocks of 64 tile
+#: steps: 0.60 ms/step split against 0.86), and 256 x 10 with k = 8192 runs 512 tile steps in a row in
+#: only 8 blocks unless it is split (batch 8192: 2.30 ms/step against 2.75).
+SPLIT_K_MIN_INNER = 1024
 
 
 @cuda.jit(device=True)
@@ -293,11 +301,19 @@ def choose_tiles(m: int, n: int, k: int = 0) -> tuple[TileConfig, int]:
     :data:`LARGE_TILES` when the output alone gives ``LARGE_TILES_MIN_BLOCKS`` blocks; else
     :data:`SMALL_TILES` when its blocks, times a split of the inner dimension into chunks of at least
     ``SPLIT_K_MIN_CHUNK_SMALL``, reach ``SMALL_TILES_MIN_BLOCKS``; else :data:`THIN_TILES`, split into
-    chunks of at least ``SPLIT_K_MIN_CHUNK_THIN``. At most ``SPLIT_K_MAX`` splits. With
+    chunks of at least ``SPLIT_K_MIN_CHUNK_THIN``. At most ``SPLIT_K_MAX`` splits, and none for an
+    inner dimension below ``SPLIT_K_MIN_INNER``. With
     :data:`FORCED_TILES` set, those tiles and no split.
     """
     if FORCED_TILES is not None:
         return FORCED_TILES, 1
+    return _choose_tiles(m, n, k)
+
+
+@functools.lru_cache(maxsize=1024)
+def _choose_tiles(m: int, n: int, k: int) -> tuple[TileConfig, int]:
+    if k < SPLIT_K_MIN_INNER:
+        k = 0                         # no split: see SPLIT_K_MIN_INNER
 
     def blocks(tiles: TileConfig) -> int:
         return -(-m // tiles.block_m) * -(-n // tiles.block_n)
@@ -315,6 +331,8 @@ def choose_tiles(m: int, n: int, k: int = 0) -> tuple[TileConfig, int]:
 
 #: split-K scratch buffers, one growing flat buffer per (role, dtype)
 _SCRATCH: dict[tuple[str, str], object] = {}
+#: the views of those buffers handed out so far, per (role, dtype, shape) (slicing costs host time)
+_SCRATCH_VIEWS: dict[tuple[str, str, tuple[int, ...]], object] = {}
 
 
 def _scratch(role: str, dtype_name: str, shape: tuple[int, ...]):
@@ -322,6 +340,9 @@ def _scratch(role: str, dtype_name: str, shape: tuple[int, ...]):
 
     Launches on one stream run in order, so one buffer serves every split product in turn.
     """
+    view = _SCRATCH_VIEWS.get((role, dtype_name, shape))
+    if view is not None:
+        return view
     count = 1
     for d in shape:
         count *= d
@@ -329,7 +350,10 @@ def _scratch(role: str, dtype_name: str, shape: tuple[int, ...]):
     if buffer is None or buffer.shape[0] < count:
         buffer = cuda.device_array(max(count, 1 << 16), dtype_name)
         _SCRATCH[(role, dtype_name)] = buffer
-    return buffer[:count].reshape(shape)
+        for key in [key for key in _SCRATCH_VIEWS if key[:2] == (role, dtype_name)]:
+            del _SCRATCH_VIEWS[key]
+    view = _SCRATCH_VIEWS[(role, dtype_name, shape)] = buffer[:count].reshape(shape)
+    return view
 
 
 def matmul(a, b, out, *, trans_a: bool = False, trans_b: bool = False, bias=None,
@@ -384,12 +408,11 @@ def matmul(a, b, out, *, trans_a: bool = False, trans_b: bool = False, bias=None
         colsum_partial = _scratch("colsums", "float64", (splits, n))
     else:
         partial, colsum_partial = _placeholder(dtype_name, 3), _placeholder("float64", 2)
-    kernel[grid, config.threads, stream](a, b, out, bias_arg, aux_arg, colsum_arg, partial, colsum_partial,
-                                         epilogue, int(activation), bias is not None, colsum is not None,
-                                         k_chunk)
+    launch(kernel, grid, config.threads, a, b, out, bias_arg, aux_arg, colsum_arg, partial, colsum_partial,
+           epilogue, int(activation), bias is not None, colsum is not None, k_chunk, stream=stream)
     if splits > 1:
         count = m * n
         per_block = 256
-        _split_k_reduce[-(-count // per_block), per_block, stream](
-            partial, colsum_partial, out, bias_arg, aux_arg, colsum_arg, epilogue, int(activation),
-            bias is not None, colsum is not None)
+        launch(_split_k_reduce, -(-count // per_block), per_block, partial, colsum_partial, out, bias_arg,
+               aux_arg, colsum_arg, epilogue, int(activation), bias is not None, colsum is not None,
+               stream=stream)

@@ -30,6 +30,8 @@ from ..losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, LOSS_CODES,
                       MEAN_SQUARED_ERROR, SPARSE_CATEGORICAL_CROSSENTROPY)
 from .device import activate_derivative
 from .elementwise import launch_shape
+from .launch import launch
+from .reduce import block_sum
 
 __all__ = ["THREADS", "LOSS_CODES", "loss_forward_backward"]
 
@@ -201,17 +203,10 @@ def _loss_kernel(kind, y_true, pred, coef, from_logits, ls, lo, hi, fused, softm
             for j in range(k):
                 grad[i, j] = grad[i, j] * activate_derivative(code, pred[i, j])
         acc += c * v
-    partial[t] = acc
-    cuda.syncthreads()
-    width = stride // 2
-    while width > 0:
-        if t < width:
-            partial[t] += partial[t + width]
-        cuda.syncthreads()
-        width //= 2
+    total = block_sum(partial, acc)
     if t == 0:
-        totals[slot] = partial[0]
-        if math.isinf(partial[0]) or math.isnan(partial[0]):
+        totals[slot] = total
+        if math.isinf(total) or math.isnan(total):
             halted[0] = 1
 
 
@@ -239,6 +234,6 @@ def loss_forward_backward(kind: int, y_true, pred, coef, grad, totals, slot: int
         raise ValueError(f"Invalid value received for argument `kind`: {kind!r}. Expected one of "
                          f"{sorted(LOSS_CODES.values())} (microgradx.kernels.losses.LOSS_CODES).")
     threads = launch_shape(pred.shape[0], THREADS)[1]
-    _loss_kernel[1, threads, stream](int(kind), y_true, pred, coef, bool(from_logits), float(label_smoothing),
-                                     float(lo), float(hi), bool(fused), bool(softmax_logits),
-                                     bool(binary_labels), int(activation), grad, totals, int(slot), halted)
+    launch(_loss_kernel, 1, threads, int(kind), y_true, pred, coef, bool(from_logits),
+           float(label_smoothing), float(lo), float(hi), bool(fused), bool(softmax_logits),
+           bool(binary_labels), int(activation), grad, totals, int(slot), halted, stream=stream)

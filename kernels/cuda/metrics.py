@@ -17,6 +17,8 @@ from __future__ import annotations
 from numba import cuda, float64
 
 from .elementwise import launch_shape
+from .launch import launch
+from .reduce import block_sum
 
 __all__ = ["THREADS", "BINARY", "CATEGORICAL", "SPARSE_CATEGORICAL", "correct_count"]
 
@@ -59,16 +61,9 @@ def _correct_kernel(kind, y_true, pred, threshold, counts, slot):
         else:
             if _argmax_row(pred, i) == int(y_true[i, 0]):
                 acc += 1.0
-    partial[t] = acc
-    cuda.syncthreads()
-    width = stride // 2
-    while width > 0:
-        if t < width:
-            partial[t] += partial[t + width]
-        cuda.syncthreads()
-        width //= 2
+    total = block_sum(partial, acc)
     if t == 0:
-        counts[slot] += partial[0]
+        counts[slot] += total
 
 
 def correct_count(kind: int, y_true, pred, counts, slot: int = 0, threshold: float = 0.5, stream=0) -> None:
@@ -77,4 +72,5 @@ def correct_count(kind: int, y_true, pred, counts, slot: int = 0, threshold: flo
         raise ValueError(f"Invalid value received for argument `kind`: {kind!r}. Expected BINARY (0), "
                          "CATEGORICAL (1) or SPARSE_CATEGORICAL (2).")
     threads = launch_shape(pred.shape[0], THREADS)[1]
-    _correct_kernel[1, threads, stream](int(kind), y_true, pred, float(threshold), counts, int(slot))
+    launch(_correct_kernel, 1, threads, int(kind), y_true, pred, float(threshold), counts, int(slot),
+           stream=stream)

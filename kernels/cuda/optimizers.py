@@ -33,6 +33,8 @@ from numba import cuda, float64
 
 from .. import optimizers as _rules
 from .elementwise import launch_shape
+from .launch import launch
+from .reduce import block_sum
 
 __all__ = [
     "THREADS", "CLIP_NONE", "CLIP_NORM", "CLIP_GLOBAL_NORM", "squared_norms", "sgd_update",
@@ -69,16 +71,9 @@ def _squared_norms(g, offsets, sq):
     for i in range(start + t, stop, stride):
         gi = float64(g[i])
         acc += gi * gi
-    partial[t] = acc
-    cuda.syncthreads()
-    width = stride // 2
-    while width > 0:
-        if t < width:
-            partial[t] += partial[t + width]
-        cuda.syncthreads()
-        width //= 2
+    total = block_sum(partial, acc)
     if t == 0:
-        sq[s] = partial[0]
+        sq[s] = total
 
 
 @cuda.jit(device=True)
@@ -110,14 +105,19 @@ def _clip_scale(sq, s, clip_mode, clipnorm):
     return 1.0
 
 
+@cuda.jit(device=True)
+def _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr):
+    """What every rule starts from at element i: the clipped gradient and the decayed weight."""
+    scale = _clip_scale(sq, _variable_of(offsets, i), clip_mode, clipnorm)
+    return _clip(g[i], scale, clipvalue), _decay(w[i], wd_lr)
+
+
 @cuda.jit
 def _sgd_kernel(halted, w, g, velocity, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr, momentum,
                 nesterov):
     i = cuda.grid(1)
     if i < w.shape[0] and halted[0] == 0:
-        s = _variable_of(offsets, i)
-        gi = _clip(g[i], _clip_scale(sq, s, clip_mode, clipnorm), clipvalue)
-        wi = _decay(w[i], wd_lr)
+        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
         vi = velocity[i] if momentum != 0.0 else 0.0
         wi, vi = _sgd(wi, gi, vi, lr, momentum, nesterov)
         w[i] = wi
@@ -130,9 +130,7 @@ def _adam_kernel(halted, w, g, m, v, v_hat, offsets, sq, clip_mode, clipnorm, cl
                  beta_2, epsilon, amsgrad):
     i = cuda.grid(1)
     if i < w.shape[0] and halted[0] == 0:
-        s = _variable_of(offsets, i)
-        gi = _clip(g[i], _clip_scale(sq, s, clip_mode, clipnorm), clipvalue)
-        wi = _decay(w[i], wd_lr)
+        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
         vh = v_hat[i] if amsgrad else 0.0
         wi, mi, vi, vh = _adam(wi, gi, m[i], v[i], vh, alpha, beta_1, beta_2, epsilon, amsgrad)
         w[i] = wi
@@ -147,9 +145,7 @@ def _adadelta_kernel(halted, w, g, acc_grad, acc_delta, offsets, sq, clip_mode, 
                      lr, rho, epsilon):
     i = cuda.grid(1)
     if i < w.shape[0] and halted[0] == 0:
-        s = _variable_of(offsets, i)
-        gi = _clip(g[i], _clip_scale(sq, s, clip_mode, clipnorm), clipvalue)
-        wi = _decay(w[i], wd_lr)
+        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
         wi, ag, ad = _adadelta(wi, gi, acc_grad[i], acc_delta[i], lr, rho, epsilon)
         w[i] = wi
         acc_grad[i] = ag
@@ -161,9 +157,7 @@ def _adagrad_kernel(halted, w, g, accumulator, offsets, sq, clip_mode, clipnorm,
                     epsilon):
     i = cuda.grid(1)
     if i < w.shape[0] and halted[0] == 0:
-        s = _variable_of(offsets, i)
-        gi = _clip(g[i], _clip_scale(sq, s, clip_mode, clipnorm), clipvalue)
-        wi = _decay(w[i], wd_lr)
+        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
         wi, ai = _adagrad(wi, gi, accumulator[i], lr, epsilon)
         w[i] = wi
         accumulator[i] = ai
@@ -174,9 +168,7 @@ def _rmsprop_kernel(halted, w, g, velocity, average_gradient, momentum_buffer, o
                     clipnorm, clipvalue, wd_lr, lr, rho, momentum, epsilon, centered):
     i = cuda.grid(1)
     if i < w.shape[0] and halted[0] == 0:
-        s = _variable_of(offsets, i)
-        gi = _clip(g[i], _clip_scale(sq, s, clip_mode, clipnorm), clipvalue)
-        wi = _decay(w[i], wd_lr)
+        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
         ai = average_gradient[i] if centered else 0.0
         bi = momentum_buffer[i] if momentum > 0.0 else 0.0
         wi, vi, ai, bi = _rmsprop(wi, gi, velocity[i], ai, bi, lr, rho, momentum, epsilon, centered)
@@ -199,51 +191,46 @@ def squared_norms(g, offsets, sq, stream=0) -> None:
     variables = offsets.shape[0] - 1
     if variables > 0:
         threads = launch_shape(g.shape[0], THREADS)[1]
-        _squared_norms[variables, threads, stream](g, offsets, sq)
+        launch(_squared_norms, variables, threads, g, offsets, sq, stream=stream)
 
 
-def _grid(w) -> tuple[int, int]:
-    return launch_shape(w.shape[0], THREADS)
+def _update(kernel, halted, w, g, slots, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, rule, stream):
+    """Launch one update kernel: one thread per element of ``w``, the common arguments in their order."""
+    launch(kernel, *launch_shape(w.shape[0], THREADS), halted, w, g, *slots, offsets, sq, int(clip_mode),
+           float(clipnorm), float(clipvalue), float(wd_lr), *rule, stream=stream)
 
 
 def sgd_update(halted, w, g, velocity, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr, momentum,
                nesterov, stream=0) -> None:
     """One SGD step over the flat buffer ``w`` in place (``velocity`` unused when ``momentum == 0``)."""
-    _sgd_kernel[_grid(w) + (stream,)](halted, w, g, velocity, offsets, sq, int(clip_mode), float(clipnorm),
-                                           float(clipvalue), float(wd_lr), float(lr), float(momentum),
-                                           bool(nesterov))
+    _update(_sgd_kernel, halted, w, g, (velocity,), offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
+            (float(lr), float(momentum), bool(nesterov)), stream)
 
 
 def adam_update(halted, w, g, m, v, v_hat, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, alpha, beta_1,
                 beta_2, epsilon, amsgrad, stream=0) -> None:
     """One Adam step with ``alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)`` (``v_hat``: AMSGrad only)."""
-    _adam_kernel[_grid(w) + (stream,)](halted, w, g, m, v, v_hat, offsets, sq, int(clip_mode),
-                                       float(clipnorm),
-                                            float(clipvalue), float(wd_lr), float(alpha), float(beta_1),
-                                            float(beta_2), float(epsilon), bool(amsgrad))
+    _update(_adam_kernel, halted, w, g, (m, v, v_hat), offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
+            (float(alpha), float(beta_1), float(beta_2), float(epsilon), bool(amsgrad)), stream)
 
 
 def adadelta_update(halted, w, g, acc_grad, acc_delta, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
                     lr, rho, epsilon, stream=0) -> None:
     """One Adadelta step over the flat buffer in place."""
-    _adadelta_kernel[_grid(w) + (stream,)](halted, w, g, acc_grad, acc_delta, offsets, sq, int(clip_mode),
-                                                float(clipnorm), float(clipvalue), float(wd_lr), float(lr),
-                                                float(rho), float(epsilon))
+    _update(_adadelta_kernel, halted, w, g, (acc_grad, acc_delta), offsets, sq, clip_mode, clipnorm,
+            clipvalue, wd_lr, (float(lr), float(rho), float(epsilon)), stream)
 
 
 def adagrad_update(halted, w, g, accumulator, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr, epsilon,
                    stream=0) -> None:
     """One Adagrad step over the flat buffer in place."""
-    _adagrad_kernel[_grid(w) + (stream,)](halted, w, g, accumulator, offsets, sq, int(clip_mode),
-                                               float(clipnorm), float(clipvalue), float(wd_lr), float(lr),
-                                               float(epsilon))
+    _update(_adagrad_kernel, halted, w, g, (accumulator,), offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
+            (float(lr), float(epsilon)), stream)
 
 
 def rmsprop_update(halted, w, g, velocity, average_gradient, momentum_buffer, offsets, sq, clip_mode,
                    clipnorm, clipvalue, wd_lr, lr, rho, momentum, epsilon, centered, stream=0) -> None:
     """One RMSprop step (``average_gradient`` used only when centered, ``momentum_buffer`` with momentum)."""
-    _rmsprop_kernel[_grid(w) + (stream,)](halted, w, g, velocity, average_gradient, momentum_buffer, offsets,
-                                          sq,
-                                               int(clip_mode), float(clipnorm), float(clipvalue),
-                                               float(wd_lr), float(lr), float(rho), float(momentum),
-                                               float(epsilon), bool(centered))
+    _update(_rmsprop_kernel, halted, w, g, (velocity, average_gradient, momentum_buffer), offsets, sq,
+            clip_mode, clipnorm, clipvalue, wd_lr,
+            (float(lr), float(rho), float(momentum), float(epsilon), bool(centered)), stream)

@@ -22,7 +22,8 @@ The matrix products run in NumPy's BLAS (with its threads); every other kernel i
 deterministic, and dropout draws from a hash of (seed, step, element), so results do not depend on
 ``numba.set_num_threads``. (Numba threads are kept out of the step on purpose: an OpenMP region next
 to multi-threaded BLAS calls leaves threads spinning on the cores BLAS needs.) Inputs are validated
-on the host before any kernel runs: shapes, label domains, sample weights.
+on the host before any kernel runs: shapes, label domains, sample weights
+(``train_epoch`` checks the whole epoch's labels and weights once, before its first step).
 
 Not supported here (a clear error at compile time): layers other than Dense/Dropout, losses over an
 axis other than the last. ``reduction="none"`` trains on the sum of the per-sample losses.
@@ -30,6 +31,7 @@ axis other than the last. ``reduction="none"`` trains on the sum of the per-samp
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
@@ -54,13 +56,26 @@ _EPSILON = 1e-7
 
 
 class _DenseStep:
-    """One Dense layer of the plan: weight offsets in the flat buffer and the activation code."""
+    """One Dense layer of the plan: weight offsets in the flat buffer and the activation code.
+
+    :meth:`bind` attaches the layer's views of the flat buffers (``w``, ``b``, ``dw``, ``db``; an empty
+    ``b``/``db`` without bias), so that a training step slices nothing.
+    """
 
     def __init__(self, layer: Any, kernel: tuple[int, int], bias: tuple[int, int] | None) -> None:
         self.name = layer.name
         self.n_in, self.n_out = int(layer.input_dim), int(layer.units)
         self.code = ACTIVATION_CODES[layer.activation]
         self.kernel, self.bias = kernel, bias
+
+    def bind(self, params: np.ndarray, grads: np.ndarray, empty: np.ndarray) -> None:
+        """Keep this layer's views of the flat ``params`` and ``grads`` (``empty`` stands for no bias)."""
+        (o, size), shape = self.kernel, (self.n_in, self.n_out)
+        self.w, self.dw = params[o:o + size].reshape(shape), grads[o:o + size].reshape(shape)
+        self.b = self.db = empty
+        if self.bias is not None:
+            o, size = self.bias
+            self.b, self.db = params[o:o + size], grads[o:o + size]
 
 
 class _DropoutStep:
@@ -92,6 +107,15 @@ class _Workspace:
         self.coef = np.empty(n, np.float64)
         self.per_sample = np.empty(n, np.float64)
         self.current: list[np.ndarray] = list(self.outputs)
+
+
+class _Targets:
+    """The checked targets of ``n`` rows (a whole epoch): what :meth:`CpuEngine._fill_targets` fills."""
+
+    def __init__(self, n: int, width: int, dtype: np.dtype, sparse: bool) -> None:
+        self.n = n
+        self.y = np.empty((0 if sparse else n, width), dtype)
+        self.labels = np.zeros(n if sparse else 0, np.int64)
 
 
 class CpuEngine(Engine):
@@ -148,6 +172,8 @@ class CpuEngine(Engine):
         self.weight_views = [self.params[o:o + n].reshape(shape) for (o, n), shape in layout]
         self.grad_views = [self.grads[o:o + n].reshape(shape) for (o, n), shape in layout]
         self._empty = np.zeros(0, self.dtype)
+        for s in dense:
+            s.bind(self.params, self.grads, self._empty)
         self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
         self._use_flat = True
         self._configure_loss(loss)
@@ -211,7 +237,17 @@ class CpuEngine(Engine):
         return x
 
     def _load_targets(self, ws: _Workspace, y: Any, sample_weight: Any) -> None:
-        """Validate labels and weights; fill ``ws.y`` / ``ws.labels`` and the coefficients ``ws.coef``."""
+        """Validate labels and weights; fill ``ws.y`` / ``ws.labels`` and the coefficients ``ws.coef``.
+
+        ``ws`` needs ``n``, ``y`` (n, K), ``labels`` (n,) and ``coef`` (n,) (the CUDA engine passes a
+        namespace with these fields)."""
+        mask = self._fill_targets(ws, y)
+        self._coefficients(ws, self._check_sample_weight(sample_weight, ws.n), mask)
+
+    def _fill_targets(self, ws: Any, y: Any) -> np.ndarray | None:
+        """Validate the labels of ``ws.n`` rows into ``ws.labels`` (sparse) or ``ws.y`` (the others).
+
+        Returns the mask of rows not equal to ``ignore_class`` (``None`` without ignore_class)."""
         n, k = ws.n, self.output_dim
         y = np.asarray(y)
         mask = None
@@ -242,7 +278,7 @@ class CpuEngine(Engine):
                 raise TypeError(f"y must hold numbers, got dtype {y.dtype}")
             np.copyto(ws.y, y, casting="unsafe")
             self._check_label_domain(ws.y)
-        self._coefficients(ws, sample_weight, mask)
+        return mask
 
     def _check_label_domain(self, y: np.ndarray) -> None:
         if not np.all(np.isfinite(y)):
@@ -255,19 +291,27 @@ class CpuEngine(Engine):
                 raise ValueError(f"Hinge: y must be all in {{0, 1}} or all in {{-1, 1}}, got "
                                  f"{np.unique(y)[:5].tolist()}")
 
-    def _coefficients(self, ws: _Workspace, sample_weight: Any, mask: np.ndarray | None) -> None:
-        """``coef[i] = d total / d loss_i`` for the reduction (Keras' reduce_weighted_values)."""
+    @staticmethod
+    def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+        """``sample_weight`` as a float64 vector of length n (``None`` stays ``None``)."""
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape not in ((n,), (n, 1)):
+            raise ValueError(f"sample_weight must have shape ({n},) (one weight per sample), got {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError("sample_weight contains non-finite values")
+        return w.reshape(n)
+
+    def _coefficients(self, ws: Any, sample_weight: np.ndarray | None, mask: np.ndarray | None) -> None:
+        """``coef[i] = d total / d loss_i`` for the reduction (Keras' reduce_weighted_values), from
+        checked weights (:meth:`_check_sample_weight`)."""
         n = ws.n
         coef = ws.coef
         if sample_weight is None:
             coef.fill(1.0)
         else:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.shape not in ((n,), (n, 1)):
-                raise ValueError(f"sample_weight must have shape ({n},) (one weight per sample), got {w.shape}")
-            if not np.all(np.isfinite(w)):
-                raise ValueError("sample_weight contains non-finite values")
-            coef[...] = w.reshape(n)
+            coef[...] = sample_weight
         reduction = self.reduction
         if mask is not None:
             valid = float(np.count_nonzero(mask))
@@ -287,14 +331,10 @@ class CpuEngine(Engine):
     def _forward(self, ws: _Workspace, training: bool, step: int) -> np.ndarray:
         """Run the plan on ``ws.x``; ``ws.current[i]`` is the array holding step i's output."""
         a = ws.x
-        params = self.params
         for i, s in enumerate(self.plan):
             out = ws.outputs[i]
             if isinstance(s, _DenseStep):
-                o, size = s.kernel
-                w = params[o:o + size].reshape(s.n_in, s.n_out)
-                b = params[s.bias[0]:s.bias[0] + s.bias[1]] if s.bias else self._empty
-                dense_forward(a, w, b, s.code, out)
+                dense_forward(a, s.w, s.b, s.code, out)
                 a = out
             elif training and s.rate > 0.0:
                 rows, cols = resolve_noise_shape(s.noise_shape, (ws.n, s.width))
@@ -305,20 +345,16 @@ class CpuEngine(Engine):
 
     def _backward(self, ws: _Workspace, training: bool) -> None:
         """Backpropagate ``ws.grads[-1]`` (d loss / d output, or / d z when fused) into ``self.grads``."""
-        params, grads, plan = self.params, self.grads, self.plan
+        plan = self.plan
         g = ws.grads[-1]
         for i in range(len(plan) - 1, -1, -1):
             s = plan[i]
             if isinstance(s, _DenseStep):
                 x_in = ws.current[i - 1] if i > 0 else ws.x
-                o, size = s.kernel
-                w = params[o:o + size].reshape(s.n_in, s.n_out)
-                dw = grads[o:o + size].reshape(s.n_in, s.n_out)
-                db = grads[s.bias[0]:s.bias[0] + s.bias[1]] if s.bias else self._empty
                 code = LINEAR if (self.fused and i == len(plan) - 1) else s.code
                 need_dx = i > self._first_dense
                 dx = ws.grads[i - 1] if need_dx else g
-                dense_backward(x_in, w, ws.current[i], g, code, dw, db, dx, need_dx)
+                dense_backward(x_in, s.w, ws.current[i], g, code, s.dw, s.db, dx, need_dx)
                 if not need_dx:
                     return
                 g = dx
@@ -376,7 +412,7 @@ class CpuEngine(Engine):
 
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":
         loss = self._loss_and_gradients(ws, True, step)
-        if np.isfinite(loss):
+        if math.isfinite(loss):
             self._backward(ws, True)
             self._update()
         if outputs:
@@ -387,15 +423,26 @@ class CpuEngine(Engine):
                     batches: Sequence[np.ndarray], on_batch_end: Callable | None = None,
                     *, outputs: bool = False, should_stop: Callable[[], bool] | None = None,
                     on_batch_begin: Callable[[int], None] | None = None) -> np.ndarray:
-        """Every batch of an epoch; the rows of each batch are gathered straight into the workspace."""
+        """Every batch of an epoch; the rows of each batch are gathered straight into the workspace.
+
+        Labels and sample weights are checked once, for the whole epoch, before the first step."""
         x = self._check_x(x)
+        n = x.shape[0]
+        sparse = self.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY
+        targets = _Targets(n, self.output_dim, self.dtype, sparse)
+        mask = self._fill_targets(targets, y)
+        weights = self._check_sample_weight(sample_weight, n)
         losses: list[float] = []
         for i, index in enumerate(batches):
             if on_batch_begin is not None:
                 on_batch_begin(i)
             ws = self._workspace(len(index))
-            sw = None if sample_weight is None else np.asarray(sample_weight)[index]
-            self._load_targets(ws, np.asarray(y)[index], sw)
+            if sparse:
+                np.take(targets.labels, index, out=ws.labels)
+            else:
+                np.take(targets.y, index, axis=0, out=ws.y)
+            self._coefficients(ws, None if weights is None else weights[index],
+                               None if mask is None else mask[index])
             if x.dtype == self.dtype:
                 np.take(x, index, axis=0, out=ws.x)
             else:

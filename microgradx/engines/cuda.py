@@ -14,10 +14,16 @@ device buffers named like ``optimizer.slot_buffers``. A training step is a short
                    dX = dZ W^T * f_prev'(Y_prev)           one matmul, the previous derivative fused
     optimizer:     [squared norms] + one fused update      clip, weight decay, rule (5 optimizers)
 
+At batch 64 a step is about ten launches and the GPU waits for the host, so every launch goes
+through :func:`microgradx.kernels.cuda.launch.launch` (numba-cuda's typing and argument marshalling
+done once per kernel and array, not per call: 0.32 ms a step on an H100 instead of 2 ms) and a
+product is split along its inner dimension only when that is long (``gemm.SPLIT_K_MIN_INNER``).
+
 ``train_epoch`` uploads x, y and the per-sample loss coefficients of the whole epoch once, gathers
-them into batch order on the device, runs every batch there and copies the per-batch losses back
-once at the end. Only when the caller asks for per-batch feedback (``on_batch_end``,
-``should_stop``, ``outputs``) does it read each batch's loss as the batch finishes (one float).
+them into batch order on the device, runs every batch there (each batch's rows passed as row windows
+of the epoch arrays, not slices) and copies the per-batch losses back once at the end. Only when
+the caller asks for per-batch feedback (``on_batch_end``, ``should_stop``, ``outputs``) does it read
+each batch's loss as the batch finishes (one float).
 A batch whose loss is not finite sets a device flag that makes the optimizer kernels skip the
 update, so the weights are those before that batch, as with the CPU engine.
 
@@ -156,9 +162,10 @@ class CudaEngine(Engine):
         self._check_optimizer(optimizer)
         from numba import cuda
 
-        from ..kernels.cuda import elementwise, gemm, losses, optimizers
+        from ..kernels.cuda import elementwise, gemm, launch, losses, optimizers
         self._cuda = cuda
-        self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers)
+        self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
+                                  launch=launch)
         # the host-side plan, flat layout, loss configuration and input checks of the CPU engine
         try:
             self._host = CpuEngine(layers, loss, optimizer, dtype)
@@ -496,6 +503,7 @@ class CudaEngine(Engine):
                     on_batch_begin: Callable[[int], None] | None = None) -> np.ndarray:
         """Every batch of an epoch on the device (the data uploaded once; see the module docstring)."""
         cuda = self._cuda
+        rows = self._k.launch.rows          # a batch's rows of the epoch arrays, without slicing them
         x = self._host._check_x(x)
         batches = [np.asarray(index, dtype=np.int64).reshape(-1) for index in batches]
         if not batches:
@@ -526,10 +534,10 @@ class CudaEngine(Engine):
             if on_batch_begin is not None:
                 on_batch_begin(i)
             ws = self._workspace(index.size)
-            xb = d_xe[start:stop]
             step = first_step + i
-            current = self._gradients(ws, xb, True, step, i, totals, flags[i], probabilities=outputs,
-                                      y=d_ye[start:stop], coef=d_coef[start:stop])
+            current = self._gradients(ws, rows(d_xe, start, stop), True, step, i, totals, flags[i],
+                                      probabilities=outputs, y=rows(d_ye, start, stop),
+                                      coef=rows(d_coef, start, stop))
             self._update(step)
             ran = i + 1
             start = stop

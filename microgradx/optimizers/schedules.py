@@ -53,48 +53,53 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _DecayOverSteps(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: ``lr0``, ``decay_steps``, ``decay_rate``,
+    ``staircase`` and the progress ``p = step / decay_steps`` (floored with ``staircase``)."""
+
+    #: whether ``decay_rate`` may be negative (a growing rate is allowed by ExponentialDecay only).
+    decay_rate_may_be_negative = True
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool, name: str) -> None:
+        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _real(decay_steps, "decay_steps", positive=True)
+        self.decay_rate = _real(decay_rate, "decay_rate", non_negative=not self.decay_rate_may_be_negative)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def progress(self, step: int) -> float:
+        """``p = step / decay_steps``, floored when ``staircase``."""
+        p = _step(step) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_DecayOverSteps):
     """``lr0 * decay_rate ** (step / decay_steps)``; with ``staircase`` the exponent is floored."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay") -> None:
-        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _real(decay_steps, "decay_steps", positive=True)
-        self.decay_rate = _real(decay_rate, "decay_rate")
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: int) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self.progress(step)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayOverSteps):
     """``lr0 / (1 + decay_rate * step / decay_steps)``; with ``staircase`` the ratio is floored."""
+
+    decay_rate_may_be_negative = False
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _real(decay_steps, "decay_steps", positive=True)
-        self.decay_rate = _real(decay_rate, "decay_rate", non_negative=True)
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: int) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self.progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):

@@ -26,7 +26,7 @@ from microgradx.viz.fitting import REGIMES, make_problem, train_regime
 # of the slide: one neuron (a straight line), a small hidden layer, and a wide two-layer network trained long.
 
 # %%
-problem = make_problem(n_train=40, n_val=400, noise=0.3, seed=0)
+problem = make_problem(n_train=40, n_val=400, noise=0.2, seed=0)
 runs = {name: train_regime(problem, **config) for name, config in REGIMES.items()}
 for name, config in REGIMES.items():
     logs = runs[name][1].history
@@ -56,6 +56,7 @@ under, optimal, over = (runs[name][1].history for name in REGIMES)
 assert under["loss"][-1] > optimal["loss"][-1] > over["loss"][-1]       # more capacity, lower training loss
 assert over["loss"][-1] < 0.01                                          # overfitting memorises the training set
 assert over["val_loss"][-1] > 2 * min(over["val_loss"])                # ... and its validation loss climbs
+assert optimal["val_loss"][-1] < 0.8 * min(under["val_loss"][-1], over["val_loss"][-1])  # clearly the best
 
 # %% [markdown]
 # ## Regularization I: Dropout
