@@ -73,8 +73,12 @@ class _Mean:
 
 
 def _as_float_array(value: Any, argument: str) -> np.ndarray:
+    """``value`` as a float array: float32/float64 data is kept as it is (no copy), anything else becomes
+    float64. The engine casts once to its own dtype afterwards (``_engine_arrays``)."""
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(value)
+        if not np.issubdtype(array.dtype, np.floating):
+            array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"Invalid value received for argument `{argument}`: expected a numeric array, got "
                         f"{type(value).__name__} ({error})") from None

@@ -251,10 +251,24 @@ def test_workspaces_are_reused_per_batch_size():
     cpu.set_weights(_weights(layers, np.random.default_rng(8)))
     x, y = np.ones((4, N_IN)), np.eye(3)[[0, 1, 2, 0]]
     cpu.compute_gradients(x, y)
-    first = cpu._workspaces[4]
+    first = cpu._workspace(4)
     cpu.compute_gradients(x[:3], y[:3])
     cpu.compute_gradients(x, y)
-    assert cpu._workspaces[4] is first and set(cpu._workspaces) == {3, 4}
+    assert cpu._workspace(4) is first and sorted(cpu._workspace.sizes()) == [3, 4]
+
+
+def test_workspace_cache_keeps_the_most_recently_used_sizes():
+    from microgradx.engines.base import WorkspaceCache
+
+    built = []
+    cache = WorkspaceCache(lambda n: built.append(n) or [n], size=2)
+    a = cache(1)
+    cache(2)
+    assert cache(1) is a                # reused, and now the most recent
+    cache(3)                            # evicts 2, the least recently used
+    assert cache.sizes() == [1, 3] and built == [1, 2, 3]
+    cache(2)
+    assert built == [1, 2, 3, 2] and cache.sizes() == [3, 2]
 
 
 @pytest.mark.slow

@@ -22,7 +22,8 @@ batch validation. An engine that computes dropout on a device must draw *the sam
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
 
 import numpy as np
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..layers import Layer
 
 __all__ = [
+    "WorkspaceCache",
     "Engine", "BatchEnd", "weight_shapes", "resolve_noise_shape", "dropout_scale",
     "resolve_dtype", "FLOAT_DTYPES",
 ]
@@ -100,6 +102,36 @@ def dropout_scale(rate: float, seed: int, step: int, noise_shape: tuple[int | No
         return np.ones(shape, dtype=np.float64)
     keep = keep_mask(seed, step, shape, rate)
     return np.where(keep, 1.0 / (1.0 - rate), 0.0)
+
+
+W = TypeVar("W")
+
+
+class WorkspaceCache(Generic[W]):
+    """Preallocated per-batch-size workspaces, the ``size`` most recently used kept.
+
+    An epoch needs two batch sizes (full batches and the last, smaller one), validation a third:
+    ``cache(n)`` returns the workspace for ``n`` rows, building it with ``make(n)`` the first time.
+    """
+
+    def __init__(self, make: Callable[[int], W], size: int = 4) -> None:
+        self._make = make
+        self._size = size
+        self._items: OrderedDict[int, W] = OrderedDict()
+
+    def __call__(self, n: int) -> W:
+        item = self._items.get(n)
+        if item is None:
+            item = self._items[n] = self._make(n)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(n)
+        return item
+
+    def sizes(self) -> list[int]:
+        """Batch sizes held, least recently used first."""
+        return list(self._items)
 
 
 class Engine(abc.ABC):

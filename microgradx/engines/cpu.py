@@ -32,7 +32,6 @@ axis other than the last. ``reduction="none"`` trains on the sum of the per-samp
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -42,7 +41,7 @@ from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
                               SPARSE_CATEGORICAL_CROSSENTROPY, loss_forward_backward)
-from .base import Engine, resolve_noise_shape
+from .base import Engine, WorkspaceCache, resolve_noise_shape
 
 __all__ = ["CpuEngine", "CPUEngine"]
 
@@ -174,7 +173,7 @@ class CpuEngine(Engine):
         self._empty = np.zeros(0, self.dtype)
         for s in dense:
             s.bind(self.params, self.grads, self._empty)
-        self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
+        self._workspace = WorkspaceCache(lambda n: _Workspace(self, n), WORKSPACE_CACHE_SIZE)
         self._use_flat = True
         self._configure_loss(loss)
 
@@ -216,17 +215,6 @@ class CpuEngine(Engine):
         return [v.copy() for v in self.weight_views]
 
     # ------------------------------------------------------------------ validation
-    def _workspace(self, n: int) -> _Workspace:
-        ws = self._workspaces.get(n)
-        if ws is None:
-            ws = _Workspace(self, n)
-            self._workspaces[n] = ws
-            while len(self._workspaces) > WORKSPACE_CACHE_SIZE:
-                self._workspaces.popitem(last=False)
-        else:
-            self._workspaces.move_to_end(n)
-        return ws
-
     def _check_x(self, x: Any) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.input_dim or x.shape[0] == 0:

@@ -39,7 +39,6 @@ Not supported on this engine (a clear error at compile time): ``use_ema``,
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
@@ -47,7 +46,7 @@ import numpy as np
 
 from ..kernels.activations import LINEAR, SOFTMAX
 from ..kernels.losses import HINGE, SPARSE_CATEGORICAL_CROSSENTROPY
-from .base import Engine, resolve_noise_shape
+from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .cpu import CpuEngine, _DenseStep
 
 __all__ = ["CudaEngine", "CUDAEngine", "cuda_status", "gpu_available", "simulator_active"]
@@ -200,7 +199,7 @@ class CudaEngine(Engine):
         self._totals = cuda.device_array(1, np.float64)
         self._slots: dict[str, Any] = {}
         self._loss_producer = -1     # the plan step whose output gradient the last loss launch wrote
-        self._workspaces: OrderedDict[int, _DeviceWorkspace] = OrderedDict()
+        self._workspace = WorkspaceCache(lambda n: _DeviceWorkspace(self, n), WORKSPACE_CACHE_SIZE)
 
     # ------------------------------------------------------------------ configuration
     @staticmethod
@@ -252,17 +251,6 @@ class CudaEngine(Engine):
         return super().optimizer_state()
 
     # ------------------------------------------------------------------ workspaces and inputs
-    def _workspace(self, n: int) -> _DeviceWorkspace:
-        ws = self._workspaces.get(n)
-        if ws is None:
-            ws = _DeviceWorkspace(self, n)
-            self._workspaces[n] = ws
-            while len(self._workspaces) > WORKSPACE_CACHE_SIZE:
-                self._workspaces.popitem(last=False)
-        else:
-            self._workspaces.move_to_end(n)
-        return ws
-
     def _host_targets(self, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         """Validated targets of one batch as ``(y (n, width) in the model dtype, coef (n,), binary)``.
 
