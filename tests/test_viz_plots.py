@@ -200,6 +200,18 @@ def test_sweep_runs_through_a_process_pool_and_plots(tmp_path):
     assert star.get_xdata()[0] == best.learning_rate
 
 
+@pytest.mark.slow
+def test_sweep_runs_on_a_dask_cluster_through_its_executor():
+    """"Idea I" on a cluster: a Dask client's executor drives the sweep with no scheduling code of ours."""
+    distributed = pytest.importorskip("distributed")
+    rates = [0.5, 0.01]
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        results = learning_rate.learning_rate_sweep(rates, executor=client.get_executor(), **SWEEP)
+    assert [r.learning_rate for r in results] == rates
+    serial = learning_rate.train_with_learning_rate(learning_rate.SweepConfig(learning_rate=0.5, **SWEEP))
+    assert results[0].history["val_loss"] == pytest.approx(serial.history["val_loss"], rel=1e-6)
+
+
 def test_sweep_rejects_bad_rates():
     with pytest.raises(ValueError, match="learning_rates"):
         learning_rate.learning_rate_sweep([0.1, -1.0])
