@@ -1,22 +1,53 @@
-"""How every CPU kernel is compiled: ``@njit(cache=True)`` that still imports from a read-only install.
+"""How every CPU kernel is compiled: ``@njit(cache=True)``, safe from stale caches and read-only installs.
 
-Numba writes its cache next to the source file, then under ``$HOME/.cache/numba``; where neither is
-writable and ``NUMBA_CACHE_DIR`` is unset, ``cache=True`` makes the *import* fail ("no locator
-available"). :func:`_choose_cache_dir` finds a writable place first (``NUMBA_CACHE_DIR``, the package
-folder, ``~/.cache/microgradx/numba``, the temp folder) and only turns caching off where none exists.
+Two problems of numba's on-disk cache, both solved here by one cache locator for this folder only:
+
+* **Stale kernels.** Numba stamps a cached kernel with its *own* file's modification time and size, so a
+  change to a helper it inlines from another file (``activations.py``, ``rng.py``, ...) is not noticed
+  and the old machine code keeps running (numba issues #9483, #1833): silently wrong numbers after an
+  edit or an in-place upgrade. :class:`KernelsCacheLocator` adds a digest of every ``.py`` file of
+  ``microgradx.kernels`` to the stamp, so any change to any kernel source recompiles every kernel.
+* **Read-only installs.** Numba writes next to the source file, then under ``$HOME/.cache/numba``;
+  where neither is writable and ``NUMBA_CACHE_DIR`` is unset, ``cache=True`` makes the *import* fail
+  ("no locator available"). The locator writes to the first writable of ``NUMBA_CACHE_DIR``, the
+  package's ``__pycache__``, ``~/.cache/microgradx/numba`` and the temp folder, and caching is turned
+  off (never the import) only where none exists.
+
+The locator only answers for files of this folder: other libraries' numba caches are untouched.
+It builds on numba's cache-locator classes (``numba.core.caching``); should they change, the code falls
+back to numba's own locators with a cache folder chosen as above.
 
 ``NUMBA_DISABLE_JIT=1`` works as usual: the decorated functions then run as plain Python.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from typing import Any, Callable
 
 import numba
 
-__all__ = ["njit", "CACHE_ENABLED"]
+__all__ = ["njit", "CACHE_ENABLED", "SOURCES_DIGEST"]
+
+KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _sources_digest(folder: str = KERNELS_DIR) -> str:
+    """SHA-1 over the names and contents of every ``.py`` file below ``folder`` (sorted)."""
+    digest = hashlib.sha1()
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(root, name)
+            digest.update(os.path.relpath(path, folder).encode())
+            with open(path, "rb") as source:
+                digest.update(source.read())
+    return digest.hexdigest()[:16]
+
+
+SOURCES_DIGEST = _sources_digest()
 
 
 def _writable(path: str) -> bool:
@@ -29,22 +60,59 @@ def _writable(path: str) -> bool:
         return False
 
 
-def _choose_cache_dir() -> bool:
-    """Make sure numba has a writable cache location; return whether caching is possible."""
+def _cache_root() -> str | None:
+    """The first writable folder for the kernels' cache files, or ``None``."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    candidates = [os.path.join(KERNELS_DIR, "__pycache__"),
+                  os.path.join(os.path.expanduser("~"), ".cache", "microgradx", "numba"),
+                  os.path.join(tempfile.gettempdir(), f"microgradx-numba-{uid}")]
     if os.environ.get("NUMBA_CACHE_DIR"):
-        return _writable(os.environ["NUMBA_CACHE_DIR"])
-    if _writable(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")):
-        return True
-    home = os.path.join(os.path.expanduser("~"), ".cache", "microgradx", "numba")
-    tmp = os.path.join(tempfile.gettempdir(), f"microgradx-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
-    for candidate in (home, tmp):
-        if _writable(candidate):
-            numba.config.CACHE_DIR = candidate
-            return True
-    return False
+        candidates.insert(0, os.path.join(os.environ["NUMBA_CACHE_DIR"], "microgradx"))
+    return next((path for path in candidates if _writable(path)), None)
 
 
-CACHE_ENABLED = _choose_cache_dir()
+CACHE_ROOT = _cache_root()
+CACHE_ENABLED = CACHE_ROOT is not None
+
+
+def _install_locator() -> bool:
+    """Put :class:`KernelsCacheLocator` first in numba's locator list; ``False`` if numba lacks the API."""
+    try:
+        from numba.core import caching
+        base = (caching._SourceFileBackedLocatorMixin, caching._CacheLocator)
+        locators = caching.CacheImpl._locator_classes
+    except (ImportError, AttributeError):
+        return False
+
+    class KernelsCacheLocator(*base):  # type: ignore[misc]
+        """Cache files of ``microgradx.kernels`` under :data:`CACHE_ROOT`, stamped with the sources digest."""
+
+        def __init__(self, py_func: Callable, py_file: str) -> None:
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = os.path.join(CACHE_ROOT, os.path.relpath(os.path.dirname(py_file), KERNELS_DIR))
+
+        def get_cache_path(self) -> str:
+            return self._cache_path
+
+        def get_source_stamp(self) -> Any:
+            return (super().get_source_stamp(), SOURCES_DIGEST)
+
+        @classmethod
+        def from_function(cls, py_func: Callable, py_file: str):
+            if CACHE_ROOT is None or os.path.commonpath([os.path.abspath(py_file), KERNELS_DIR]) != KERNELS_DIR:
+                return None
+            return super().from_function(py_func, py_file)
+
+    if not any(getattr(c, "__name__", "") == "KernelsCacheLocator" for c in locators):
+        locators.insert(0, KernelsCacheLocator)
+    return True
+
+
+if CACHE_ENABLED and not _install_locator() and not os.environ.get("NUMBA_CACHE_DIR"):
+    # numba without the locator API: its own locators, pointed at our folder where they would fail
+    if not _writable(os.path.join(KERNELS_DIR, "__pycache__")):
+        numba.config.CACHE_DIR = CACHE_ROOT
 
 
 def njit(*args: Any, **options: Any) -> Callable:

@@ -63,7 +63,7 @@ def test_kernels_compile_from_a_read_only_install(tmp_path: pathlib.Path) -> Non
         "assert microgradx.__file__.startswith(%r), microgradx.__file__\n"
         "y = np.empty((1, 3))\n"
         "activations.activation_forward(np.array([[-1.0, 0.5, 2.0]]), np.empty(0), activations.RELU, y)\n"
-        "print(jit.CACHE_ENABLED, numba.config.CACHE_DIR, y.ravel().tolist())" % str(site))
+        "print(jit.CACHE_ENABLED, jit.CACHE_ROOT, y.ravel().tolist())" % str(site))
     env = {"HOME": str(home), "PYTHONPATH": str(site), "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir()
     result = _run(code, env=env, cwd=str(site))
@@ -73,6 +73,41 @@ def test_kernels_compile_from_a_read_only_install(tmp_path: pathlib.Path) -> Non
     assert cache_dir.startswith(str(tmp_path / "tmp"))
     assert values == "[0.0, 0.5, 2.0]"
     assert any((tmp_path / "tmp").rglob("*.nbi")), "nothing was cached in the fallback folder"
+
+
+def _installed_copy(tmp_path: pathlib.Path) -> pathlib.Path:
+    import shutil
+
+    site = tmp_path / "site"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "microgradx", site / "microgradx", ignore=ignore)
+    shutil.copytree(REPO / "kernels", site / "microgradx" / "kernels", ignore=ignore)
+    shutil.copytree(REPO / "viz", site / "microgradx" / "viz", ignore=ignore)
+    return site
+
+
+def test_a_change_in_an_inlined_helper_file_recompiles_the_kernels(tmp_path: pathlib.Path) -> None:
+    """numba stamps a cached kernel with its own file only (numba #9483): editing ``rng.py``, which the
+    dropout kernel inlines, would leave the old machine code running. The digest of all kernel sources in
+    the stamp makes the cached dropout mask follow the edit; the oracle is rng's NumPy twin."""
+    site = _installed_copy(tmp_path)
+    code = (
+        "import numpy as np, microgradx\n"
+        "from microgradx.kernels import dropout, rng\n"
+        "assert microgradx.__file__.startswith(%r)\n"
+        "x = np.ones((4, 8)); scale = np.empty_like(x); y = np.empty_like(x)\n"
+        "dropout.dropout_forward(x, 7, 3, 0.5, 4, 8, scale, y)\n"
+        "print((scale > 0).tolist() == (rng.uniform_array(7, 3, (4, 8)) >= 0.5).tolist())" % str(site))
+    env = {"PYTHONPATH": str(site)}
+    first = _run(code, env=env, cwd=str(site))
+    assert first.returncode == 0 and first.stdout.strip() == "True", first.stderr[-2000:]
+    rng_file = site / "microgradx" / "kernels" / "rng.py"
+    source = rng_file.read_text()
+    assert "0x9E3779B97F4A7C15" in source
+    rng_file.write_text(source.replace("0x9E3779B97F4A7C15", "0x9E3779B97F4A7C17", 1))
+    second = _run(code, env=env, cwd=str(site))
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.strip() == "True", "the cached kernel still uses the old rng.py"
 
 
 def test_cpu_engine_runs_as_plain_python_with_numba_disable_jit() -> None:
