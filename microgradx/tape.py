@@ -55,6 +55,7 @@ import numpy as np
 from .engine import Value, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .callbacks import Callback
     from .trace import Trace
 
 __all__ = ["compile_tape", "Tape", "TapeResult", "OP_CODES"]
@@ -181,6 +182,7 @@ class Tape:
         self.param_rows = np.array([row_of.get(leaf.id, -1) for leaf in self.param_leaves],
                                    dtype=np.int32)
         self.params = np.array([leaf.data for leaf in self.param_leaves], dtype=np.float64)
+        self.stop_training = False  # set by callbacks (EarlyStopping) during fit()
 
     # ------------------------------------------------------------ sizes and names
     @property
@@ -373,7 +375,9 @@ class Tape:
     # -------------------------------------------------------------- training
     def fit(self, inputs: np.ndarray | Mapping[str, Sequence[float]], optimizer, *, steps: int = 1,
             reduce: str = "mean", regularizer: "Tape | None" = None,
-            on_step: Callable[[int, float], None] | None = None) -> list[float]:
+            on_step: Callable[[int, float], None] | None = None,
+            callbacks: "Sequence[Callback] | None" = None,
+            validation_data: np.ndarray | Mapping[str, Sequence[float]] | None = None) -> list[float]:
         """Full-batch training: ``steps`` times ``loss, grads = batch(inputs)``, then one optimizer update.
 
         Args:
@@ -385,6 +389,12 @@ class Tape:
             regularizer: a tape over the same parameter list with no inputs (e.g. ``alpha * sum(p*p)``),
                 evaluated once per step with ``tape.params`` and added to loss and gradients.
             on_step: called as ``on_step(step, loss)`` after every update.
+            callbacks: Keras-style callbacks (:mod:`microgradx.callbacks`): each step is one epoch whose logs
+                are ``{"loss": ...}`` (plus ``"val_loss"`` with ``validation_data``); they reach the tape
+                through :meth:`get_weights`, :meth:`set_weights` and ``stop_training``, so
+                ``EarlyStopping(restore_best_weights=True)`` works as in ``Sequential.fit``.
+            validation_data: inputs (same form as ``inputs``) whose loss is logged as ``val_loss`` after
+                every update.
 
         Returns the loss before each update. The parameter leaves are updated at the end
         (:meth:`write_back`).
@@ -393,13 +403,17 @@ class Tape:
             raise ValueError(f"Tape.fit: steps must be an int >= 0, got {steps!r}")
         if regularizer is not None and regularizer.param_leaves != self.param_leaves:
             raise ValueError("Tape.fit: regularizer must be compiled with params=tape.param_leaves")
+        from .callbacks import CallbackList
+
         data = self._matrix(inputs)
+        validation = None if validation_data is None else self._matrix(validation_data)
+        callback_list = CallbackList(callbacks, model=self, params={"verbose": 0, "epochs": steps, "steps": 1})
+        self.stop_training = False
         losses: list[float] = []
+        callback_list.on_train_begin()
         for step in range(steps):
-            value, grads = self.batch(data, reduce=reduce)
-            if regularizer is not None:
-                extra = regularizer.run(params=self.params)
-                value, grads = value + extra.value, grads + extra.grads
+            callback_list.on_epoch_begin(step)
+            value, grads = self._regularized(self.batch(data, reduce=reduce), regularizer)
             if hasattr(optimizer, "apply"):
                 optimizer.apply([grads], self.parameters)
             else:
@@ -407,8 +421,34 @@ class Tape:
             losses.append(value)
             if on_step is not None:
                 on_step(step, value)
+            logs = {"loss": value}
+            if validation is not None:
+                logs["val_loss"] = self._regularized(self.batch(validation, reduce=reduce), regularizer)[0]
+            callback_list.on_epoch_end(step, logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end()
         self.write_back()
         return losses
+
+    def _regularized(self, result, regularizer: "Tape | None") -> tuple[float, np.ndarray]:
+        value, grads = result
+        if regularizer is None:
+            return value, grads
+        extra = regularizer.run(params=self.params)
+        return value + extra.value, grads + extra.grads
+
+    # The model protocol Keras-style callbacks use (get_weights, set_weights, stop_training).
+    def get_weights(self) -> list[np.ndarray]:
+        """The parameters, as one flat float64 array in :attr:`param_names` order (a copy)."""
+        return [self.params.copy()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Set the parameters from ``[flat_array]`` as :meth:`get_weights` returns it."""
+        if len(weights) != 1 or np.shape(weights[0]) != self.params.shape:
+            raise ValueError(f"Tape.set_weights: expected [array of shape {self.params.shape}], got "
+                             f"{[np.shape(w) for w in weights]}")
+        self.params[...] = weights[0]
 
     # ---------------------------------------------------------------- checks
     def _sample(self, inputs) -> np.ndarray:

@@ -369,6 +369,32 @@ def test_fit_with_the_shared_sgd_optimizer():
                                [p.data for p in reference.parameters()], rtol=0, atol=1e-9)
 
 
+def test_fit_drives_keras_callbacks_and_early_stopping_restores_the_best_step():
+    """Each step is an epoch for the shared callbacks. Oracle: the closed form of gradient descent on
+    J(w) = mean((w*x - y)^2) with x = 1, y = 0, i.e. J = w^2 and w <- w - lr * 2w = (1 - 2 lr) w.
+    With lr = 1.5 the factor is -2: |w| doubles every step, so the loss before step k is 4^k w0^2;
+    EarlyStopping(monitor="loss", patience=1) then stops after step 1 and restores the weights the
+    model had at the end of the best epoch (step 0), w0 * (-2)."""
+    from microgradx.callbacks import EarlyStopping, History
+    from microgradx.optimizers import SGD
+
+    w, x, y = Value(0.75, "w", requires_grad=True), Value(0.0, "x"), Value(0.0, "y")
+    tape = compile_tape((w * x - y) ** 2, inputs=[x, y])
+    history = History()
+    stopper = EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+    data = np.array([[1.0, 0.0]])
+    losses = tape.fit(data, SGD(learning_rate=1.5), steps=10, callbacks=[history, stopper],
+                      validation_data=np.array([[2.0, 0.0]]))
+    assert losses == pytest.approx([0.75 ** 2, 4 * 0.75 ** 2])            # stopped after two steps
+    assert history.epoch == [0, 1] and history.history["loss"] == pytest.approx(losses)
+    # val_loss is logged after each update: (2 w_k+1)^2 with w_1 = -1.5, w_2 = 3
+    assert history.history["val_loss"] == pytest.approx([(2 * -1.5) ** 2, (2 * 3.0) ** 2])
+    assert stopper.stopped_epoch == 1 and stopper.best_epoch == 0
+    assert tape.params.tolist() == [-1.5] and w.data == -1.5               # restored and written back
+    with pytest.raises(ValueError, match="Tape.set_weights"):
+        tape.set_weights([np.zeros(3)])
+
+
 def test_default_parameters_and_write_back():
     a, b = Value(1.5, "a"), Value(-2.0, "b")
     x = Value(0.5, "x")
