@@ -86,10 +86,11 @@ class Value:
         data: the number this node holds (int or float; stored as float).
         label: a name shown in traces, explanations and drawings (``"w1"``, ``"dense/kernel[0,1]"``).
         requires_grad: marks the leaf as a trainable parameter. Only used for the role colouring of
-            drawings and by :func:`microgradx.compile`; gradients flow to every node regardless.
+            drawings and by :func:`microgradx.compile_tape`; gradients flow to every node regardless.
 
-    ``grad`` accumulates: calling ``backward()`` twice without resetting grads doubles them, exactly as
-    in micrograd and PyTorch. Reset with ``zero_grad()`` on a module or ``v.grad = 0.0``.
+    Leaf gradients accumulate as in PyTorch: calling ``backward()`` twice without resetting doubles every
+    leaf's ``grad`` (micrograd accumulates too, but also into intermediate nodes, so its second call does
+    not simply double). Reset with ``zero_grad()`` on a module or ``v.grad = 0.0``.
     """
 
     __slots__ = (
@@ -281,7 +282,7 @@ class Value:
 
     # -------------------------------------------------------------- compare
     # Comparisons read the number (like ``float(v)``) and mark the node, so that
-    # microgradx.compile() can refuse graphs whose shape depended on a value.
+    # microgradx.compile_tape() can refuse graphs whose shape depended on a value.
     def _compare_data(self, other: "Value | float") -> tuple[float, float]:
         self.compared = True
         if isinstance(other, Value):
