@@ -221,7 +221,8 @@ def _draw_3d(ax, alphas, betas, grid) -> None:
     ax.plot_surface(ga, gb, grid, cmap="coolwarm", linewidth=0, antialiased=True)
     ax.set_xlabel("α")
     ax.set_ylabel("β")
-    ax.set_zlabel("loss")
+    ax.set_zlabel("loss", labelpad=2)
+    ax.set_box_aspect(None, zoom=0.85)  # leave room for the z label inside the figure
     ax.set_title("3-D surface", fontsize=10)
 
 
