@@ -104,6 +104,12 @@ class Value:
                  *, _children: tuple["Value", ...] = (), _op: str = "",
                  _local_grads: tuple[float, ...] = ()) -> None:
         self.data = data if type(data) is float else _check_number(data)
+        if not math.isfinite(self.data):
+            kids = ", ".join(repr(c.data) for c in _children)
+            made = f" (result of op {_op!r} on {kids})" if _op else ""
+            raise (ValueError if self.data != self.data else OverflowError)(
+                f"Value data must be a finite number, got {self.data!r}{made}"
+                f"{' for ' + repr(label) if label else ''}")
         self.grad = 0.0
         self.label = label
         self.op = _op
@@ -163,6 +169,8 @@ class Value:
                     f"base a={a!r} <= 0; use a positive base or a number exponent")
             return _node(out, (self, other), "**", (self._power_slope(a, b), db))
         b = _check_number(other, "exponent")
+        if not math.isfinite(b):
+            raise ValueError(f"pow: exponent must be a finite number, got {b!r} in {self.name} ** {b!r}")
         out = self._power(a, b)
         return _node(out, (self,), f"**{_exact(b)}", (self._power_slope(a, b),))
 
@@ -272,6 +280,8 @@ class Value:
     def clip(self, low: float, high: float) -> "Value":
         """``min(max(a, low), high)``; d/da = 1 inside [low, high] (bounds included), else 0."""
         low, high = _check_number(low, "low"), _check_number(high, "high")
+        if math.isnan(low) or math.isnan(high):
+            raise ValueError(f"clip: bounds must be numbers (infinite is allowed), got low={low!r}, high={high!r}")
         if low > high:
             raise ValueError(f"clip: low={low!r} must not exceed high={high!r}")
         inside = low <= self.data <= high
@@ -321,6 +331,7 @@ class Value:
         Returns a :class:`~microgradx.trace.Trace` of the chain-rule steps in the order performed.
         The trace is built lazily from the nodes, so recording costs one list of floats.
         ``record=False`` skips even that and returns ``None``.
+        A gradient that overflows to inf/NaN raises ``OverflowError`` naming the first such node.
         """
         order = topological_order(self)
         for node in order:  # intermediate nodes hold this pass's gradient; leaves accumulate
@@ -333,6 +344,11 @@ class Value:
                 g = node.grad
                 for child, local in zip(node.children, node.local_grads):
                     child.grad += local * g
+        for node in reversed(order):  # the first node (from the root down) whose gradient is NaN/inf
+            if node.grad - node.grad != 0.0:
+                raise OverflowError(f"backward: the gradient reaching node {node.name!r} "
+                                    f"(op {node.op or 'leaf'!r}) overflows to {node.grad!r}; "
+                                    f"the gradients of this pass are not usable")
         if not record:
             return None  # type: ignore[return-value]
         from .trace import Trace
@@ -362,7 +378,14 @@ _new_value = object.__new__
 
 
 def _node(data: float, children: tuple[Value, ...], op: str, local_grads: tuple[float, ...]) -> Value:
-    """Create an op result without re-checking ``data`` (ops only produce floats): the hot path."""
+    """Create an op result without re-checking ``data``'s type (ops only produce floats): the hot path.
+
+    A NaN or infinite result raises (``OverflowError`` for inf, ``ValueError`` for NaN) naming the op and
+    its inputs, so no graph ever holds a silent non-finite number."""
+    if data - data != 0.0:  # NaN or +-inf (one subtraction: cheaper than math.isfinite on the hot path)
+        kids = ", ".join(repr(c.data) for c in children[:4]) + (", ..." if len(children) > 4 else "")
+        raise (ValueError if data != data else OverflowError)(
+            f"op {op!r} on {kids} gives {data!r}: the result must be a finite number")
     node = _new_value(Value)
     node.data = data
     node.grad = 0.0

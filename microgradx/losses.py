@@ -356,6 +356,7 @@ def reduce_weighted_values(values: np.ndarray, sample_weight: np.ndarray | None 
       Divisions are *divide-no-nan* (``0 / 0 = 0``). A scalar or empty ``L`` is returned unchanged.
     """
     reduction = _standardize_reduction(reduction)
+    values = _as_loss_array(values, dtype)
     if mask is not None:
         mask = np.asarray(mask, dtype=dtype)
         if reduction in ("mean", "sum_over_batch_size"):
@@ -368,7 +369,7 @@ def reduce_weighted_values(values: np.ndarray, sample_weight: np.ndarray | None 
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         try:
-            values = values * sample_weight
+            values = _as_loss_array(values * sample_weight, dtype)
         except ValueError:
             raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} cannot be broadcast to "
                              f"the per-sample losses of shape {values.shape}") from None
@@ -382,6 +383,13 @@ def reduce_weighted_values(values: np.ndarray, sample_weight: np.ndarray | None 
     else:
         divisor = float(values.size)
     return ops.cast(total / divisor if divisor != 0.0 else total * 0.0, dtype)   # divide-no-nan
+
+
+def _as_loss_array(values: Any, dtype: type) -> np.ndarray:
+    """One sample's loss comes back from NumPy as a bare ``Value`` or number: make it a 0-d array."""
+    if isinstance(values, np.ndarray):
+        return values
+    return np.array(values, dtype=object if isinstance(values, Value) else dtype)
 
 
 def training_loss(value: Any) -> Any:

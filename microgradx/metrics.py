@@ -64,6 +64,12 @@ def _as_2d(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarr
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.ndim == y_pred.ndim - 1:
         y_true = y_true[..., None]
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape:  # broadcasting (B, 1) against (B,) would give (B, B): wrong numbers
+        raise ValueError(f"Invalid value received for argument `y_true`: shape {y_true.shape} does not match "
+                         f"`y_pred` of shape {y_pred.shape}. Expected the same shape (up to a trailing "
+                         f"dimension of size 1).")
     return y_true, y_pred
 
 

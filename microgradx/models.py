@@ -85,6 +85,18 @@ def _as_float_array(value: Any, argument: str) -> np.ndarray:
     return array
 
 
+def _check_finite(array: np.ndarray, argument: str) -> None:
+    """Raise a ``ValueError`` naming ``argument`` and the first non-finite entry when ``array`` holds NaN/inf.
+
+    A NaN in the data would otherwise come back as a NaN prediction or a NaN loss that looks like a
+    divergence of the optimizer."""
+    bad = ~np.isfinite(array)
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Invalid value received for argument `{argument}`: expected finite numbers, got "
+                         f"{array[index]} at index {index} ({int(bad.sum())} non-finite value(s) in all).")
+
+
 class Sequential:
     """A linear stack of layers (Keras 3 ``keras.Sequential``).
 
@@ -338,6 +350,7 @@ class Sequential:
             raise ValueError(f"Input 0 of layer {first!r} is incompatible with the layer: expected axis -1 "
                              f"of input shape to have value {self.input_dim}, but received input with shape "
                              f"{array.shape} (argument `{argument}`).")
+        _check_finite(array, argument)
         return array
 
     def _check_xy(self, x: Any, y: Any, sample_weight: Any, prefix: str = "") -> tuple[np.ndarray, ...]:
@@ -359,6 +372,7 @@ class Sequential:
             if sample_weight.shape != (len(x),):
                 raise ValueError(f"Invalid value received for argument `{prefix}sample_weight`: expected shape "
                                  f"({len(x)},), one weight per sample, got {sample_weight.shape}.")
+            _check_finite(sample_weight, f"{prefix}sample_weight")
         return x, y, sample_weight
 
     def _check_targets(self, y: np.ndarray, argument: str = "y") -> None:
@@ -570,6 +584,9 @@ class Sequential:
         batch_size = self._check_batch_size(batch_size)
         self._check_verbose(verbose)
         x = self._check_x(x)
+        if len(x) == 0:
+            raise ValueError(f"Invalid value received for argument `x`: no samples (shape {x.shape}). "
+                             f"Expected at least one row to predict.")
         if self._engine is None:
             return self._reference_forward(x)
         (x,) = self._engine_arrays(x)

@@ -255,6 +255,9 @@ def test_non_number_exponent_raises_type_error() -> None:
     (lambda: 1.0 / Value(0.0), ZeroDivisionError, "division by zero"),
     (lambda: Value(1000.0).exp(), OverflowError, "exp"),
     (lambda: Value(1.0).clip(2.0, 1.0), ValueError, "clip"),
+    (lambda: Value(1.0).clip(math.nan, 2.0), ValueError, r"clip: bounds must be numbers .* low=nan, high=2.0"),
+    (lambda: Value(1.0) ** math.nan, ValueError, r"exponent must be a finite number, got nan"),
+    (lambda: Value(2.0) ** math.inf, ValueError, r"exponent must be a finite number, got inf"),
 ])
 def test_domain_errors_name_the_operation(make, error, match) -> None:
     with pytest.raises(error, match=match):
@@ -331,3 +334,20 @@ def test_op_strings_carry_exact_constants() -> None:
     assert float(third[2:]) == 1 / 3  # round-trips: a tape compiler can read the exponent back
     low, high = v.clip(-0.1, 1 / 7).op[5:-1].split(",")
     assert (float(low), float(high)) == (-0.1, 1 / 7)
+
+
+@pytest.mark.parametrize("bad, error", [(math.nan, ValueError), (math.inf, OverflowError),
+                                        (-math.inf, OverflowError)])
+def test_non_finite_data_is_rejected_naming_the_value(bad, error) -> None:
+    with pytest.raises(error, match=rf"finite number, got {bad!r} for 'x'"):
+        Value(bad, "x")
+
+
+@pytest.mark.parametrize("make, op", [
+    (lambda: Value(1e308) * Value(10.0), "'\\*' on 1e\\+308, 10.0 gives inf"),
+    (lambda: Value(1e308) + 1e308, "'\\+' on 1e\\+308, 1e\\+308 gives inf"),
+    (lambda: Value(-1e308) - 1e308, "gives -inf"),
+])
+def test_overflowing_op_raises_instead_of_returning_inf(make, op) -> None:
+    with pytest.raises(OverflowError, match=op):
+        make()

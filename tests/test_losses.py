@@ -355,3 +355,15 @@ def test_value_graph_shows_the_chain_rule_ops():
     assert {"log", "*"} <= ops and any(op.startswith("clip") for op in ops)
     out.backward()
     assert p.grad == pytest.approx(-1 / 0.8)
+
+
+@pytest.mark.parametrize("sample_weight, factor", [(None, 1.0), (np.array([2.0]), 2.0), (3.0, 3.0)])
+def test_one_sample_of_values_reduces_like_floats(sample_weight, factor):
+    # a 1-D y_pred is one sample (Keras): MSE = ((1 - 0.5)**2 + (0 - 0.25)**2) / 2 = 0.15625, times the weight
+    leaves = np.array([mgx.Value(0.5), mgx.Value(0.25)], dtype=object)
+    out = MeanSquaredError()(np.array([1.0, 0.0]), leaves, sample_weight=sample_weight)
+    assert isinstance(out, mgx.Value)
+    assert out.data == pytest.approx(0.15625 * factor, rel=1e-15)
+    out.backward()
+    # d/dp of w * mean((y - p)**2) = w * (p - y) for 2 outputs
+    assert [v.grad for v in leaves] == pytest.approx([factor * -0.5, factor * 0.25], rel=1e-15)

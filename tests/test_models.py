@@ -204,7 +204,7 @@ def test_load_errors(tmp_path):
     np.savez(pickled, header=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="not a microgradx weights file"):
         model.load_weights(pickled)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
         model.load_weights(tmp_path / "missing.npz")
 
 
@@ -383,8 +383,36 @@ def test_bad_inputs_raise_clear_errors():
         model.fit(x, y, sample_weight=np.ones(3), verbose=0)
     with pytest.raises(ValueError, match="epochs"):
         model.fit(x, y, epochs=-1, verbose=0)
+    with pytest.raises(ValueError, match=r"argument `x`: no samples \(shape \(0, 2\)\)"):
+        model.predict(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match=r"argument `x`: no samples"):
+        model.fit(np.zeros((0, 2)), np.zeros(0), verbose=0)
     with pytest.raises(ValueError, match="validation_data"):
         model.fit(x, y, validation_data=(x,), verbose=0)
+
+
+@pytest.mark.parametrize("engine", ["scalar", "cpu"])
+def test_non_finite_inputs_raise_naming_the_argument_instead_of_a_nan_loss(engine):
+    model = _mlp(engine)
+    before = model.get_weights()
+    x = RNG.normal(size=(8, 2))
+    x[3, 1] = np.nan
+    y = np.ones(8)
+    with pytest.raises(ValueError, match=r"argument `x`: expected finite numbers, got nan at index \(3, 1\)"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"argument `x`: expected finite numbers, got nan at index \(3, 1\)"):
+        model.predict(x, verbose=0)
+    x[3, 1] = np.inf
+    with pytest.raises(ValueError, match=r"argument `x`: expected finite numbers, got inf"):
+        model.evaluate(x, y, verbose=0)
+    weights = np.ones(8)
+    weights[0] = np.nan
+    with pytest.raises(ValueError, match=r"argument `sample_weight`: expected finite numbers, got nan at index \(0,\)"):
+        model.fit(np.ones((8, 2)), y, sample_weight=weights, verbose=0)
+    with pytest.raises(ValueError, match=r"argument `val_x`: expected finite numbers, got nan"):
+        model.fit(np.ones((8, 2)), y, validation_data=(np.full((2, 2), np.nan), np.ones(2)), verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # nothing was trained on the bad data
 
 
 def test_bad_labels_are_rejected_before_training():
@@ -411,9 +439,9 @@ def test_compile_errors():
         model.evaluate(np.ones((2, 2)), np.ones(2), verbose=0)
     with pytest.raises(ValueError, match="engine.*'tpu'"):
         model.compile(optimizer="sgd", loss="mse", engine="tpu")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Unknown loss 'not_a_loss'\. Known names: .*'binary_crossentropy'"):
         model.compile(optimizer="sgd", loss="not_a_loss", engine="scalar")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Unknown optimizer 'not_an_optimizer'\. Known names: .*'adam'"):
         model.compile(optimizer="not_an_optimizer", loss="mse", engine="scalar")
     with pytest.raises(ValueError, match="metrics.*'f1'"):
         model.compile(optimizer="sgd", loss="mse", metrics=["f1"], engine="scalar")
@@ -441,6 +469,19 @@ def test_metrics_closed_forms():
     assert metrics.get("acc", np.array([0, 2, 1]), probs).fn is metrics.sparse_categorical_accuracy
     assert metrics.get("accuracy", onehot, probs).fn is metrics.categorical_accuracy
     assert metrics.get("mse").direction == "down" and metrics.get("mae").name == "mae"
+
+
+def test_metrics_align_a_trailing_unit_dimension_and_reject_other_shapes():
+    # Keras squeezes (B, 1) labels to (B,) predictions, a 1-D array being one sample: mean |[0, 0, 0.5]| = 1/6,
+    # not a (B, B) broadcast (which gave [1, 2/3, 1])
+    column, flat = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 2.5])
+    assert float(metrics.mean_absolute_error(column, flat)) == pytest.approx(0.5 / 3, rel=1e-15)
+    # (B,) labels against (B, 1) predictions are expanded: per sample (y - p)**2
+    np.testing.assert_allclose(metrics.mean_squared_error(flat, column), [0.0, 0.0, 0.25], rtol=1e-15)
+    with pytest.raises(ValueError, match=r"argument `y_true`: shape \(3,\) does not match `y_pred` of shape \(4,\)"):
+        metrics.binary_accuracy(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) does not match `y_pred` of shape \(2, 2\)"):
+        metrics.mean_absolute_error(np.ones((2, 3)), np.ones((2, 2)))
 
 
 # ------------------------------------------------------- micrograd's demo

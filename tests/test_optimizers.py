@@ -365,7 +365,7 @@ def test_get_resolves_names_and_objects():
     assert optimizers.get({"class_name": "Adam", "config": {"learning_rate": 0.5}}).learning_rate == 0.5
     with pytest.raises(ValueError, match="adadelta.*adagrad.*adam.*rmsprop.*sgd"):
         optimizers.get("nadam")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="optimizer identifier 3 of type int"):
         optimizers.get(3)
 
 

@@ -169,7 +169,7 @@ def test_the_garbage_collector_is_restored_after_a_graph_even_when_it_fails():
     assert gc.isenabled()
     model.compute_gradients(x, np.array([0.0, 1.0, 1.0, 0.0]))
     assert gc.isenabled()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"y_true must be in \[0, 1\], got values from 0\.0 to 2\.0"):
         model.engine.compute_gradients(x, np.array([0.0, 1.0, 2.0, 0.0]))  # a BCE label outside [0, 1]
     assert gc.isenabled()
     gc.disable()

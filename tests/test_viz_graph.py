@@ -57,7 +57,17 @@ def test_micrograd_example_matches_golden_dot() -> None:
 def test_neuron_roles_and_values_match_golden_dot() -> None:
     y, _, _ = _neuron()
     y.backward()
-    _check_golden("neuron.dot", vg.draw_graph(y).source)
+    source = vg.draw_graph(y).source
+    _check_golden("neuron.dot", source)
+    # the golden is a snapshot: its numbers are also checked against the closed form of tanh(w1 x1 + b)
+    z = -0.5 * 2.0 + 0.25
+    dz = 1 - math.tanh(z) ** 2
+    drawn = {label: (float(data), float(grad)) for label, data, grad in
+             re.findall(r'label="\{ (\w+) \| data (\S+) \| grad (\S+) \}"', source)}
+    want = {"w1": (-0.5, 2.0 * dz), "x1": (2.0, -0.5 * dz), "b": (0.25, dz), "z": (z, dz), "y": (math.tanh(z), 1.0)}
+    assert drawn.keys() == want.keys()
+    for label, (data, grad) in want.items():
+        assert drawn[label] == pytest.approx((data, grad), abs=5e-5), label  # drawn with 4 decimals
 
 
 def test_same_expression_twice_gives_identical_dot() -> None:

@@ -186,7 +186,10 @@ class ScalarEngine(Engine):
             return float(value), [np.zeros(w.shape) for w in self._weights], outputs
         if not math.isfinite(value.data):
             return nan_result
-        value.backward(record=False)
+        try:
+            value.backward(record=False)
+        except OverflowError:  # a gradient beyond the float range: skip the update like a non-finite loss
+            return nan_result
         grads = [np.vectorize(lambda v: v.grad, otypes=[np.float64])(leaf) for leaf in leaves]
         return value.data, grads, outputs
 
