@@ -197,6 +197,10 @@ CASES = {
                                        "mean_squared_error"),
     "relu-logits-sparse": ([4, 5, 3], ["relu", "linear"], None,
                            losses.SparseCategoricalCrossentropy(from_logits=True)),
+    "tanh-logits-bce-smoothed": ([4, 5, 2], ["tanh", "linear"], None,
+                                 losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)),
+    "relu-linear-hinge": ([4, 5, 1], ["relu", "linear"], None, "hinge"),
+    "tanh-linear-mae": ([4, 5, 2], ["tanh", "linear"], None, "mae"),
 }
 
 
@@ -207,7 +211,7 @@ def _targets(loss, n, k, seed):
         return np.eye(k)[rng_.integers(0, k, n)]
     if kind == "sparse_categorical_crossentropy":
         return rng_.integers(0, k, n)
-    if kind == "binary_crossentropy":
+    if kind in ("binary_crossentropy", "hinge"):  # hinge: 0/1 labels, mapped to -1/1 by the loss
         return rng_.integers(0, 2, (n, k)).astype(float)
     return rng_.standard_normal((n, k))
 

@@ -5,7 +5,9 @@ Written once as plain Python in :mod:`microgradx.kernels.activations` and :mod:`
 ``cuda.jit(device=True)``:
 
 * ``activate(code, z)`` and ``activate_derivative(code, y)`` (derivative from the output ``y``);
-* ``hash_uniform(seed, step, index)``: the counter-based dropout RNG, bit-identical on both targets.
+* ``hash_uniform(seed, step, index)``: the counter-based dropout RNG, bit-identical on both targets;
+* ``elementwise_term(kind, y, x, from_logits, lo, hi, fused)``: one element's loss and derivative for the
+  losses averaged over the last axis (BCE, MSE, MAE, hinge), from :mod:`microgradx.kernels.losses`.
 
 Nothing else in this module: CUDA-only helpers live next to the kernels that use them.
 """
@@ -17,12 +19,15 @@ import types
 from numba import cuda
 
 from .. import activations as _activations
+from .. import losses as _losses
 from .. import rng as _rng
 
-__all__ = ["activate", "activate_derivative", "hash_uniform", "mix64"]
+__all__ = ["activate", "activate_derivative", "elementwise_term", "hash_uniform", "mix64"]
 
 activate = cuda.jit(device=True)(_activations.activate)
 activate_derivative = cuda.jit(device=True)(_activations.activate_derivative)
+
+elementwise_term = cuda.jit(device=True)(_losses.elementwise_term)
 
 mix64 = cuda.jit(device=True)(_rng.mix64)
 

@@ -26,9 +26,8 @@ import math
 from numba import cuda, float64
 
 from ..activations import LINEAR
-from ..losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, LOSS_CODES, MEAN_ABSOLUTE_ERROR,
-                      MEAN_SQUARED_ERROR, SPARSE_CATEGORICAL_CROSSENTROPY)
-from .device import activate_derivative
+from ..losses import BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES, SPARSE_CATEGORICAL_CROSSENTROPY
+from .device import activate_derivative, elementwise_term
 from .elementwise import launch_shape
 from .launch import launch
 from .reduce import block_sum
@@ -37,14 +36,6 @@ __all__ = ["THREADS", "LOSS_CODES", "loss_forward_backward"]
 
 #: threads of the single block that reduces a batch's loss (a power of two).
 THREADS = 512
-
-
-@cuda.jit(device=True)
-def _sigmoid(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 @cuda.jit(device=True)
@@ -64,31 +55,6 @@ def _label(y_true, i, j, sparse, ls, k):
     if ls != 0.0:
         y = y * (1.0 - ls) + ls / k
     return y
-
-
-@cuda.jit(device=True)
-def _binary_crossentropy_row(y_true, pred, i, from_logits, ls, lo, hi, fused, c, grad):
-    k = pred.shape[1]
-    total = 0.0
-    for j in range(k):
-        y = float64(y_true[i, j])
-        if ls != 0.0:
-            y = y * (1.0 - ls) + 0.5 * ls
-        x = float64(pred[i, j])
-        if from_logits:
-            total += max(x, 0.0) - x * y + math.log1p(math.exp(-abs(x)))
-            grad[i, j] = c * (_sigmoid(x) - y) / k
-            continue
-        inside = lo <= pred[i, j] and pred[i, j] <= hi
-        p = min(max(x, lo), hi)
-        total += -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
-        if not inside:
-            grad[i, j] = 0.0
-        elif fused:
-            grad[i, j] = c * (x - y) / k
-        else:
-            grad[i, j] = c * (-y / x + (1.0 - y) / (1.0 - x)) / k
-    return total / k
 
 
 @cuda.jit(device=True)
@@ -139,41 +105,20 @@ def _categorical_crossentropy_row(y_true, sparse, pred, i, from_logits, ls, lo, 
 
 
 @cuda.jit(device=True)
-def _hinge_row(y_true, pred, i, binary_labels, c, grad):
+def _elementwise_row(kind, y_true, pred, i, from_logits, ls, lo, hi, fused, binary_labels, c, grad):
+    """One row of a loss averaged over the last axis (BCE, MSE, MAE, hinge), the CPU kernels'
+    ``mean_over_last_axis`` row: the per-element math is their ``elementwise_term``, compiled for the GPU."""
     k = pred.shape[1]
     total = 0.0
     for j in range(k):
         y = float64(y_true[i, j])
-        if binary_labels:
+        if kind == BINARY_CROSSENTROPY and ls != 0.0:
+            y = y * (1.0 - ls) + 0.5 * ls
+        elif kind == HINGE and binary_labels:
             y = 2.0 * y - 1.0
-        margin = 1.0 - y * float64(pred[i, j])
-        if margin > 0.0:
-            total += margin
-            grad[i, j] = c * (-y) / k
-        else:
-            grad[i, j] = 0.0
-    return total / k
-
-
-@cuda.jit(device=True)
-def _mean_squared_error_row(y_true, pred, i, c, grad):
-    k = pred.shape[1]
-    total = 0.0
-    for j in range(k):
-        d = float64(pred[i, j]) - float64(y_true[i, j])
-        total += d * d
-        grad[i, j] = c * 2.0 * d / k
-    return total / k
-
-
-@cuda.jit(device=True)
-def _mean_absolute_error_row(y_true, pred, i, c, grad):
-    k = pred.shape[1]
-    total = 0.0
-    for j in range(k):
-        d = float64(pred[i, j]) - float64(y_true[i, j])
-        total += abs(d)
-        grad[i, j] = c * (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) / k
+        loss, derivative = elementwise_term(kind, y, float64(pred[i, j]), from_logits, lo, hi, fused)
+        total += loss
+        grad[i, j] = c * derivative / k
     return total / k
 
 
@@ -188,17 +133,11 @@ def _loss_kernel(kind, y_true, pred, coef, from_logits, ls, lo, hi, fused, softm
     acc = 0.0
     for i in range(t, n, stride):
         c = coef[i]
-        if kind == BINARY_CROSSENTROPY:
-            v = _binary_crossentropy_row(y_true, pred, i, from_logits, ls, lo, hi, fused, c, grad)
-        elif kind == MEAN_SQUARED_ERROR:
-            v = _mean_squared_error_row(y_true, pred, i, c, grad)
-        elif kind == MEAN_ABSOLUTE_ERROR:
-            v = _mean_absolute_error_row(y_true, pred, i, c, grad)
-        elif kind == CATEGORICAL_CROSSENTROPY or kind == SPARSE_CATEGORICAL_CROSSENTROPY:
+        if kind == CATEGORICAL_CROSSENTROPY or kind == SPARSE_CATEGORICAL_CROSSENTROPY:
             v = _categorical_crossentropy_row(y_true, kind == SPARSE_CATEGORICAL_CROSSENTROPY, pred, i,
                                               from_logits, ls, lo, hi, fused, c, softmax_logits, grad)
         else:
-            v = _hinge_row(y_true, pred, i, binary_labels, c, grad)
+            v = _elementwise_row(kind, y_true, pred, i, from_logits, ls, lo, hi, fused, binary_labels, c, grad)
         if code != LINEAR:
             for j in range(k):
                 grad[i, j] = grad[i, j] * activate_derivative(code, pred[i, j])
