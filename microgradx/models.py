@@ -237,13 +237,12 @@ class Sequential:
             raise ValueError(f"You called `set_weights(weights)` on model {self.name!r} with a weight list of "
                              f"length {len(weights)}, but the model was expecting {len(shapes)} weights.")
         arrays = []
-        for name, shape, value in zip(self._weight_names(), shapes, weights):
+        for i, (name, shape, value) in enumerate(zip(self._weight_names(), shapes, weights)):
             array = _as_float_array(value, "weights")
             if array.shape != shape:
                 raise ValueError(f"Weight {name} has shape {shape}, which is not compatible with the provided "
                                  f"weight shape {array.shape}.")
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"Weight {name} received non-finite values (NaN or inf).")
+            _check_finite(array, f"weights[{i}] ({name})")
             arrays.append(array.copy())
         if self._engine is not None:
             self._engine.set_weights(arrays)

@@ -413,6 +413,13 @@ def test_non_finite_inputs_raise_naming_the_argument_instead_of_a_nan_loss(engin
         model.fit(np.ones((8, 2)), y, validation_data=(np.full((2, 2), np.nan), np.ones(2)), verbose=0)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)  # nothing was trained on the bad data
+    broken = [w.copy() for w in before]
+    broken[1][0] = np.inf
+    with pytest.raises(ValueError, match=r"argument `weights\[1\] \(.*bias\)`: expected finite numbers, got inf "
+                                         r"at index \(0,\)"):
+        model.set_weights(broken)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bad_labels_are_rejected_before_training():
