@@ -93,11 +93,13 @@ def _command_graph(args: argparse.Namespace) -> int:
                          f"(variables: {', '.join(parsed.variables) or 'none'})")
     out = None if args.out is None else pathlib.Path(args.out)
     if out is not None:
+        if "\0" in args.out:
+            raise UsageError(f"--out {args.out!r}: a file name cannot contain a NUL character")
+        if out.is_dir():
+            raise UsageError(f"--out {args.out!r} is a folder; give a file name such as {str(out / 'graph.svg')!r}")
         if out.suffix.lower() not in GRAPH_SUFFIXES:
             raise UsageError(f"--out {args.out!r}: cannot tell the format from the ending "
                              f"{out.suffix or '(none)'!r}; expected one of {', '.join(GRAPH_SUFFIXES)}")
-        if out.is_dir():
-            raise UsageError(f"--out {args.out!r} is a folder; give a file name such as {str(out / 'graph.svg')!r}")
         _writable_folder(out.parent, f"--out {args.out!r}")
     root = parsed.root
     try:
