@@ -9,6 +9,7 @@ offending column.
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -84,7 +85,13 @@ def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpr
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise ExpressionError(f"only numbers are allowed as constants, got {node.value!r}", text,
                                       node.col_offset)
-            return Value(float(node.value))
+            number = _finite_float(node.value)
+            if number is None:
+                literal = ast.get_source_segment(text, node) or ""
+                shown = literal if len(literal) <= 24 else f"{literal[:12]}... ({len(literal)} characters)"
+                raise ExpressionError(f"the number {shown} is too large for a float (at most about 1.8e308)",
+                                      text, node.col_offset)
+            return Value(number)
         if isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
                 raise ExpressionError(f"{node.id!r} is a function: call it, as in {node.id}(x)", text, node.col_offset)
@@ -152,6 +159,15 @@ def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpr
     if unused:
         raise ExpressionError(f"value(s) given for {', '.join(unused)}, which the expression does not use", text)
     return ParsedExpression(root, variables)
+
+
+def _finite_float(number: int | float) -> float | None:
+    """``number`` as a float, or ``None`` where it has none (``1e999``, a 400-digit integer)."""
+    try:
+        value = float(number)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _is_data_name(name: str) -> bool:

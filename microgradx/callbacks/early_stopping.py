@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import warnings
-from typing import Callable
+from numbers import Integral, Real
+from typing import Any, Callable
 
 from .callback import Callback, Logs
 
@@ -18,6 +20,24 @@ def _greater(a: float, b: float) -> bool:
     return a > b
 
 
+def _invalid(argument: str, value: Any, expected: str) -> ValueError:
+    return ValueError(f"Invalid value received for argument `{argument}`: {value!r} of type "
+                      f"{type(value).__name__}. Expected {expected}.")
+
+
+def _count(value: Any, argument: str) -> int:
+    """An epoch count (``patience``, ``start_from_epoch``): an int >= 0, not a bool or a string."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise _invalid(argument, value, "an integer >= 0")
+    return int(value)
+
+
+def _finite(value: Any, argument: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise _invalid(argument, value, "a finite number")
+    return float(value)
+
+
 class EarlyStopping(Callback):
     """Stop training when a monitored quantity stops improving (Keras 3.15.1, exactly).
 
@@ -27,7 +47,8 @@ class EarlyStopping(Callback):
         patience: stop after this many epochs without improvement (counted as below).
         verbose: 1 prints "Epoch N: early stopping" and the restore message.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (``loss`` -> min; a compiled metric -> its direction;
-            anything else raises ``ValueError`` at the first epoch end). Unknown -> warning, auto.
+            anything else raises ``ValueError`` at the first epoch that logs the monitor). Unknown ->
+            warning, auto.
         baseline: ``wait`` is only reset by epochs that also beat ``baseline`` by ``min_delta``.
         restore_best_weights: at ``on_train_end`` set the weights of the best epoch, also when training
             ran to the last epoch (Keras 3; tf.keras 2 restored only after an early stop).
@@ -37,19 +58,25 @@ class EarlyStopping(Callback):
     better than ``best``; ``best is None`` always improves, NaN never does) never stops; otherwise stop
     when ``wait >= patience`` (and ``epoch > 0``). Note the 3.15.1 baseline quirk: an improvement that
     does not beat ``baseline`` leaves ``wait`` growing (golden scenario B).
+
+    One deliberate difference: a ``monitor`` missing from an epoch's logs always gets Keras's warning
+    naming the logged keys (a misspelt ``"val_acc"``), where Keras 3.15.1 in ``mode="auto"`` first
+    raises its error about the mode. The arguments are checked at construction (Keras checks none).
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0, verbose: int = 0,
                  mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
                  start_from_epoch: int = 0) -> None:
         super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise _invalid("monitor", monitor, "the name of a logged quantity such as 'val_loss'")
         self.monitor = monitor
-        self.min_delta = abs(min_delta)
-        self.patience = patience
+        self.min_delta = abs(_finite(min_delta, "min_delta"))
+        self.patience = _count(patience, "patience")
         self.verbose = verbose
-        self.baseline = baseline
+        self.baseline = None if baseline is None else _finite(baseline, "baseline")
         self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        self.start_from_epoch = _count(start_from_epoch, "start_from_epoch")
         if mode not in ("auto", "min", "max"):
             warnings.warn(f"EarlyStopping mode '{mode}' is unknown, fallback to auto mode.", stacklevel=2)
             mode = "auto"
@@ -104,10 +131,12 @@ class EarlyStopping(Callback):
         return value
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        current = self.get_monitor_value(logs)
+        if current is None:  # warned, naming the logged keys: a misspelt monitor is the likely cause
+            return
         if self.monitor_op is None:
             self._set_monitor_op()
-        current = self.get_monitor_value(logs)
-        if current is None or epoch < self.start_from_epoch:
+        if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()  # the first monitored epoch's weights
