@@ -153,3 +153,48 @@ for index, output in enumerate(outputs):
     w = np.array([p.data for p in layer.neurons[index].w])
     assert math.isclose(output.data, 1.0 / (1.0 + math.exp(-(w @ [2.0, -1.0]))))
     print(f"neuron {index}: y_hat = {output.data:.4f}")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise cell ends with a checker from `microgradx.exercises` that grades your answer on the spot
+# against an independent oracle (a closed form, central differences) and, when it is wrong, gives a hint.
+# Left as it is, a cell answers "not attempted yet". Solutions: `tutorials/solutions/01_single_neuron.py`
+# (try first!).
+#
+# **1.1** A neuron with inputs $x = (1.5, -2)$, weights $w = (0.4, 0.3)$, bias $w_0 = 0.2$ and the sigmoid.
+# Compute $\hat y$ by hand (a calculator is fine) and put the number in `neuron_output`.
+
+# %%
+from microgradx.exercises import neuron as exercises
+
+print(exercises.NEURON)
+neuron_output = None   # your number
+exercises.check_neuron_output(neuron_output)
+
+# %% [markdown]
+# **1.2** Every `Value` operation stores, next to its result, its *local derivative*: the number
+# `backward()` multiplies the upstream gradient by. Write tanh's, using the output `t` (replace the `...`).
+# The checker differentiates your op with `backward()` and compares with central differences of `math.tanh`,
+# alone and inside bigger expressions.
+
+# %%
+def my_tanh(a: Value) -> Value:
+    t = math.tanh(a.data)
+    local = ...          # d tanh(a) / da, written with t
+    return Value(t, _children=(a,), _op="tanh", _local_grads=(local,))
+
+
+exercises.check_tanh(my_tanh)
+
+# %% [markdown]
+# **1.3** The lecture's single-hidden-layer network joins every input to every hidden unit and every hidden
+# unit to every output; each hidden and output unit has a bias. Write `count_parameters(inputs, hidden,
+# outputs)`.
+
+# %%
+def count_parameters(inputs: int, hidden: int, outputs: int) -> int:
+    raise NotImplementedError("your code")
+
+
+exercises.check_parameter_count(count_parameters)

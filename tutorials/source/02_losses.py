@@ -171,3 +171,41 @@ explanation = explain(J_scratch, q[0])
 print(explanation)
 assert explanation.count == 2
 assert math.isclose(explanation.total, -1 / (3 * 0.1), rel_tol=1e-12)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise cell ends with a checker from `microgradx.exercises` (graded on the spot, with a hint when the
+# answer is wrong; "not attempted yet" while the placeholder is there). Solutions:
+# `tutorials/solutions/02_losses.py`.
+#
+# **2.1** Write the lecture's binary cross-entropy $J(W)$ for lists of labels and predicted probabilities, with
+# `math.log` only (no library loss).
+
+# %%
+from microgradx.exercises import losses as exercises
+
+
+def my_bce(y_true: list[float], y_pred: list[float]) -> float:
+    raise NotImplementedError("your code")
+
+
+exercises.check_bce(my_bce)
+
+# %% [markdown]
+# **2.2** By the chain rule, what is $\partial J / \partial p_1$ for the lecture's predictions $(0.1, 0.8, 0.6)$
+# and labels $(1, 0, 1)$? Work it out on paper (one term of the sum contains $p_1$), then check it.
+
+# %%
+bce_gradient_p1 = None   # your number
+exercises.check_bce_gradient(bce_gradient_p1)
+
+# %% [markdown]
+# **2.3** Write the lecture's mean squared error.
+
+# %%
+def my_mse(y_true: list[float], y_pred: list[float]) -> float:
+    raise NotImplementedError("your code")
+
+
+exercises.check_mse(my_mse)

@@ -190,3 +190,40 @@ fig.savefig("05_adam_state.png", dpi=100)
 # along it, and so is $\sqrt{\hat v}$; dividing one by the other gives steps of the same size ($\eta = 0.5$)
 # in both directions, so Adam heads for the minimum instead of bouncing between the walls. $m$ (solid) smooths
 # the oscillating gradient (dotted) of the steep direction.
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/05_adaptive_optimizers.py`.
+#
+# **5.1** Write one Adam step **with bias correction**: update the running averages $m$ and $v$, form
+# $\hat m$ and $\hat v$, step. `t` counts steps from 1. The checker compares ten steps with Kingma & Ba's
+# Algorithm 1.
+
+# %%
+from microgradx.exercises import optimizers as exercises
+
+
+def my_adam_step(w, g, m, v, t, learning_rate, beta_1, beta_2, epsilon):
+    raise NotImplementedError("your code: return the new (w, m, v)")
+
+
+exercises.check_adam_step(my_adam_step)
+
+# %% [markdown]
+# **5.2** Adagrad (Keras' `initial_accumulator_value=0.1`) sees the gradients $1, -2, 3$. What is its
+# accumulator $a$ after the third step?
+
+# %%
+print(exercises.ADAGRAD_GRADIENTS, exercises.ADAGRAD_INITIAL)
+adagrad_sum = None   # your number
+exercises.check_adagrad_sum(adagrad_sum)
+
+# %% [markdown]
+# **5.3** RMSprop with $\rho = 0.9$, $\epsilon = 10^{-7}$ takes its first step with the gradient $g = 0.5$. How
+# large is that step in units of the learning rate, $|\Delta w| / \eta$?
+
+# %%
+rmsprop_ratio = None   # your number
+exercises.check_rmsprop_first_step(rmsprop_ratio)
