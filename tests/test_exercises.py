@@ -257,7 +257,7 @@ def test_adam_checker_accepts_the_library_optimizer():
 
     def library_step(w, g, m, v, t, learning_rate, beta_1, beta_2, epsilon):
         opt = mgx.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
-        opt.apply([np.zeros_like(w)], [np.zeros_like(w)])              # build the slots
+        opt.build([w])
         opt.get_slot(0, "m")[...], opt.get_slot(0, "v")[...] = m, v
         opt.iterations = t - 1
         opt.apply([g], [w])

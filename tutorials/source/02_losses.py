@@ -63,6 +63,22 @@ for argument, default in slide_defaults.items():
     assert signature.parameters[argument].default == default, argument
 
 # %% [markdown]
+# ## One number, four names
+#
+# The slide lists the other names of the empirical loss $J(W)$: the **objective function** (what training
+# minimises), the **cost function** and the **empirical risk** (the average loss on the data we have,
+# standing in for the expected loss on all data). All four are the same number: the mean over the $n$
+# samples of the per-sample loss $L(f(x^{(i)}; W), y^{(i)})$. A loss object shows both: with
+# `reduction="none"` it returns the $n$ per-sample losses, with the default reduction their mean, $J$.
+
+# %%
+per_sample = np.asarray(mgx.losses.BinaryCrossentropy(reduction="none")(y_true, y_pred), dtype=float)
+print("L(f(x_i), y_i) =", np.round(per_sample, 4), "  mean =", round(per_sample.mean(), 6), "= J(W)")
+assert per_sample.shape == (3,)
+assert np.allclose(per_sample, [-math.log(0.1), -math.log(1 - 0.8), -math.log(0.6)], rtol=1e-6)
+assert math.isclose(per_sample.mean(), bce_value, rel_tol=1e-12)
+
+# %% [markdown]
 # ## Mean squared error
 #
 # A regressor outputs any real number. The lecture's predictions are $30, 80, 85$ for the targets
