@@ -110,7 +110,7 @@ class _Progress:
 
 def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     """The neuron's graph, the backprop chain's graph, its chain-rule table, path products and animation."""
-    from .cli import parse_expression
+    from .expression import parse_expression
     from .explain import explain
     from .viz import graph as graph_module
 
