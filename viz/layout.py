@@ -65,6 +65,11 @@ def expression(node: Value, names: Mapping[Value, str] | None = None, max_terms:
     return f"{op}({', '.join(args)})"
 
 
+def _bare(text: str) -> str:
+    """An expression without spaces and parentheses, to tell whether a name already spells it."""
+    return re.sub(r"[\s()]", "", text)
+
+
 def _short(text: str, limit: int = _MAX_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -182,7 +187,9 @@ class FixedLayout:
         if not node.children:
             return _short(name)
         body = expression(node, self.names)
-        return _short(name if body == name else f"{name} = {body}")
+        if _bare(body) == _bare(name):  # the name already spells the expression: (w1*x) = w1 * x
+            return _short(name)
+        return _short(f"{name} = {body}")
 
     def data_text(self, node: Value) -> str:
         return f"data {_num(node.data, self.digits)}"
@@ -305,11 +312,11 @@ class FixedLayout:
 
         def centre(block: re.Match) -> str:
             box = block.group(1)
-            texts = iter((centres[box] - half, centres[box] + half))
+            texts = iter((centres[box], centres[box] - half, centres[box] + half))  # title, data, grad
 
             def move(cell: re.Match) -> str:
-                return f'<text text-anchor="middle" x="{next(texts):.2f}"{cell.group(1)}>{cell.group(2)}'
-            return re.sub(r'<text text-anchor="start" x="[^"]*"([^>]*)>((?:data|grad) )', move, block.group(0))
+                return f'<text text-anchor="middle" x="{next(texts):.2f}"{cell.group(1)}>'
+            return re.sub(r'<text text-anchor="start" x="[^"]*"([^>]*)>', move, block.group(0))
 
         return re.sub(r'<g id="(n\d+)" class="node[^"]*">.*?</g>', centre, text, flags=re.S)
 
