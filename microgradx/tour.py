@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import os
 import pathlib
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TextIO
 
 import numpy as np
 
+from . import utils
 from .engine import Value
 
 __all__ = ["run_tour", "TourSettings", "Section", "backprop_example"]
@@ -115,7 +117,6 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     and animation (the explorer, the picture and the frames share one fixed layout)."""
     from .expression import parse_expression
     from .explain import explain
-    from .utils import atomic_write
     from .viz import graph as graph_module
 
     neuron = parse_expression("sigmoid(w1*x1 + w2*x2 + b)", {"w1": 0.8, "x1": 1.0, "w2": -0.4, "x2": 2.0,
@@ -125,7 +126,8 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     trace = root.backward()
     table = str(trace)
     products = "\n\n".join(str(explain(root, nodes[name])) for name in ("w2", "w1"))
-    (out / "chain_rule.txt").write_text(table + "\n\n" + products + "\n", encoding="utf-8")
+    utils.atomic_write(out / "chain_rule.txt", lambda tmp: pathlib.Path(tmp).write_text(
+        table + "\n\n" + products + "\n", encoding="utf-8"))
     sections["neuron"].files.append("neuron")
     backprop = sections["backprop"]
     backprop.links += ["backprop", "chain_rule.txt"]
@@ -136,12 +138,13 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
         graph_module.render(graph_module.draw_graph(neuron.root, show_grad=False, title="forward pass"),
                             out / "neuron.svg")
         picture = layout.FixedLayout(root).render("svg")
-        atomic_write(out / "backprop.svg", lambda tmp: pathlib.Path(tmp).write_bytes(picture))
+        utils.atomic_write(out / "backprop.svg", lambda tmp: pathlib.Path(tmp).write_bytes(picture))
         backprop.embed = explorer.explorer_fragment(root, trace, element_id="backprop-explorer")
         frames_dir = out / "backward_frames"
         frames_dir.mkdir(exist_ok=True)
         written = frames.backward_frames(root, frames_dir, fmt="png", gif=True, trace=trace, duration_ms=1200)
-        os.replace(written[-1], out / "backward.gif")
+        utils.atomic_write(out / "backward.gif", lambda tmp: shutil.copyfile(written[-1], tmp))
+        os.remove(written[-1])
         backprop.links.append("backward.gif")
         sections["neuron"].files[-1] = "neuron.svg"
         backprop.links[backprop.links.index("backprop")] = "backprop.svg"
