@@ -64,9 +64,6 @@ class TraceStep:
         upstream: d root / d node, complete at this point of the pass.
         contribution: ``local * upstream``.
         grad_after: ``target.grad`` after adding the contribution.
-
-    ``step.input`` is a read-only alias of ``step.target`` (the field's old name, which shadowed the
-    builtin ``input``).
     """
 
     index: int
@@ -77,11 +74,6 @@ class TraceStep:
     upstream: float
     contribution: float
     grad_after: float
-
-    @property
-    def input(self) -> Value:
-        """Read-only alias of :attr:`target`, kept for compatibility."""
-        return self.target
 
     def __str__(self) -> str:
         node, target = node_name(self.node), node_name(self.target)
