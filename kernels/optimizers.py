@@ -45,7 +45,8 @@ from numba.extending import register_jitable
 
 from .jit import njit
 
-__all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "flat_update", "cast_arguments", "rules_digest"]
+__all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "flat_update", "cast_arguments", "rules_digest",
+           "all_finite"]
 
 #: LLVM fast-math flags of the update loops: reassociation (vectorised reductions), contraction (FMA),
 #: reciprocal and approximate-function rewrites, no signed zeros. ``nnan`` and ``ninf`` are left out,
@@ -140,3 +141,17 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple) ->
                     c[i] = x2
 
     return update
+
+
+# ----------------------------------------------------------------------------- after an update
+@njit(fastmath=set(FASTMATH))
+def all_finite(a):
+    """True when no entry of the 1-D array ``a`` is NaN or inf: ``sum(a * 0) == 0``, one vectorised
+    pass (``inf * 0`` and ``nan * 0`` are NaN, which :data:`FASTMATH` keeps). The engines call it on
+    the flat weights after each update (a finite loss can still give an update that overflows)."""
+    t = a.dtype.type
+    zero = t(0.0)
+    acc = t(0.0)
+    for i in range(a.size):
+        acc += a[i] * zero
+    return acc == zero

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import os
 import pathlib
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TextIO
 
 import numpy as np
 
+from . import utils
 from .engine import Value
 
 __all__ = ["run_tour", "TourSettings", "Section", "backprop_example"]
@@ -110,7 +112,7 @@ class _Progress:
 
 def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     """The neuron's graph, the backprop chain's graph, its chain-rule table, path products and animation."""
-    from .cli import parse_expression
+    from .expression import parse_expression
     from .explain import explain
     from .viz import graph as graph_module
 
@@ -121,7 +123,8 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     trace = root.backward()
     table = str(trace)
     products = "\n\n".join(str(explain(root, nodes[name])) for name in ("w2", "w1"))
-    (out / "chain_rule.txt").write_text(table + "\n\n" + products + "\n", encoding="utf-8")
+    utils.atomic_write(out / "chain_rule.txt", lambda tmp: pathlib.Path(tmp).write_text(
+        table + "\n\n" + products + "\n", encoding="utf-8"))
     sections["neuron"].files.append("neuron")
     sections["backprop"].files += ["backprop", "chain_rule.txt"]
     sections["backprop"].preformatted = table + "\n\n" + products
@@ -134,7 +137,8 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
         root2, _ = backprop_example()
         written = graph_module.backward_frames(root2, frames_dir, fmt="png", gif=True, duration_ms=1200)
         gif = out / "backward.gif"
-        os.replace(written[-1], gif)
+        utils.atomic_write(gif, lambda tmp: shutil.copyfile(written[-1], tmp))
+        os.remove(written[-1])
         sections["backprop"].files.append("backward.gif")
         for name in ("neuron", "backprop"):
             files = sections[name].files

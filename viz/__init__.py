@@ -8,6 +8,9 @@ module            what it draws
 ================  ==========================================================================================
 ``graph``         a scalar ``Value`` graph with Graphviz (``draw_graph``), one frame per chain-rule step
                   (``backward_frames``)
+``explorer``      the interactive backprop explorer: ``explore(J)`` (a Jupyter widget) and ``save_html`` (the
+                  same explorer as one self-contained page), on the fixed layout of ``layout``
+``widget``        the shared anywidget base: one ES module runs as a notebook widget and in a static page
 ``curves``        training curves: loss and metrics per epoch, train against validation, early stopping
                   marked (``plot_training_curves``)
 ``learning_rate`` a too-small, a too-large and a stable learning rate, as curves and as steps on the loss
@@ -38,6 +41,8 @@ _LAZY = {
     "save_dot": "graph",
     "backward_frames": "graph",
     "GraphvizNotFoundError": "graph",
+    "explore": "explorer",
+    "save_html": "explorer",
 }
 
 __all__ = sorted(_LAZY)
