@@ -111,3 +111,69 @@ def test_paths_of_a_leaf_sum_to_its_central_difference_gradient(page, lecture_pa
     lit = page.eval_on_selector_all("g.edge.mgx-path-edge", "gs => gs.map(g => g.id)")
     assert len(lit) == 6  # six factors, six edges from w1 up to J
     assert_no_horizontal_scrollbar(page)
+
+
+def test_tour_backprop_section_embeds_the_explorer_without_sideways_scrolling(page, tmp_path) -> None:
+    from microgradx import tour
+
+    sections = tour._sections()
+    tour._graphs(tmp_path, sections)
+    index = tour.write_index(tmp_path, sections, 1.0)
+    root, nodes = backprop_example()  # the same chain, built again: an independent Trace for the numbers
+    trace = root.backward()
+    _open(page, index)
+    assert_no_horizontal_scrollbar(page)
+    assert page.locator("#backprop .mgx-explorer").count() == 1
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    step = trace[3]
+    assert _state(page)["counter"] == "backward step 4 of 8"
+    assert _state(page)["formula"].endswith(f"= {_g(step.upstream)} × {_g(step.local)} = {_g(step.contribution)}")
+    # the table beside it numbers the same step 4, and says the same thing
+    table = page.inner_text("#backprop pre")
+    row = [line for line in table.splitlines() if line.startswith("4 ")][0]
+    assert row.split()[1:4] == ["(w2*z1)", "*", "w2"]
+    page.locator("#backprop").scroll_into_view_if_needed()
+    screenshot(page, "tour_backprop_section", selector="#backprop")
+    assert_no_horizontal_scrollbar(page)
+
+
+def test_graph_html_page_steps_forward_then_backward(page, tmp_path) -> None:
+    from microgradx.cli import main
+    from microgradx.expression import parse_expression
+
+    values = {"w1": 0.8, "x1": 1.0, "w2": -0.4, "x2": 2.0, "b": 0.1}
+    args = [f"{k}={v}" for k, v in values.items()]
+    out = tmp_path / "neuron.html"
+    assert main(["graph", "sigmoid(w1*x1 + w2*x2 + b)", *args, "--html", str(out)]) == 0
+    parsed = parse_expression("sigmoid(w1*x1 + w2*x2 + b)", values)
+    trace = parsed.root.backward()
+    order = trace.order
+    _open(page, out)
+    page.click(".mgx-phase[data-phase=forward]")
+    page.focus(".mgx-explorer")
+    assert page.inner_text(".mgx-counter") == f"forward step 1 of {len(order)}"
+    first = order[0]
+    assert page.inner_text(".mgx-formula-text").startswith(f"{first.label} = {first.data:.4g}")
+    # the data of nodes not computed yet is unknown; each step shows one more
+    unknown = page.eval_on_selector_all("text.mgx-data", "ts => ts.filter(t => t.textContent === 'data ?').length")
+    assert unknown == len(order) - 1
+    product = next(k for k, n in enumerate(order) if n.op == "*")
+    for _ in range(product):
+        page.keyboard.press("ArrowRight")
+    w, x = order[product].children
+    assert page.inner_text(".mgx-formula-text") == (
+        f"{order[product].label} = {w.label} * {x.label} = {w.data:.4g} * {x.data:.4g} = {order[product].data:.4g}")
+    assert page.eval_on_selector_all("g.node.mgx-current", "gs => gs.map(g => g.id)") == [f"n{product}"]
+    page.keyboard.press("Shift+ArrowRight")  # to the next phase: the seed of the backward pass
+    assert page.inner_text(".mgx-counter") == f"backward step 0 of {len(trace)}"
+    page.keyboard.press("End")
+    assert page.inner_text(".mgx-counter") == f"backward step {len(trace)} of {len(trace)}"
+    grads = page.eval_on_selector_all("g.node", "gs => Object.fromEntries(gs.map(g => [g.id, "
+                                                "g.querySelector('text.mgx-grad').textContent]))")
+    for k, node in enumerate(order):  # every gradient as backward() left it
+        assert grads[f"n{k}"] == f"grad {node.grad:.4f}"
+    page.keyboard.press("ArrowLeft")
+    assert page.inner_text(".mgx-counter") == f"backward step {len(trace) - 1} of {len(trace)}"
+    assert_no_horizontal_scrollbar(page)
+    screenshot(page, "graph_html_neuron")

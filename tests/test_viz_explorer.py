@@ -123,3 +123,25 @@ def test_widget_state_round_trips_and_validates() -> None:
         widget.step = 10
     with pytest.raises(Exception, match="phase must be"):
         widget.phase = "sideways"
+
+
+@needs_dot
+def test_graph_command_writes_the_explorer_page(tmp_path, capsys) -> None:
+    from microgradx.cli import main
+
+    page = tmp_path / "sub" / "neuron.html"
+    assert main(["graph", "sigmoid(w1*x1 + b)", "w1=0.5", "x1=2", "b=1", "--html", str(page)]) == 0
+    assert f"wrote {page}" in capsys.readouterr().out
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "Backpropagation through sigmoid(w1*x1 + b)" in text
+
+
+@pytest.mark.parametrize("given", ["page.txt", "page", "."])
+def test_graph_command_refuses_a_bad_html_name_with_one_error_line(tmp_path, capsys, given) -> None:
+    from microgradx.cli import main
+
+    target = str(tmp_path / given) if given != "." else str(tmp_path)
+    assert main(["graph", "x*2", "x=1", "--html", target]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--html" in err[0] and "expected a file name ending in .html" in err[0]
+    assert not any(p.suffix == ".html" for p in tmp_path.rglob("*"))

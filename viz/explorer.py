@@ -32,9 +32,9 @@ from microgradx.trace import Trace
 
 from .graph import DEFAULT_MAX_NODES, _atomic_write
 from .layout import FACTOR_COLORS, FixedLayout, expression
-from .widget import asset_text, static_page
+from .widget import asset_text, embed, static_page
 
-__all__ = ["explore", "explorer_script", "explorer_html", "save_html", "MAX_PATH_LEAVES"]
+__all__ = ["explore", "explorer_script", "explorer_html", "explorer_fragment", "save_html", "MAX_PATH_LEAVES"]
 
 #: paths are precomputed for at most this many leaves (the trainable ones first)
 MAX_PATH_LEAVES = 400
@@ -202,6 +202,13 @@ def explorer_html(root: Value, trace: Trace | None = None, *, title: str | None 
     state = {"script": script, "phase": phase, "step": step, "leaf": "", "path": 0}
     return static_page(asset_text("explorer.js"), asset_text("explorer.css"), state,
                        title=html.escape(script["title"]))
+
+
+def explorer_fragment(root: Value, trace: Trace | None = None, *, element_id: str = "mgx-explorer",
+                      phase: str = "backward", step: int = 0, **options) -> str:
+    """The explorer as an HTML fragment for a larger page (the tour): its module, CSS and state inline."""
+    state = {"script": explorer_script(root, trace, **options), "phase": phase, "step": step, "leaf": "", "path": 0}
+    return embed(asset_text("explorer.js"), asset_text("explorer.css"), state, element_id=element_id)
 
 
 def save_html(root: Value, path: str | os.PathLike, trace: Trace | None = None, **options) -> pathlib.Path:

@@ -65,6 +65,11 @@ def expression(node: Value, names: Mapping[Value, str] | None = None, max_terms:
     return f"{op}({', '.join(args)})"
 
 
+def _bare(text: str) -> str:
+    """An expression without spaces and parentheses, to tell whether a name already spells it."""
+    return re.sub(r"[\s()]", "", text)
+
+
 def _short(text: str, limit: int = _MAX_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -77,6 +82,7 @@ class NodeStyle:
     grad: str | None = None          # None: the final gradient; "?" for a gradient not known yet
     outline: str | None = None       # outline colour (and a thick pen)
     grad_color: str | None = None    # colour of the grad cell's text
+    dashed: bool = False             # a dashed outline (the input that receives a contribution)
 
 
 @dataclass
@@ -181,7 +187,9 @@ class FixedLayout:
         if not node.children:
             return _short(name)
         body = expression(node, self.names)
-        return _short(name if body == name else f"{name} = {body}")
+        if _bare(body) == _bare(name):  # the name already spells the expression: (w1*x) = w1 * x
+            return _short(name)
+        return _short(f"{name} = {body}")
 
     def data_text(self, node: Value) -> str:
         return f"data {_num(node.data, self.digits)}"
@@ -230,6 +238,8 @@ class FixedLayout:
                      f'fillcolor="{ROLE_COLORS[kind]}"']
             if style.outline:
                 attrs += [f'color="{style.outline}"', "penwidth=3"]
+            if style.dashed:
+                attrs.append('style="filled,rounded,dashed"')
             if pinned:
                 x, y, w, h = pinned["nodes"][node_id]
                 attrs += [f'pos="{x},{y}!"', f"width={w}", f"height={h}", "fixedsize=true"]
@@ -243,7 +253,8 @@ class FixedLayout:
             lines.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
         if caption is not None and pinned:
             x0, y0, x1, y1 = (float(v) for v in pinned["bb"].split(","))
-            lines.append(f'  caption [shape=plain, style="", label=<{caption}>, pos="{(x0 + x1) / 2},{y1 + 8}!"];')
+            lines.append(f'  caption [shape=plain, style="", label=<{caption}>, '
+                         f'pos="{(x0 + x1) / 2},{pinned.get("caption_y", y1)}!"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -270,12 +281,18 @@ class FixedLayout:
 
     def render(self, fmt: str = "svg", styles: Mapping[str, NodeStyle] | None = None,
                hot_edges: Mapping[str, str] | None = None, caption: str | None = None,
-               caption_height: float = 0.0) -> bytes:
-        """Draw at the fixed positions (``svg``, ``png``); the same layout whatever the styles and caption."""
+               caption_size: tuple[float, float] = (0.0, 0.0)) -> bytes:
+        """Draw at the fixed positions (``svg``, ``png``); the same layout whatever the styles and caption.
+
+        ``caption_size`` (points) reserves a band above the graph for the caption, at least as wide as given:
+        pass the same size for every frame and every frame has the same size.
+        """
         positions = self.positions()
-        if caption is not None and caption_height:
+        if caption is not None:
             x0, y0, x1, y1 = (float(v) for v in positions["bb"].split(","))
-            positions = dict(positions, bb=f"{x0},{y0},{x1},{y1 + caption_height}")
+            grow = max(0.0, caption_size[0] - (x1 - x0)) / 2
+            positions = dict(positions, bb=f"{x0 - grow},{y0},{x1 + grow},{y1 + caption_size[1]}",
+                             caption_y=y1 + caption_size[1] / 2)
         saved, self._positions = self._positions, positions
         try:
             return self._run(self.dot_source(styles, hot_edges, caption), fmt, "neato", no_op=2)
@@ -295,11 +312,11 @@ class FixedLayout:
 
         def centre(block: re.Match) -> str:
             box = block.group(1)
-            texts = iter((centres[box] - half, centres[box] + half))
+            texts = iter((centres[box], centres[box] - half, centres[box] + half))  # title, data, grad
 
             def move(cell: re.Match) -> str:
-                return f'<text text-anchor="middle" x="{next(texts):.2f}"{cell.group(1)}>{cell.group(2)}'
-            return re.sub(r'<text text-anchor="start" x="[^"]*"([^>]*)>((?:data|grad) )', move, block.group(0))
+                return f'<text text-anchor="middle" x="{next(texts):.2f}"{cell.group(1)}>'
+            return re.sub(r'<text text-anchor="start" x="[^"]*"([^>]*)>', move, block.group(0))
 
         return re.sub(r'<g id="(n\d+)" class="node[^"]*">.*?</g>', centre, text, flags=re.S)
 
