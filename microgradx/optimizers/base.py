@@ -9,7 +9,7 @@ One call of :meth:`Optimizer.apply` (Keras' ``apply``/``apply_gradients``) runs,
    ``g <- (g + acc) / N`` and the accumulator is reset after the update.
 4. Clipping: ``clipnorm`` (per variable), ``global_clipnorm`` or ``clipvalue`` (at most one).
 5. Decoupled weight decay ``w <- w - w * weight_decay * lr_t`` (before the update, never added to g).
-6. The optimizer's own :meth:`update_step` (SGD, Adam, ...).
+6. The optimizer's own rule (:meth:`update_step`: ``adam_rule``, ...).
 7. ``use_ema``: ``avg <- mu avg + (1 - mu) w`` with ``mu = 0`` at ``iterations == 0`` (so the first
    average is ``w``), and ``w <- avg`` every ``ema_overwrite_frequency`` steps.
 8. The raw counter ``r`` goes up by one (also on accumulation-only calls).
