@@ -571,3 +571,16 @@ def test_reduction_none_trains_on_the_sum_of_per_sample_losses(engine):
     assert history.history["loss"] == pytest.approx([per_sample.sum()], rel=1e-12)
     np.testing.assert_allclose(model.get_weights()[0], w - learning_rate * grad_w, rtol=1e-10)
     np.testing.assert_allclose(model.get_weights()[1], b - learning_rate * grad_b, rtol=1e-10)
+
+
+@pytest.mark.parametrize("stack", [[], [layers.Input(shape=(2,))]])
+def test_a_model_without_layers_is_rejected_when_it_meets_data(stack):
+    model = Sequential(stack)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 2)), np.ones(4)
+    for call in (lambda: model.predict(x, verbose=0), lambda: model.fit(x, y, verbose=0),
+                 lambda: model.evaluate(x, y, verbose=0), lambda: model(x)):
+        with pytest.raises(ValueError, match=r"has no layers: it cannot compute anything from `x`"):
+            call()
+    with pytest.raises(ValueError, match="has no layers"):
+        model.build((None, 2))
