@@ -405,7 +405,13 @@ class CpuEngine(Engine):
         return self._step(ws, step, outputs)
 
     def _checked_update(self) -> None:
-        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite."""
+        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite.
+
+        (``optimizer.apply``, the reference path, refuses a non-finite gradient: that step is skipped
+        the same way here, as the fused path's weights would have become non-finite.)"""
+        if not self._use_flat and not all_finite(self.grads):
+            self.rejected_update = True
+            return
         np.copyto(self._before_update, self.params)
         raw_iterations = self.optimizer._raw_iterations
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for just below
