@@ -20,7 +20,8 @@ The learning rate of the step (a schedule's value) and Adam's ``alpha_t`` are co
 and passed as numbers, so no host-device copy happens per step. A slot that an option switches off
 (momentum-free SGD's velocity, Adam's ``v_hat`` without AMSGrad, ...) is a one-element placeholder
 that is never read. Every update kernel first reads ``halted[0]`` (set by the loss kernel when a
-batch's loss is not finite) and then leaves everything unchanged.
+batch's loss is not finite) and then leaves everything unchanged. :func:`guard_update` (after the
+update) undoes an update that made a weight non-finite and sets the same flag.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .reduce import block_sum
 
 __all__ = [
     "THREADS", "CLIP_NONE", "CLIP_NORM", "CLIP_GLOBAL_NORM", "squared_norms", "sgd_update",
-    "adam_update", "adadelta_update", "adagrad_update", "rmsprop_update",
+    "adam_update", "adadelta_update", "adagrad_update", "rmsprop_update", "guard_update",
 ]
 
 #: threads per block.
@@ -234,3 +235,38 @@ def rmsprop_update(halted, w, g, velocity, average_gradient, momentum_buffer, of
     _update(_rmsprop_kernel, halted, w, g, (velocity, average_gradient, momentum_buffer), offsets, sq,
             clip_mode, clipnorm, clipvalue, wd_lr,
             (float(lr), float(rho), float(momentum), float(epsilon), bool(centered)), stream)
+
+
+# ----------------------------------------------------------------------------- after an update
+@cuda.jit
+def _flag_non_finite(halted, w, flags, slot):
+    i = cuda.grid(1)
+    if i < w.shape[0] and halted[0] == 0:
+        wi = w[i]
+        if math.isinf(wi) or math.isnan(wi):
+            halted[0] = 2
+            flags[slot] = 1.0
+
+
+@cuda.jit
+def _commit_or_restore(halted, w, committed):
+    i = cuda.grid(1)
+    if i < w.shape[0]:
+        if halted[0] == 2:
+            w[i] = committed[i]
+        else:
+            committed[i] = w[i]
+
+
+def guard_update(halted, w, committed, flags, slot: int, stream=0) -> None:
+    """After an update: undo it when it made a weight of ``w`` non-finite. Two launches:
+
+    1. any thread whose ``w[i]`` is NaN or inf (while ``halted[0] == 0``) sets ``halted[0] = 2`` and
+       ``flags[slot] = 1`` (so the later updates of the epoch are skipped, as after a non-finite loss);
+    2. ``halted[0] == 2``: ``w <- committed`` (the weights before the update); else ``committed <- w``.
+
+    ``committed`` must equal ``w`` before the first update (the engine copies it when it uploads).
+    """
+    shape = launch_shape(w.shape[0], THREADS)
+    launch(_flag_non_finite, *shape, halted, w, flags, int(slot), stream=stream)
+    launch(_commit_or_restore, *shape, halted, w, committed, stream=stream)
