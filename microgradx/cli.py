@@ -6,7 +6,8 @@
   training-curve figure and the weights.
 * ``microgradx graph "relu(w1*x1 + w2*x2 + b)" w1=0.5 x1=2 ...`` builds the expression as a scalar
   :class:`~microgradx.engine.Value` graph, runs ``backward()``, prints the chain-rule trace and (``--wrt``)
-  the gradient as a sum of path products, and draws the graph (``--out``).
+  the gradient as a sum of path products, draws the graph (``--out``) and writes the interactive backprop
+  explorer as one self-contained page (``--html``).
 
 Expressions are parsed by :mod:`microgradx.expression` (a whitelist over :mod:`ast`, never ``eval``); a bad
 expression is reported with a caret under the offending column.
@@ -101,6 +102,7 @@ def _command_graph(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {args.out!r}: cannot tell the format from the ending "
                              f"{out.suffix or '(none)'!r}; expected one of {', '.join(GRAPH_SUFFIXES)}")
         _writable_folder(out.parent, f"--out {args.out!r}")
+    page = None if args.html is None else _html_path(args.html)
     root = parsed.root
     try:
         trace = root.backward()
@@ -116,7 +118,32 @@ def _command_graph(args: argparse.Namespace) -> int:
         print(explain(root, parsed.variables[args.wrt]))
     if out is not None:
         _write_graph(root, out)
+    if page is not None:
+        _write_explorer(root, trace, page, args.expression)
     return EXIT_OK
+
+
+def _html_path(given: str) -> pathlib.Path:
+    """The ``--html`` file, checked before any work (an ``.html`` name in a folder we can write)."""
+    page = pathlib.Path(given)
+    if "\0" in given or page.is_dir() or page.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--html {given!r}: expected a file name ending in .html, such as 'explorer.html'")
+    _writable_folder(page.parent, f"--html {given!r}")
+    return page
+
+
+def _write_explorer(root: Value, trace, page: pathlib.Path, expression: str) -> None:
+    """Write the backprop explorer of the expression as one self-contained page."""
+    from .viz import explorer, graph as graph_module
+
+    try:
+        explorer.save_html(root, page, trace, title=f"Backpropagation through {expression}")
+    except graph_module.GraphvizNotFoundError:
+        raise UsageError("--html needs Graphviz' dot program to lay the graph out; install it "
+                         "(apt-get install graphviz, brew install graphviz) and run again") from None
+    except ValueError as error:  # too many boxes to lay out
+        raise UsageError(f"--html: {error}") from None
+    print(f"wrote {page} (open it in a browser: the backprop explorer, no server needed)")
 
 
 def _write_graph(root: Value, out: pathlib.Path) -> pathlib.Path:
@@ -377,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--wrt", default=None, metavar="NAME", help="explain d out/d NAME as path products")
     graph.add_argument("--out", default=None, metavar="FILE",
                        help="draw the graph to FILE (.svg, .png, .pdf; .dot for the DOT source)")
+    graph.add_argument("--html", default=None, metavar="FILE",
+                       help="write the interactive backprop explorer to FILE (.html, one self-contained page)")
     graph.set_defaults(handler=_command_graph)
     return parser
 

@@ -111,3 +111,108 @@ def test_paths_of_a_leaf_sum_to_its_central_difference_gradient(page, lecture_pa
     lit = page.eval_on_selector_all("g.edge.mgx-path-edge", "gs => gs.map(g => g.id)")
     assert len(lit) == 6  # six factors, six edges from w1 up to J
     assert_no_horizontal_scrollbar(page)
+
+
+def test_tour_backprop_section_embeds_the_explorer_without_sideways_scrolling(page, tmp_path) -> None:
+    from microgradx import tour
+
+    sections = tour._sections()
+    tour._graphs(tmp_path, sections)
+    index = tour.write_index(tmp_path, sections, 1.0)
+    root, nodes = backprop_example()  # the same chain, built again: an independent Trace for the numbers
+    trace = root.backward()
+    _open(page, index)
+    assert_no_horizontal_scrollbar(page)
+    assert page.locator("#backprop .mgx-explorer").count() == 1
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    step = trace[3]
+    assert _state(page)["counter"] == "backward step 4 of 8"
+    assert _state(page)["formula"].endswith(f"= {_g(step.upstream)} × {_g(step.local)} = {_g(step.contribution)}")
+    # the table beside it numbers the same step 4, and says the same thing
+    table = page.inner_text("#backprop pre")
+    row = [line for line in table.splitlines() if line.startswith("4 ")][0]
+    assert row.split()[1:4] == ["(w2*z1)", "*", "w2"]
+    page.locator("#backprop").scroll_into_view_if_needed()
+    screenshot(page, "tour_backprop_section", selector="#backprop")
+    assert_no_horizontal_scrollbar(page)
+
+
+def test_graph_html_page_steps_forward_then_backward(page, tmp_path) -> None:
+    from microgradx.cli import main
+    from microgradx.expression import parse_expression
+
+    values = {"w1": 0.8, "x1": 1.0, "w2": -0.4, "x2": 2.0, "b": 0.1}
+    args = [f"{k}={v}" for k, v in values.items()]
+    out = tmp_path / "neuron.html"
+    assert main(["graph", "sigmoid(w1*x1 + w2*x2 + b)", *args, "--html", str(out)]) == 0
+    parsed = parse_expression("sigmoid(w1*x1 + w2*x2 + b)", values)
+    trace = parsed.root.backward()
+    order = trace.order
+    _open(page, out)
+    page.click(".mgx-phase[data-phase=forward]")
+    page.focus(".mgx-explorer")
+    assert page.inner_text(".mgx-counter") == f"forward step 1 of {len(order)}"
+    first = order[0]
+    assert page.inner_text(".mgx-formula-text").startswith(f"{first.label} = {first.data:.4g}")
+    # the data of nodes not computed yet is unknown; each step shows one more
+    unknown = page.eval_on_selector_all("text.mgx-data", "ts => ts.filter(t => t.textContent === 'data ?').length")
+    assert unknown == len(order) - 1
+    product = next(k for k, n in enumerate(order) if n.op == "*")
+    for _ in range(product):
+        page.keyboard.press("ArrowRight")
+    w, x = order[product].children
+    assert page.inner_text(".mgx-formula-text") == (
+        f"{order[product].label} = {w.label} * {x.label} = {w.data:.4g} * {x.data:.4g} = {order[product].data:.4g}")
+    assert page.eval_on_selector_all("g.node.mgx-current", "gs => gs.map(g => g.id)") == [f"n{product}"]
+    page.keyboard.press("Shift+ArrowRight")  # to the next phase: the seed of the backward pass
+    assert page.inner_text(".mgx-counter") == f"backward step 0 of {len(trace)}"
+    page.keyboard.press("End")
+    assert page.inner_text(".mgx-counter") == f"backward step {len(trace)} of {len(trace)}"
+    grads = page.eval_on_selector_all("g.node", "gs => Object.fromEntries(gs.map(g => [g.id, "
+                                                "g.querySelector('text.mgx-grad').textContent]))")
+    for k, node in enumerate(order):  # every gradient as backward() left it
+        assert grads[f"n{k}"] == f"grad {node.grad:.4f}"
+    page.keyboard.press("ArrowLeft")
+    assert page.inner_text(".mgx-counter") == f"backward step {len(trace) - 1} of {len(trace)}"
+    assert_no_horizontal_scrollbar(page)
+    screenshot(page, "graph_html_neuron")
+
+
+def test_a_model_graph_folds_neurons_searches_labels_and_sums_paths(page, tmp_path) -> None:
+    import numpy as np
+
+    import microgradx as mgx
+    from microgradx.viz.explorer import save_html
+
+    mgx.utils.set_random_seed(0)
+    model = mgx.Sequential([mgx.layers.Input(shape=(2,)), mgx.layers.Dense(16, activation="relu"),
+                            mgx.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", engine="scalar")
+    root = model.to_graph(np.array([[0.5, -1.0], [1.5, 0.3]]), np.array([[1.0], [0.0]]))
+    trace = root.backward()
+    out = save_html(root, tmp_path / "model.html", trace)
+    _open(page, out)
+    assert_no_horizontal_scrollbar(page)
+    # the first-layer weight with the largest gradient (a dead ReLU would make every check below 0 = 0)
+    first = model.layers[0].name  # "dense", or "dense_2" when other models were built before in this process
+    kernel = max((n for n in trace.order if n.label.startswith(f"{first}/kernel")), key=lambda n: abs(n.grad))
+    assert abs(kernel.grad) > 1e-3
+    page.fill(".mgx-search", kernel.label)
+    page.press(".mgx-search", "Enter")
+    found = page.eval_on_selector_all("g.node.mgx-found", "gs => gs.map(g => g.id)")
+    ident = _ids(trace)
+    readers = {ident(s.node) for s in trace if s.target is kernel}  # the products that read the weight ...
+    sums = {ident(n) for n in trace.order if n.op == "sum" and any(ident(c) in readers for c in n.children)}
+    assert sorted(found) == sorted(sums) and len(found) == 2  # ... are folded into one box per sample
+    rows = page.inner_text(".mgx-detail")
+    assert re.search(re.escape(kernel.label) + r" × x\[\d,\d\] = ", rows)
+    # its paths: the products add up to the gradient the Trace accumulated into it
+    page.select_option(".mgx-leaf", ident(kernel))
+    products = page.eval_on_selector_all(".mgx-paths tbody tr td:last-child", "tds => tds.map(t => t.textContent)")
+    assert len(products) >= 2
+    assert sum(float(p) for p in products) == pytest.approx(sum(s.contribution for s in trace.into(kernel)),
+                                                            rel=2e-3, abs=1e-4)
+    assert page.eval_on_selector_all("g.node.mgx-path-box", "gs => gs.length") >= 3
+    screenshot(page, "explorer_model_paths")
+    assert_no_horizontal_scrollbar(page)

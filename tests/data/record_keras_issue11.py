@@ -232,7 +232,7 @@ def record_files() -> dict:
         out["checkpoint_best_only"] = {"val_loss": values, "files": sorted(os.listdir(tmp))}
     # the files a test loads without Keras
     model = keras.Sequential([keras.layers.Input(shape=(3,)),
-                              keras.layers.Dense(4, activation="relu", kernel_regularizer="l2"),
+                              keras.layers.Dense(4, activation="relu"),
                               keras.layers.Dropout(0.25),
                               keras.layers.Dense(2, activation="softmax")])
     model.set_weights([np.array(v) for v in problem()[2][:2]] +

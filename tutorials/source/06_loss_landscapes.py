@@ -101,3 +101,33 @@ fig
 # %% [markdown]
 # **What you should see:** the path starts at the square (the random initial weights, on higher ground) and runs
 # downhill across the contours into the star; almost all of the movement lies along one direction.
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/06_loss_landscapes.py`.
+#
+# **6.1** Filter normalisation for one Dense kernel of shape `(inputs, units)`: rescale each neuron's slice
+# of the random direction to the length of that neuron's weights.
+
+# %%
+from microgradx.exercises import landscapes as exercises
+
+
+def my_normalize(direction: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    raise NotImplementedError("your code")
+
+
+exercises.check_filter_normalize(my_normalize)
+
+# %% [markdown]
+# **6.2** Along the straight line between two minima the loss may rise: the *barrier* is how far its highest
+# point lies above the higher of the two ends (0 if it never does). Write `barrier(losses)`.
+
+# %%
+def my_barrier(losses: list[float]) -> float:
+    raise NotImplementedError("your code")
+
+
+exercises.check_barrier(my_barrier)
