@@ -44,7 +44,7 @@ from .jit import njit
 __all__ = [
     "clip_gradient", "decay_weight", "sgd_element", "adam_element", "adadelta_element",
     "adagrad_element", "rmsprop_element", "gradient_scales", "sgd_update", "adam_update",
-    "adadelta_update", "adagrad_update", "rmsprop_update", "FASTMATH",
+    "adadelta_update", "adagrad_update", "rmsprop_update", "all_finite", "FASTMATH",
 ]
 
 #: LLVM fast-math flags of the update loops: reassociation (vectorised reductions), contraction (FMA),
@@ -294,3 +294,17 @@ def rmsprop_update(w, g, velocity, average_gradient, momentum_buffer, offsets, s
                 ws[i] = wi - bi
             else:
                 ws[i] = wi - increment
+
+
+# ----------------------------------------------------------------------------- after an update
+@njit(fastmath=set(FASTMATH))
+def all_finite(a):
+    """True when no entry of the 1-D array ``a`` is NaN or inf: ``sum(a * 0) == 0``, one vectorised
+    pass (``inf * 0`` and ``nan * 0`` are NaN, which :data:`FASTMATH` keeps). The engines call it on
+    the flat weights after each update (a finite loss can still give an update that overflows)."""
+    t = a.dtype.type
+    zero = t(0.0)
+    acc = t(0.0)
+    for i in range(a.size):
+        acc += a[i] * zero
+    return acc == zero

@@ -34,7 +34,7 @@ _LAZY_ATTRIBUTES = {
 }
 _SUBMODULES = frozenset({
     "activations", "callbacks", "datasets", "engines", "initializers", "kernels", "layers", "losses",
-    "metrics", "models", "nn", "optimizers", "tape", "utils", "viz",
+    "metrics", "models", "nn", "optimizers", "regularizers", "tape", "utils", "viz",
 })
 
 __all__ = ["Value", "Trace", "TraceStep", "explain", "gradcheck", *sorted(_LAZY_ATTRIBUTES),

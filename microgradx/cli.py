@@ -6,11 +6,11 @@
   training-curve figure and the weights.
 * ``microgradx graph "relu(w1*x1 + w2*x2 + b)" w1=0.5 x1=2 ...`` builds the expression as a scalar
   :class:`~microgradx.engine.Value` graph, runs ``backward()``, prints the chain-rule trace and (``--wrt``)
-  the gradient as a sum of path products, and draws the graph (``--out``).
+  the gradient as a sum of path products, draws the graph (``--out``) and writes the interactive backprop
+  explorer as one self-contained page (``--html``).
 
-Expressions are parsed with :mod:`ast` and only a whitelist of node types and functions is accepted: no
-attribute access, no subscripts, no keywords, no lambdas, no names other than variables. Nothing is ever
-passed to ``eval``. A bad expression is reported with a caret under the offending column.
+Expressions are parsed by :mod:`microgradx.expression` (a whitelist over :mod:`ast`, never ``eval``); a bad
+expression is reported with a caret under the offending column.
 
 Exit codes: 0 success, 2 usage errors (bad arguments, a bad expression, a missing value), 1 a failure
 while running (reported on stderr).
@@ -19,173 +19,25 @@ while running (reported on stderr).
 from __future__ import annotations
 
 import argparse
-import ast
 import math
+import os
 import pathlib
 import sys
-from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+import tempfile
+from typing import TYPE_CHECKING, Sequence
 
-from .engine import Value
+from .expression import FUNCTIONS, ExpressionError, parse_expression
 
-__all__ = ["main", "build_parser", "parse_expression", "ExpressionError", "UsageError", "ParsedExpression",
-           "FUNCTIONS", "OPERATORS"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Value
 
-#: functions an expression may call, each with one argument: the ``Value`` method of the same name.
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid, "exp": Value.exp, "log": Value.log,
-    "log1p": Value.log1p, "sqrt": Value.sqrt, "abs": Value.abs, "softplus": Value.softplus,
-}
-
-#: binary operators an expression may use.
-OPERATORS: dict[type, Callable[[Value, Value], Value]] = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
-}
+__all__ = ["main", "build_parser", "UsageError"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-class ExpressionError(ValueError):
-    """A bad expression: ``message`` plus the expression with a caret under ``column`` (0-based)."""
-
-    def __init__(self, message: str, expression: str, column: int | None = None) -> None:
-        self.message, self.expression, self.column = message, expression, column
-        pointer = "" if column is None else f"\n    {expression}\n    {' ' * max(column, 0)}^"
-        super().__init__(f"{message}{pointer}")
-
-
 class UsageError(ValueError):
     """A command-line argument that parses but makes no sense with the others (exit code 2)."""
-
-
-@dataclass
-class ParsedExpression:
-    """The root of the built graph and its variables by name (one leaf per name, reused where repeated)."""
-
-    root: Value
-    variables: dict[str, Value]
-
-
-def _describe(node: ast.AST) -> str:
-    names = {ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambda",
-             ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.IfExp: "if-expressions",
-             ast.List: "lists", ast.Tuple: "tuples", ast.Dict: "dicts", ast.Set: "sets",
-             ast.ListComp: "comprehensions", ast.GeneratorExp: "generators", ast.JoinedStr: "f-strings",
-             ast.NamedExpr: "assignment expressions", ast.Starred: "starred arguments"}
-    return names.get(type(node), type(node).__name__)
-
-
-def parse_expression(expression: str, values: Mapping[str, float]) -> ParsedExpression:
-    """Build the :class:`Value` graph of ``expression`` with the variables set to ``values``.
-
-    Accepted: numbers, variable names (each must have a value; leaves are labelled with their name; names
-    starting with ``x`` or ``y`` are data, every other name a parameter with ``requires_grad=True``),
-    ``+ - * / **``, unary ``-``/``+``, parentheses and one-argument calls of
-    :data:`FUNCTIONS`. Anything else raises :class:`ExpressionError` pointing at the column.
-    """
-    if not isinstance(expression, str) or not expression.strip():
-        raise ExpressionError("the expression is empty; write for example 'relu(w1*x1 + w2*x2 + b)'",
-                              str(expression))
-    try:
-        tree = ast.parse(expression.strip(), mode="eval")
-    except (RecursionError, MemoryError):
-        raise ExpressionError("the expression is nested too deeply to parse",
-                              expression.strip()[:60] + "...") from None
-    except SyntaxError as error:
-        column = (error.offset or 1) - 1
-        raise ExpressionError(f"syntax error: {error.msg}", expression.strip(), column) from None
-    text = expression.strip()
-    variables: dict[str, Value] = {}
-    missing: list[tuple[str, int]] = []
-
-    def build(node: ast.AST) -> Value:
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise ExpressionError(f"only numbers are allowed as constants, got {node.value!r}", text,
-                                      node.col_offset)
-            return Value(float(node.value))
-        if isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
-                raise ExpressionError(f"{node.id!r} is a function: call it, as in {node.id}(x)", text, node.col_offset)
-            if node.id not in values:
-                missing.append((node.id, node.col_offset))
-                return Value(0.0, label=node.id)
-            if node.id not in variables:
-                variables[node.id] = Value(float(values[node.id]), label=node.id,
-                                           requires_grad=not _is_data_name(node.id))
-            return variables[node.id]
-        if isinstance(node, ast.BinOp):
-            operator = OPERATORS.get(type(node.op))
-            if operator is None:
-                raise ExpressionError(f"operator {type(node.op).__name__} is not supported (use + - * / **)",
-                                      text, node.left.end_col_offset or node.col_offset)
-            left, right = build(node.left), build(node.right)
-            if missing:
-                return Value(0.0)
-            return _named(_run(lambda: operator(left, right), text, node.col_offset), node)
-        if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.USub):
-                operand = build(node.operand)
-                return operand if missing else _named(-operand, node)
-            if isinstance(node.op, ast.UAdd):
-                return build(node.operand)
-            raise ExpressionError(f"unary {type(node.op).__name__} is not supported (only - and +)", text,
-                                  node.col_offset)
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                what = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
-                raise ExpressionError(f"calling {what!r} is not allowed; functions: {', '.join(sorted(FUNCTIONS))}",
-                                      text, node.func.col_offset)
-            if node.keywords:
-                raise ExpressionError("keyword arguments are not allowed", text, node.keywords[0].value.col_offset)
-            if len(node.args) != 1:
-                raise ExpressionError(f"{node.func.id}() takes exactly one argument, got {len(node.args)}", text,
-                                      node.col_offset)
-            argument = build(node.args[0])
-            if missing:
-                return Value(0.0)
-            return _named(_run(lambda: FUNCTIONS[node.func.id](argument), text, node.col_offset), node)
-        raise ExpressionError(f"{_describe(node)} is not allowed in an expression (only numbers, names, "
-                              "+ - * / **, parentheses and function calls)", text, getattr(node, "col_offset", None))
-
-    def _named(value: Value, node: ast.AST) -> Value:
-        # an op result is labelled with its own source text, "(w1*x1 + w2*x2)" or "relu(z)", so that the
-        # trace and the path products read like the expression (binary and unary results in parentheses)
-        segment = " ".join((ast.get_source_segment(text, node) or "").split())
-        value.label = segment if isinstance(node, ast.Call) else f"({segment})"
-        return value
-
-    try:
-        root = build(tree)
-    except RecursionError:
-        raise ExpressionError("the expression is nested too deeply to build", text) from None
-    if missing:
-        name, column = missing[0]
-        names = sorted({n for n, _ in missing})
-        raise ExpressionError(f"no value given for {', '.join(names)}: add {' '.join(n + '=NUMBER' for n in names)} "
-                              "to the command line", text, column)
-    if root.is_leaf:
-        root = root * 1.0  # a bare variable or number still gets one node to backpropagate through
-    root.label = "out"
-    unused = sorted(set(values) - set(variables))
-    if unused:
-        raise ExpressionError(f"value(s) given for {', '.join(unused)}, which the expression does not use", text)
-    return ParsedExpression(root, variables)
-
-
-def _is_data_name(name: str) -> bool:
-    """Names starting with ``x`` or ``y`` are data (drawn as inputs); every other variable is a parameter."""
-    return name[0] in "xy"
-
-
-def _run(operation: Callable[[], Value], text: str, column: int) -> Value:
-    try:
-        return operation()
-    except (ValueError, ZeroDivisionError, OverflowError) as error:
-        raise ExpressionError(f"cannot compute: {error}", text, column) from None
 
 
 def _parse_assignments(assignments: Sequence[str]) -> dict[str, float]:
@@ -195,6 +47,9 @@ def _parse_assignments(assignments: Sequence[str]) -> dict[str, float]:
         name = name.strip()
         if not sep or not name.isidentifier():
             raise ExpressionError(f"expected NAME=NUMBER, got {item!r}", item)
+        if name in values:
+            raise ExpressionError(f"{name} is given twice ({name}={values[name]:g} and {item}): give each "
+                                  "variable one value", item)
         try:
             value = float(number)
         except ValueError:
@@ -205,32 +60,90 @@ def _parse_assignments(assignments: Sequence[str]) -> dict[str, float]:
     return values
 
 
+def _writable_folder(folder: pathlib.Path, given: str) -> pathlib.Path:
+    """Create ``folder`` (and its parents) and check a file can be written in it, or raise ``UsageError``.
+
+    ``given`` is the flag as the user typed it (``--out 'runs/g.svg'``), for the message. Called before any
+    work starts, so that a bad ``--out`` costs nothing.
+    """
+    existing = next((f for f in (folder, *folder.parents) if f.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"{given}: {str(existing)!r} is an existing file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".microgradx-write-check-")
+        os.close(descriptor)
+        os.unlink(probe)
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"{given}: cannot write in the folder {str(folder)!r} ({reason})") from None
+    return folder
+
+
 # ------------------------------------------------------------------------------------------ graph
+#: file name endings ``graph --out`` accepts: Graphviz renders the first ones; .dot/.gv is the DOT source.
+GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".jpg", ".jpeg", ".gif", ".dot", ".gv")
+
+
 def _command_graph(args: argparse.Namespace) -> int:
     from .explain import explain
 
-    try:
-        parsed = parse_expression(args.expression, _parse_assignments(args.values))
-    except ExpressionError as error:
-        print(f"microgradx graph: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    parsed = parse_expression(args.expression, _parse_assignments(args.values))
+    if args.wrt is not None and args.wrt not in parsed.variables:
+        raise UsageError(f"--wrt {args.wrt!r} is not a variable of the expression "
+                         f"(variables: {', '.join(parsed.variables) or 'none'})")
+    out = None if args.out is None else pathlib.Path(args.out)
+    if out is not None:
+        if "\0" in args.out:
+            raise UsageError(f"--out {args.out!r}: a file name cannot contain a NUL character")
+        if out.is_dir():
+            raise UsageError(f"--out {args.out!r} is a folder; give a file name such as {str(out / 'graph.svg')!r}")
+        if out.suffix.lower() not in GRAPH_SUFFIXES:
+            raise UsageError(f"--out {args.out!r}: cannot tell the format from the ending "
+                             f"{out.suffix or '(none)'!r}; expected one of {', '.join(GRAPH_SUFFIXES)}")
+        _writable_folder(out.parent, f"--out {args.out!r}")
+    page = None if args.html is None else _html_path(args.html)
     root = parsed.root
-    trace = root.backward()
+    try:
+        trace = root.backward()
+    except (OverflowError, ValueError) as error:
+        raise UsageError(f"cannot compute the gradients of {args.expression!r} at these values: {error}") from None
     print(f"{args.expression} = {root.data:.6g}")
     print()
     print(trace)
     print()
     print("gradients: " + ", ".join(f"d{root.name}/d{name} = {v.grad:.6g}" for name, v in parsed.variables.items()))
     if args.wrt is not None:
-        if args.wrt not in parsed.variables:
-            print(f"microgradx graph: error: --wrt {args.wrt!r} is not a variable of the expression "
-                  f"(variables: {', '.join(parsed.variables) or 'none'})", file=sys.stderr)
-            return EXIT_USAGE
         print()
         print(explain(root, parsed.variables[args.wrt]))
-    if args.out is not None:
-        _write_graph(root, pathlib.Path(args.out))
+    if out is not None:
+        _write_graph(root, out)
+    if page is not None:
+        _write_explorer(root, trace, page, args.expression)
     return EXIT_OK
+
+
+def _html_path(given: str) -> pathlib.Path:
+    """The ``--html`` file, checked before any work (an ``.html`` name in a folder we can write)."""
+    page = pathlib.Path(given)
+    if "\0" in given or page.is_dir() or page.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--html {given!r}: expected a file name ending in .html, such as 'explorer.html'")
+    _writable_folder(page.parent, f"--html {given!r}")
+    return page
+
+
+def _write_explorer(root: Value, trace, page: pathlib.Path, expression: str) -> None:
+    """Write the backprop explorer of the expression as one self-contained page."""
+    from .viz import explorer, graph as graph_module
+
+    try:
+        explorer.save_html(root, page, trace, title=f"Backpropagation through {expression}")
+    except graph_module.GraphvizNotFoundError:
+        raise UsageError("--html needs Graphviz' dot program to lay the graph out; install it "
+                         "(apt-get install graphviz, brew install graphviz) and run again") from None
+    except ValueError as error:  # too many boxes to lay out
+        raise UsageError(f"--html: {error}") from None
+    print(f"wrote {page} (open it in a browser: the backprop explorer, no server needed)")
 
 
 def _write_graph(root: Value, out: pathlib.Path) -> pathlib.Path:
@@ -259,14 +172,26 @@ DATASET_NAMES = ("moons", "circles", "spiral", "xor", "gaussians")
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str, minimum: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def _non_negative_int(text: str) -> int:
+    return _integer(text, 0, "a non-negative integer")
+
+
+def _sample_count(text: str) -> int:
+    return _integer(text, 2, "an integer >= 2 (one sample of each class at least)")
 
 
 def _non_negative_float(text: str) -> float:
@@ -287,13 +212,14 @@ def _rate(text: str) -> float:
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
+    """One ``--hidden`` word: ``16,16``, ``16`` (``--hidden 16 16`` gives two words) or ``none``/``0``."""
     if text.strip() in ("", "none", "0"):
         return ()
     try:
-        sizes = tuple(int(part) for part in text.split(","))
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 16,16, got {text!r}") from None
-    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"expected layer sizes such as 16,16 or 16 16, got {text!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
 
@@ -317,7 +243,37 @@ def _make_optimizer(name: str, args: argparse.Namespace):
             raise UsageError(f"--rho applies to rmsprop and adadelta, not {name}")
         kwargs["rho"] = args.rho
     classes = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta"}
-    return getattr(optimizers, classes[name])(**kwargs)
+    try:
+        return getattr(optimizers, classes[name])(**kwargs)
+    except (ValueError, TypeError) as error:  # the optimizer's own check: say which flags it was given
+        flags = "".join(f" --{key.replace('_', '-')} {value:g}" for key, value in kwargs.items())
+        raise UsageError(f"--optimizer {name}{flags}: {error}") from None
+
+
+def _check_engine(engine: str) -> None:
+    """``--engine cuda`` on a machine that cannot run it is a usage error, found before any work."""
+    if engine != "cuda":
+        return
+    from .engines import cuda
+
+    if not cuda.simulator_active():
+        usable, reason = cuda.cuda_status()
+        if not usable:
+            raise UsageError(f"--engine cuda cannot run here: {' '.join(reason.split()).rstrip('.')}; use --engine cpu "
+                             "(or auto), or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in Numba's "
+                             "simulator (slow)")
+
+
+def _check_train_arguments(args: argparse.Namespace) -> None:
+    """Everything about ``train``'s arguments that argparse cannot see alone, checked before training."""
+    split_at = math.floor(args.samples * (1.0 - args.validation_split))
+    if args.validation_split and not 0 < split_at < args.samples:
+        side = "training" if split_at == 0 else "validation"
+        raise UsageError(f"--samples {args.samples} with --validation-split {args.validation_split} leaves no "
+                         f"{side} samples; give more --samples")
+    if args.early_stopping is not None and not args.validation_split:
+        raise UsageError("--early-stopping watches val_loss, so it needs --validation-split above 0")
+    _check_engine(args.engine)
 
 
 def _command_train(args: argparse.Namespace) -> int:
@@ -326,11 +282,9 @@ def _command_train(args: argparse.Namespace) -> int:
     from . import callbacks, datasets, layers, models, utils
     from .viz.curves import plot_training_curves
 
-    try:
-        optimizer = _make_optimizer(args.optimizer, args)
-    except UsageError as error:
-        print(f"microgradx train: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    optimizer = _make_optimizer(args.optimizer, args)
+    _check_train_arguments(args)
+    out = _writable_folder(pathlib.Path(args.out), f"--out {args.out!r}")
     utils.set_random_seed(args.seed)
     loader = getattr(datasets, args.dataset)
     kwargs = {"n": args.samples, "seed": args.seed}
@@ -341,7 +295,7 @@ def _command_train(args: argparse.Namespace) -> int:
     labels = np.asarray(y).reshape(-1).astype(int)
     classes = int(labels.max()) + 1
     stack: list = [layers.Input(shape=(x.shape[1],))]
-    for units in args.hidden:
+    for units in (size for word in args.hidden for size in word):
         stack.append(layers.Dense(units, activation=args.activation))
         if args.dropout > 0:
             stack.append(layers.Dropout(args.dropout, seed=args.seed))
@@ -363,8 +317,6 @@ def _command_train(args: argparse.Namespace) -> int:
     history = model.fit(x, target, batch_size=args.batch_size, epochs=args.epochs,
                         validation_split=args.validation_split, callbacks=[stopper] if stopper else None,
                         verbose=args.verbose)
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     figure = out / "training_curves.png"
     plot_training_curves(history, stopper, save=figure)
     weights = out / "model.weights.npz"
@@ -379,7 +331,9 @@ def _command_train(args: argparse.Namespace) -> int:
 def _command_tour(args: argparse.Namespace) -> int:
     from .tour import run_tour
 
-    index = run_tour(args.out, quick=args.quick, engine=args.engine, workers=args.workers)
+    _check_engine(args.engine)
+    out = _writable_folder(pathlib.Path(args.out), f"--out {args.out!r}")
+    index = run_tour(out, quick=args.quick, engine=args.engine, workers=args.workers)
     print(f"open {index}")
     return EXIT_OK
 
@@ -411,10 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train a Sequential model on a built-in 2-D dataset with Keras-style "
                                 "progress; writes training_curves.png and model.weights.npz to --out.")
     train.add_argument("--dataset", default="moons", choices=DATASET_NAMES, help="default: %(default)s")
-    train.add_argument("--samples", type=_positive_int, default=500, help="number of samples (default: %(default)s)")
+    train.add_argument("--samples", type=_sample_count, default=500, help="number of samples (default: %(default)s)")
     train.add_argument("--noise", type=_non_negative_float, default=None, help="dataset noise (dataset default)")
-    train.add_argument("--hidden", type=_layer_sizes, default=(16, 16),
-                       help="hidden layer sizes, comma-separated (default: 16,16)")
+    train.add_argument("--hidden", type=_layer_sizes, nargs="+", default=[(16, 16)], metavar="SIZES",
+                       help="hidden layer sizes: 16 16 or 16,16; none for no hidden layer (default: 16 16)")
     train.add_argument("--activation", default="relu", choices=("relu", "tanh", "sigmoid"), help="default: %(default)s")
     train.add_argument("--engine", default="cpu", choices=("scalar", "cpu", "cuda", "auto"),
                        help="default: %(default)s")
@@ -429,12 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "categorical_crossentropy", "sparse_categorical_crossentropy"),
                        help="default: binary_crossentropy for 2 classes, sparse_categorical_crossentropy above")
     train.add_argument("--dropout", type=_rate, default=0.0, help="Dropout rate after each hidden layer (default: 0)")
-    train.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+    train.add_argument("--early-stopping", type=_non_negative_int, default=None, metavar="PATIENCE",
                        help="stop when val_loss has not improved for PATIENCE epochs; restore the best weights")
     train.add_argument("--epochs", type=_positive_int, default=30, help="default: %(default)s")
     train.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
     train.add_argument("--validation-split", type=_rate, default=0.2, help="default: %(default)s")
-    train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    train.add_argument("--seed", type=_non_negative_int, default=0, help="default: %(default)s")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="default: %(default)s")
     train.add_argument("--out", default="train-output", help="output folder (default: %(default)s)")
     train.set_defaults(handler=_command_train)
@@ -450,18 +404,32 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--wrt", default=None, metavar="NAME", help="explain d out/d NAME as path products")
     graph.add_argument("--out", default=None, metavar="FILE",
                        help="draw the graph to FILE (.svg, .png, .pdf; .dot for the DOT source)")
+    graph.add_argument("--html", default=None, metavar="FILE",
+                       help="write the interactive backprop explorer to FILE (.html, one self-contained page)")
     graph.set_defaults(handler=_command_graph)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``microgradx`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run the ``microgradx`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    Every error the user can cause is one ``microgradx COMMAND: error: ...`` line on stderr (an expression
+    error adds the expression and a caret below it) and exit code 2, never a traceback.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits 0 after --help, 2 on usage errors
         return int(exit_.code or 0)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except (UsageError, ExpressionError) as error:
+        message = str(error)
+    except (ValueError, TypeError, ArithmeticError, OSError, MemoryError) as error:
+        # a check of the library (its message names the argument and the value) or of the system
+        message = " ".join(f"{type(error).__name__}: {error}".split())
+    print(f"microgradx {args.command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,7 +71,11 @@ def _check_number(data: object, argument: str = "data") -> float:
             f"Value {argument} must be a real number (int or float), got {data!r} "
             f"of type {type(data).__name__}"
         )
-    return float(data)
+    try:
+        return float(data)
+    except OverflowError:  # an int beyond the float range: say so instead of Python's bare message
+        raise OverflowError(f"Value {argument} must be a finite number, got an integer of {data.bit_length()} "
+                            f"bits, beyond the float range (about 1.8e308 at most)") from None
 
 
 def as_value(x: "Value | float") -> "Value":
@@ -427,12 +431,21 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence["Value | float"], bi
     if len(weights) != len(inputs):
         raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
     products = []
-    for w, x in zip(weights, inputs):
-        if not isinstance(x, Value):
-            x = Value(x)
-        wd, xd = w.data, x.data
-        # d(w*x)/dw = x, d(w*x)/dx = w
-        products.append(_node(wd * xd, (w, x), "*", (xd, wd)))
+    try:
+        for w, x in zip(weights, inputs):
+            if not isinstance(x, Value):
+                x = Value(x)
+            wd, xd = w.data, x.data
+            # d(w*x)/dw = x, d(w*x)/dx = w
+            products.append(_node(wd * xd, (w, x), "*", (xd, wd)))
+    except AttributeError:  # checked here, off the hot path: a weight that is not a Value has no .data
+        index = next(i for i, w in enumerate(weights) if not isinstance(w, Value))
+        raise TypeError(f"weighted_sum: argument `weights` must hold Values (the parameters that get "
+                        f"gradients), got {weights[index]!r} of type {type(weights[index]).__name__} at "
+                        f"index {index}; wrap numbers as Value(...) or pass them as inputs") from None
+    if bias is not None and not isinstance(bias, Value):
+        raise TypeError(f"weighted_sum: argument `bias` must be a Value or None, got {bias!r} of type "
+                        f"{type(bias).__name__}")
     if bias is None:
         children = products
     else:

@@ -174,7 +174,7 @@ class Dense(Layer):
 def _check_rate(rate: object) -> float:
     if isinstance(rate, bool) or not isinstance(rate, Real) or not 0.0 <= float(rate) <= 1.0:
         raise ValueError(f"Invalid value received for argument `rate`. Expected a float value between 0 "
-                         f"and 1. Received: rate={rate}")
+                         f"and 1. Received: rate={rate!r}")
     return float(rate)
 
 

@@ -30,9 +30,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import warnings
+import zipfile
+from contextlib import contextmanager
 from numbers import Integral, Real
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -129,6 +132,7 @@ class Sequential:
         self._engine: Engine | None = None
         self._grown_after_optimizer_built = False  # layers added after the optimizer made its state
         self._host_weights: list[np.ndarray] = []
+        self._training_lock = threading.RLock()  # fit / compute_gradients: one thread at a time
         for layer in layers or []:
             self.add(layer)
 
@@ -216,6 +220,24 @@ class Sequential:
 
     def _weight_shapes(self) -> list[tuple[int, ...]]:
         return [shape for layer in self.layers for shape in layer.weight_shapes()]
+
+    def _first_non_finite_weight(self, weights: Sequence[np.ndarray]) -> str | None:
+        """``"dense/kernel[0, 3] = nan"`` for the first NaN/inf entry of ``weights`` (model order), else None."""
+        for name, w in zip(self._weight_names(), weights):
+            bad = ~np.isfinite(w)
+            if np.any(bad):
+                index = tuple(int(i) for i in np.argwhere(bad)[0])
+                return f"{name}{list(index)} = {w[index]} ({int(bad.sum())} non-finite value(s) in it)"
+        return None
+
+    def _check_weights_finite(self, method: str) -> None:
+        if self._engine is not None and self._engine.weights_finite():
+            return
+        where = self._first_non_finite_weight(self.get_weights())
+        if where is not None:
+            raise ValueError(f"Model {self.name!r} has a non-finite weight (NaN or inf): {where}. `{method}()` "
+                             f"would return NaN/inf. Set finite weights (set_weights / load_weights) or "
+                             f"build and train the model again with a lower learning rate.")
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights in Keras order: per Dense, kernel ``(in, out)`` then bias ``(out,)``."""
@@ -337,6 +359,9 @@ class Sequential:
 
     # ------------------------------------------------------------ data checks
     def _check_x(self, x: Any, argument: str = "x") -> np.ndarray:
+        if not self.layers:
+            raise ValueError(f"Model {self.name!r} has no layers: it cannot compute anything from "
+                             f"`{argument}`. Add at least one layer (e.g. Dense) first.")
         array = _as_float_array(x, argument)
         if array.ndim != 2:
             raise ValueError(f"Invalid value received for argument `{argument}`: expected a 2-D array "
@@ -428,11 +453,33 @@ class Sequential:
         """Train for ``epochs`` epochs; return the :class:`~microgradx.callbacks.History`.
 
         ``validation_split`` takes the *last* fraction of ``x``/``y`` (before shuffling), like Keras;
-        ``validation_data=(x_val, y_val[, sample_weight_val])`` overrides it. Shuffling draws from the
-        global generator (:func:`microgradx.utils.set_random_seed`). A non-finite batch loss stops
-        training with a ``RuntimeWarning`` (the update of that batch is skipped); the history so far,
-        including that epoch, is kept.
+        ``validation_data=(x_val, y_val[, sample_weight_val])`` overrides it. Shuffling draws from a
+        generator of this ``fit`` call, seeded once from the global one
+        (:func:`microgradx.utils.set_random_seed`) when ``fit`` starts, so fits running in other
+        threads do not change this one's batches. A non-finite batch loss, or an update that would make
+        a weight non-finite (NaN or inf), stops training with a ``RuntimeWarning``: the update of that
+        batch is skipped (the weights are the last finite ones; the optimizer's slots are not rolled
+        back); the history so far, including that epoch, is kept.
         """
+        with self._exclusive("fit"):
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                             shuffle, sample_weight, initial_epoch)
+
+    @contextmanager
+    def _exclusive(self, method: str) -> Iterator[None]:
+        """Hold the model's training lock for ``method``; another thread already holding it is an error."""
+        if not self._training_lock.acquire(blocking=False):
+            raise RuntimeError(f"Model {self.name!r} is already being trained (fit or compute_gradients) in "
+                               f"another thread; `{method}()` cannot run on it at the same time. Train one "
+                               f"model per thread, or wait for the other call to finish.")
+        try:
+            yield
+        finally:
+            self._training_lock.release()
+
+    def _fit(self, x: Any, y: Any, batch_size: int | None, epochs: int, verbose: int | str,
+             callbacks: Sequence[Callback] | None, validation_split: float, validation_data: tuple | None,
+             shuffle: bool, sample_weight: Any, initial_epoch: int) -> History:
         self._assert_compiled("fit")
         batch_size = self._check_batch_size(batch_size)
         verbose = self._check_verbose(verbose)
@@ -471,6 +518,7 @@ class Sequential:
             val = tuple(self._engine_arrays(*val))
 
         steps = math.ceil(len(x) / batch_size)
+        rng = np.random.default_rng(utils.draw_seed()) if shuffle else None
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
                                      model=self, params={"verbose": verbose, "epochs": epochs, "steps": steps})
         self.stop_training = False
@@ -478,17 +526,18 @@ class Sequential:
         callback_list.on_train_begin()
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
-            order = utils.get_rng().permutation(len(x)) if shuffle else np.arange(len(x))
+            order = rng.permutation(len(x)) if rng is not None else np.arange(len(x))
             batches = [order[start:start + batch_size] for start in range(0, len(x), batch_size)]
             callback_list.on_epoch_begin(epoch)
-            train_logs, finite, bad_batch = self._train_epoch(x, y, sample_weight, batches, callback_list)
+            train_logs, bad_batch, what = self._train_epoch(x, y, sample_weight, batches, callback_list)
             logs = dict(sorted(train_logs.items()))
-            if not finite:
+            if bad_batch >= 0:
                 warnings.warn(
-                    f"fit stopped: the loss became non-finite (NaN or inf) in epoch {epoch + 1}, batch "
-                    f"{bad_batch + 1}; the update of that batch was skipped. The learning rate is probably "
-                    f"too large for this model and data (optimizer {type(self.optimizer).__name__}); lower it "
-                    f"or scale the inputs.", RuntimeWarning, stacklevel=2)
+                    f"fit stopped: {what} became non-finite (NaN or inf) in epoch {epoch + 1}, batch "
+                    f"{bad_batch + 1}; the update of that batch was skipped (the weights are the last finite "
+                    f"ones). The learning rate is probably too large for this model and data (optimizer "
+                    f"{type(self.optimizer).__name__}); lower it or scale the inputs.", RuntimeWarning,
+                    stacklevel=3)
                 self.stop_training = True
             if val is not None:
                 val_logs = self._evaluate_arrays(*val, batch_size=batch_size, callback_list=callback_list)
@@ -500,7 +549,9 @@ class Sequential:
         return self.history
 
     def _train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
-                     batches: list[np.ndarray], callback_list: CallbackList) -> tuple[dict[str, float], bool, int]:
+                     batches: list[np.ndarray], callback_list: CallbackList) -> tuple[dict[str, float], int, str]:
+        """Run one epoch; returns the logs, the index of the batch that stopped it (-1: none) and what
+        became non-finite there (``"the loss"`` or ``"the updated weights"``)."""
         assert self._engine is not None
         loss_mean = _Mean()
         metric_means = [_Mean() for _ in self.metrics]
@@ -525,9 +576,12 @@ class Sequential:
                 state["bad"] = i
             callback_list.on_train_batch_end(i, batch_logs())
 
-        self._engine.train_epoch(x, y, sample_weight, batches, on_batch_end, on_batch_begin=on_batch_begin,
-                                 outputs=bool(self.metrics), should_stop=lambda: self.stop_training)
-        return batch_logs(), state["bad"] < 0, state["bad"]
+        losses = self._engine.train_epoch(x, y, sample_weight, batches, on_batch_end,
+                                          on_batch_begin=on_batch_begin, outputs=bool(self.metrics),
+                                          should_stop=lambda: self.stop_training)
+        if state["bad"] < 0 and self._engine.rejected_update:
+            return batch_logs(), len(losses) - 1, "the updated weights"
+        return batch_logs(), state["bad"], "the loss"
 
     # --------------------------------------------------------------- evaluate
     def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, *,
@@ -579,13 +633,16 @@ class Sequential:
         return [logs["loss"]] + [logs[m.name] for m in self.metrics]
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto") -> np.ndarray:
-        """The model's outputs for ``x`` (``training=False``: Dropout is the identity)."""
+        """The model's outputs for ``x`` (``training=False``: Dropout is the identity).
+
+        Raises ``ValueError`` when a weight is NaN or inf (the outputs would be), naming the weight."""
         batch_size = self._check_batch_size(batch_size)
         self._check_verbose(verbose)
         x = self._check_x(x)
         if len(x) == 0:
             raise ValueError(f"Invalid value received for argument `x`: no samples (shape {x.shape}). "
                              f"Expected at least one row to predict.")
+        self._check_weights_finite("predict")
         if self._engine is None:
             return self._reference_forward(x)
         (x,) = self._engine_arrays(x)
@@ -622,11 +679,12 @@ class Sequential:
         the mask of step ``optimizer.iterations`` (the mask the next ``fit`` batch would use).
         """
         self._assert_compiled("compute_gradients")
-        x, y, sample_weight = self._check_xy(x, y, sample_weight)
-        x, y, sample_weight = self._engine_arrays(x, y, sample_weight)
-        assert self._engine is not None
-        step = int(self.optimizer.iterations)
-        loss, grads = self._engine.compute_gradients(x, y, sample_weight, training=training, step=step)
+        with self._exclusive("compute_gradients"):
+            x, y, sample_weight = self._check_xy(x, y, sample_weight)
+            x, y, sample_weight = self._engine_arrays(x, y, sample_weight)
+            assert self._engine is not None
+            step = int(self.optimizer.iterations)
+            loss, grads = self._engine.compute_gradients(x, y, sample_weight, training=training, step=step)
         return float(loss), list(grads)
 
     def to_graph(self, x: Any, y: Any, sample_weight: Any = None, training: bool = False) -> Value:
@@ -683,11 +741,17 @@ class Sequential:
 
     # ------------------------------------------------------------ save / load
     def save_weights(self, path: str | os.PathLike) -> None:
-        """Write the weights to ``path`` (``.npz``: a JSON header + one array per weight), atomically."""
+        """Write the weights to ``path`` (``.npz``: a JSON header + one array per weight), atomically
+        (:func:`microgradx.utils.atomic_write`). A NaN or inf weight is refused (``ValueError`` naming it):
+        :meth:`load_weights` would refuse the file."""
         self._ensure_built()
         if not self.built:
             raise ValueError(f"Model {self.name!r} is not built: there are no weights to save.")
         weights = self.get_weights()
+        where = self._first_non_finite_weight(weights)
+        if where is not None:
+            raise ValueError(f"Cannot save the weights of model {self.name!r} to {os.fspath(path)!r}: a weight "
+                             f"is not finite (NaN or inf): {where}.")
         header = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "model": self.name,
                   "names": self._weight_names(), "shapes": [list(w.shape) for w in weights],
                   "dtypes": [w.dtype.name for w in weights]}
@@ -701,32 +765,106 @@ class Sequential:
         utils.atomic_write(path, write)
 
     def load_weights(self, path: str | os.PathLike) -> None:
-        """Load weights written by :meth:`save_weights` (never unpickles; checks names and shapes)."""
+        """Load weights written by :meth:`save_weights` (never unpickles; checks names and shapes).
+
+        The JSON header is checked against the model before any weight array is read, and each array's
+        own shape and dtype (from its ``.npy`` header) before its data is: a file that promises
+        arrays other than the model's is refused without allocating them."""
         path = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                header = json.loads(bytes(archive["header"]).decode("utf-8"))
-                if header.get("format") != WEIGHTS_FORMAT or header.get("version") != WEIGHTS_VERSION:
-                    raise ValueError(f"unknown format {header.get('format')!r} version {header.get('version')!r}")
-                weights = [archive[f"w{i}"] for i in range(len(header["shapes"]))]
+            archive = zipfile.ZipFile(path)
         except FileNotFoundError:
             raise
         except Exception as error:
             raise ValueError(f"Cannot read weights file {path!r}: it is not a microgradx weights file or it is "
                              f"corrupted ({type(error).__name__}: {error}).") from None
-        shapes = [tuple(s) for s in header["shapes"]]
-        if not self.built and self.input_dim is None and shapes and len(shapes[0]) == 2:
-            self.input_dim = shapes[0][0]
-        self._ensure_built()
-        expected = self._weight_shapes()
-        if shapes != expected:
-            raise ValueError(f"Weights file {path!r} does not match model {self.name!r}: the file holds "
-                             f"{len(shapes)} weights with shapes {shapes} ({header.get('names')}), the model "
-                             f"has {len(expected)} weights with shapes {expected} ({self._weight_names()}).")
+        with archive:
+            header = _read_weights_header(archive, path)
+            shapes = header["shapes"]
+            if not self.built and self.input_dim is None and shapes and len(shapes[0]) == 2:
+                self.input_dim = shapes[0][0]
+            self._ensure_built()
+            expected = self._weight_shapes()
+            if shapes != expected:
+                raise ValueError(f"Weights file {path!r} does not match model {self.name!r}: the file holds "
+                                 f"{len(shapes)} weights with shapes {shapes} ({header['names']}), the model "
+                                 f"has {len(expected)} weights with shapes {expected} ({self._weight_names()}).")
+            weights = [_read_weights_array(archive, path, f"w{i}", shape) for i, shape in enumerate(shapes)]
         self.set_weights(weights)
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name}, layers={[layer.name for layer in self.layers]}>"
+
+
+#: the largest JSON header a weights file may have (a header names and shapes a model's weights).
+_MAX_HEADER_BYTES = 1 << 20
+
+
+def _corrupted(path: str, problem: str) -> ValueError:
+    return ValueError(f"Cannot read weights file {path!r}: it is not a microgradx weights file or it is "
+                      f"corrupted ({problem}).")
+
+
+def _member_header(archive: zipfile.ZipFile, path: str, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of the array ``name`` of the archive, from its ``.npy`` header alone."""
+    try:
+        with archive.open(f"{name}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f".npy format version {version} (expected 1.0 or 2.0)")
+            shape, _, dtype = read_header(member)
+    except KeyError:
+        raise _corrupted(path, f"no array {name!r}") from None
+    except Exception as error:
+        raise _corrupted(path, f"array {name!r}: {type(error).__name__}: {error}") from None
+    return tuple(shape), dtype
+
+
+def _read_member(archive: zipfile.ZipFile, path: str, name: str) -> np.ndarray:
+    try:
+        with archive.open(f"{name}.npy") as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except Exception as error:
+        raise _corrupted(path, f"array {name!r}: {type(error).__name__}: {error}") from None
+
+
+def _read_weights_header(archive: zipfile.ZipFile, path: str) -> dict[str, Any]:
+    """The JSON header of a weights file, every field checked (``shapes`` as a list of tuples)."""
+    shape, dtype = _member_header(archive, path, "header")
+    if dtype != np.uint8 or len(shape) != 1 or shape[0] > _MAX_HEADER_BYTES:
+        raise _corrupted(path, f"the header is a {dtype} array of shape {shape}, expected UTF-8 bytes "
+                               f"(uint8, at most {_MAX_HEADER_BYTES} of them)")
+    try:
+        header = json.loads(bytes(_read_member(archive, path, "header")).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _corrupted(path, f"the header is not JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise _corrupted(path, f"the header is a {type(header).__name__}, expected a JSON object")
+    if header.get("format") != WEIGHTS_FORMAT or header.get("version") != WEIGHTS_VERSION:
+        raise _corrupted(path, f"unknown format {header.get('format')!r} version {header.get('version')!r}")
+    shapes = header.get("shapes")
+    if not isinstance(shapes, list) or not all(
+            isinstance(s, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in s)
+            for s in shapes):
+        raise _corrupted(path, f"the header's `shapes` must be a list of shapes (lists of integers >= 0), "
+                               f"got {shapes!r}"[:400])
+    names = header.get("names", [f"w{i}" for i in range(len(shapes))])
+    if not isinstance(names, list) or len(names) != len(shapes) or not all(isinstance(n, str) for n in names):
+        raise _corrupted(path, f"the header's `names` must be a list of {len(shapes)} strings, got {names!r}"[:400])
+    header["shapes"] = [tuple(s) for s in shapes]
+    header["names"] = names
+    return header
+
+
+def _read_weights_array(archive: zipfile.ZipFile, path: str, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The array ``name``, after its ``.npy`` header showed the expected ``shape`` and a float dtype."""
+    stored_shape, dtype = _member_header(archive, path, name)
+    if stored_shape != shape or dtype.kind != "f":
+        raise _corrupted(path, f"array {name!r} is {dtype} of shape {stored_shape}, the header and the model "
+                               f"expect floats of shape {shape}")
+    return _read_member(archive, path, name)
 
 
 def _bytes(size: int) -> str:

@@ -270,7 +270,7 @@ class Tape:
         n_samples = x.shape[0]
         # fixed-order float64 sums of the per-chunk partials (chunks are in sample order)
         total = float(run.partial_loss.sum())
-        mean = reduce == "mean" and n_samples > 0
+        mean = reduce == "mean"
         value = total / n_samples if mean else total
         if not grad:
             return TapeResult(value, None, None, outputs=run.outputs)
@@ -401,6 +401,9 @@ class Tape:
         """
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"Tape.fit: steps must be an int >= 0, got {steps!r}")
+        if not (hasattr(optimizer, "apply") or callable(optimizer)):
+            raise TypeError(f"Tape.fit: argument `optimizer` must be an optimizer (with apply(grads, "
+                            f"variables)) or a callable optimizer(step, params, grads), got {optimizer!r}")
         if regularizer is not None and regularizer.param_leaves != self.param_leaves:
             raise ValueError("Tape.fit: regularizer must be compiled with params=tape.param_leaves")
         from .callbacks import CallbackList
@@ -454,6 +457,10 @@ class Tape:
     def _sample(self, inputs) -> np.ndarray:
         if isinstance(inputs, Mapping):
             return self._matrix({k: [v] for k, v in inputs.items()})[0]
+        if not hasattr(inputs, "__len__") or isinstance(inputs, str):
+            raise TypeError(f"Tape.run: argument `inputs` must be a sequence of {self.n_inputs} numbers "
+                            f"({', '.join(self.input_names) or 'none'}) or a dict name -> number, got "
+                            f"{inputs!r} of type {type(inputs).__name__}")
         x = np.asarray(inputs, dtype=np.float64).reshape(-1) if len(inputs) else np.zeros(0)
         if x.shape[0] != self.n_inputs:
             raise ValueError(f"Tape.run: expected {self.n_inputs} input values "
@@ -484,6 +491,9 @@ class Tape:
             if x.ndim != 2 or x.shape[1] != self.n_inputs:
                 raise ValueError(f"Tape.batch: inputs must have shape (n_samples, {self.n_inputs}) "
                                  f"with columns {self.input_names}, got shape {x.shape}")
+        if x.shape[0] == 0:  # a mean over no samples has no value: never answer 0 with zero gradients
+            raise ValueError(f"Tape.batch: argument `inputs` holds 0 samples; give at least one (columns "
+                             f"{self.input_names})")
         self._check_finite(x)
         return np.ascontiguousarray(x)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import os
 import pathlib
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TextIO
 
 import numpy as np
 
+from . import utils
 from .engine import Value
 
 __all__ = ["run_tour", "TourSettings", "Section", "backprop_example"]
@@ -65,6 +67,8 @@ class Section:
     files: list[str] = field(default_factory=list)
     preformatted: str = ""
     note: str = ""
+    embed: str = ""                                   # inline HTML (the backprop explorer), shown full width
+    links: list[str] = field(default_factory=list)    # files linked from the text, not shown as pictures
 
 
 def backprop_example() -> tuple[Value, dict[str, Value]]:
@@ -109,8 +113,9 @@ class _Progress:
 
 
 def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
-    """The neuron's graph, the backprop chain's graph, its chain-rule table, path products and animation."""
-    from .cli import parse_expression
+    """The neuron's graph; the backprop chain in the explorer, its whole graph, chain-rule table, path products
+    and animation (the explorer, the picture and the frames share one fixed layout)."""
+    from .expression import parse_expression
     from .explain import explain
     from .viz import graph as graph_module
 
@@ -121,33 +126,36 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     trace = root.backward()
     table = str(trace)
     products = "\n\n".join(str(explain(root, nodes[name])) for name in ("w2", "w1"))
-    (out / "chain_rule.txt").write_text(table + "\n\n" + products + "\n", encoding="utf-8")
+    utils.atomic_write(out / "chain_rule.txt", lambda tmp: pathlib.Path(tmp).write_text(
+        table + "\n\n" + products + "\n", encoding="utf-8"))
     sections["neuron"].files.append("neuron")
-    sections["backprop"].files += ["backprop", "chain_rule.txt"]
-    sections["backprop"].preformatted = table + "\n\n" + products
+    backprop = sections["backprop"]
+    backprop.links += ["backprop", "chain_rule.txt"]
+    backprop.preformatted = table + "\n\n" + products
     try:
+        from .viz import explorer, frames, layout
+
         graph_module.render(graph_module.draw_graph(neuron.root, show_grad=False, title="forward pass"),
                             out / "neuron.svg")
-        graph_module.render(graph_module.draw_graph(root), out / "backprop.svg")
+        picture = layout.FixedLayout(root).render("svg")
+        utils.atomic_write(out / "backprop.svg", lambda tmp: pathlib.Path(tmp).write_bytes(picture))
+        backprop.embed = explorer.explorer_fragment(root, trace, element_id="backprop-explorer")
         frames_dir = out / "backward_frames"
         frames_dir.mkdir(exist_ok=True)
-        root2, _ = backprop_example()
-        written = graph_module.backward_frames(root2, frames_dir, fmt="png", gif=True, duration_ms=1200)
-        gif = out / "backward.gif"
-        os.replace(written[-1], gif)
-        sections["backprop"].files.append("backward.gif")
-        for name in ("neuron", "backprop"):
-            files = sections[name].files
-            files[files.index(name)] = f"{name}.svg"
+        written = frames.backward_frames(root, frames_dir, fmt="png", gif=True, trace=trace, duration_ms=1200)
+        utils.atomic_write(out / "backward.gif", lambda tmp: shutil.copyfile(written[-1], tmp))
+        os.remove(written[-1])
+        backprop.links.append("backward.gif")
+        sections["neuron"].files[-1] = "neuron.svg"
+        backprop.links[backprop.links.index("backprop")] = "backprop.svg"
     except graph_module.GraphvizNotFoundError as error:
         graph_module.save_dot(graph_module.draw_graph(neuron.root, show_grad=False), out / "neuron.dot")
         graph_module.save_dot(graph_module.draw_graph(root), out / "backprop.dot")
-        for name in ("neuron", "backprop"):
-            files = sections[name].files
-            files[files.index(name)] = f"{name}.dot"
+        sections["neuron"].files[-1] = "neuron.dot"
+        backprop.links[backprop.links.index("backprop")] = "backprop.dot"
         note = (f"Graphviz' dot program is not installed, so the graphs were written as DOT source. "
                 f"{error}")
-        sections["neuron"].note = sections["backprop"].note = note
+        sections["neuron"].note = backprop.note = note
         print(f"\n  note: {str(error).splitlines()[0]} Wrote DOT source instead (render: dot -Tsvg FILE.dot).",
               file=sys.stderr, end="")
 
@@ -171,9 +179,12 @@ def _sections() -> dict[str, Section]:
                 "Here the loss of a logistic neuron with two weights, so the whole landscape fits on the page."),
         Section("backprop", "4. Backpropagation", "Gradient Descent: Backpropagation",
                 "How does a small change in one weight affect the loss? The chain rule: ∂J/∂w2 = ∂J/∂ŷ · ∂ŷ/∂w2 and "
-                "∂J/∂w1 = ∂J/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂w1. backward() walks the graph from J to the inputs; each row of "
-                "the table is one step input.grad += local derivative × upstream gradient. The animation shows the "
-                "steps one by one; the path products below say the same in the lecture's notation. "
+                "∂J/∂w1 = ∂J/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂w1. backward() walks the graph from J to the inputs; each of its "
+                "steps is input.grad += upstream gradient × local derivative. Step through them in the explorer "
+                "(Next or the → key): the blue box pushes its gradient, the orange edge carries the local "
+                "derivative, the purple dashed box receives the product; boxes not reached yet read grad ?. "
+                "Its step numbers are the rows of the table below. Paths: choose w1 to see the one path from w1 "
+                "to J and its product of six local derivatives, which is w1's gradient. "
                 "Repeat this for every weight, using the gradients from later layers."),
         Section("landscape", "5. Loss landscapes", "Training Neural Networks is Difficult (Li et al. 2017)",
                 "A trained network has many weights; we look at the loss on a plane through the trained weights, "
@@ -302,8 +313,10 @@ _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1250px; margin: 2em auto; padding: 0 1em; color: #222; }
 header p { color: #555; }
 section { border-top: 1px solid #ddd; padding: 1.2em 0; display: flex; gap: 1.5em; align-items: flex-start; }
-section .text { flex: 0 0 30%; }
-section .pictures { flex: 1 1 70%; }
+section .text { flex: 0 0 30%; min-width: 0; }
+section .pictures { flex: 1 1 70%; min-width: 0; }
+section.wide { flex-direction: column; gap: .5em; }
+section.wide .text, section.wide .pictures { flex: none; width: 100%; }
 section img { max-width: 100%; border: 1px solid #eee; margin-bottom: .8em; }
 .lecture { color: #777; font-size: .9em; font-style: italic; }
 .note { background: #fff4e0; padding: .5em; border-left: 3px solid orange; white-space: pre-wrap; }
@@ -333,13 +346,14 @@ def write_index(out: pathlib.Path, sections: dict[str, Section], seconds: float)
                                    for s in sections.values()) + "</ol></nav></header>"]
     for s in sections.values():
         pictures = "".join(_picture(f) for f in s.files if not f.endswith(".txt"))
-        extra = "".join(f'<p><a href="{html.escape(f)}">{html.escape(f)}</a></p>' for f in s.files
-                        if f.endswith(".txt"))
+        extra = "".join(f'<p><a href="{html.escape(f)}">{html.escape(f)}</a></p>'
+                        for f in [f for f in s.files if f.endswith(".txt")] + s.links)
         note = f'<div class="note">{html.escape(s.note)}</div>' if s.note else ""
         pre = f"<pre>{html.escape(s.preformatted)}</pre>" if s.preformatted else ""
-        parts.append(f'<section id="{s.key}"><div class="text"><h2>{html.escape(s.heading)}</h2>'
+        wide = ' class="wide"' if s.embed else ""
+        parts.append(f'<section id="{s.key}"{wide}><div class="text"><h2>{html.escape(s.heading)}</h2>'
                      f'<p class="lecture">Lecture: {html.escape(s.lecture)}</p><p>{html.escape(s.text)}</p>'
-                     f"{extra}{note}</div><div class=\"pictures\">{pictures}{pre}</div></section>")
+                     f"{extra}{note}</div><div class=\"pictures\">{s.embed}{pictures}{pre}</div></section>")
     parts.append("</body></html>")
     path = out / "index.html"
 

@@ -56,7 +56,8 @@ class TraceStep:
     """One chain-rule step: ``target.grad += local * upstream``.
 
     Attributes:
-        index: position of the step in the pass (0-based).
+        index: position of the step in the pass (0-based; the printed step number is ``index + 1``,
+            see :attr:`number`).
         node: the node whose gradient is pushed (its ``grad`` is ``upstream``).
         target: the input of ``node`` that the gradient is pushed to (it receives the contribution).
         position: which input of ``node`` this is (``a + a`` has two steps, positions 0 and 1).
@@ -77,6 +78,15 @@ class TraceStep:
     upstream: float
     contribution: float
     grad_after: float
+
+    @property
+    def number(self) -> int:
+        """The step's number as the table, the backward frames and the explorer print it: ``index + 1``.
+
+        Step 0 is the seed ``d root / d root = 1`` that starts the pass (it has no row of its own), so row
+        k of :meth:`Trace.table`, frame k and the explorer's "backward step k" show the same step.
+        """
+        return self.index + 1
 
     @property
     def input(self) -> Value:
@@ -133,7 +143,10 @@ class Trace(Sequence[TraceStep]):
         return [s for s in self.steps if s.target is value]
 
     def table(self, max_rows: int | None = 60, digits: int = 6) -> str:
-        """The steps as a plain-text table; long traces show their first and last rows."""
+        """The steps as a plain-text table; long traces show their first and last rows.
+
+        Steps are numbered from 1 (:attr:`TraceStep.number`); step 0 is the seed d root/d root = 1.
+        """
         header = ("step", "node", "op", "-> input", "local d", "upstream", "contribution", "grad after")
         rows = [header]
         steps = self.steps
@@ -146,7 +159,7 @@ class Trace(Sequence[TraceStep]):
             if s is None:
                 rows.append(("...", f"({len(steps) - 2 * (max_rows // 2)} steps)", "", "", "", "", "", ""))
                 continue
-            rows.append((str(s.index), node_name(s.node), s.node.op, node_name(s.target), fmt.format(s.local),
+            rows.append((str(s.number), node_name(s.node), s.node.op, node_name(s.target), fmt.format(s.local),
                          fmt.format(s.upstream), fmt.format(s.contribution), fmt.format(s.grad_after)))
         widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

@@ -30,6 +30,13 @@ if ! command -v dot >/dev/null; then
     fi
 fi
 
+# The browser tests drive Debian's chromium (Playwright's own browser downloads are not reachable on CI).
+# MICROGRADX_REQUIRE_BROWSER=1 (set by .ci/run) installs it and makes a missing browser fail those tests.
+if [ "${MICROGRADX_REQUIRE_BROWSER:-0}" != 0 ] && ! command -v chromium >/dev/null; then
+    say "installing Debian's chromium for the browser tests ..."
+    apt_install chromium || say "could not install chromium: the browser tests will fail (MICROGRADX_REQUIRE_BROWSER=1)"
+fi
+
 if [ ! -x .venv/bin/python ]; then
     say "creating the virtualenv .venv ..."
     if ! "$python" -m venv .venv 2>/dev/null; then

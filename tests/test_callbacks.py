@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 
@@ -152,15 +153,44 @@ def test_auto_mode_unknown_metric_raises(keras_golden):
     with pytest.raises(ValueError) as info:
         es.on_epoch_end(0, {"val_f1": 0.5})
     assert f"ValueError: {info.value}" == expected
-    missing = keras_golden["early_stopping"]["missing_monitor"]["monitor=val_missing,mode=auto (logs only has 'loss')"]
-    es = callbacks.EarlyStopping(monitor="val_missing")
-    es.set_model(FakeModel())
+
+
+def test_auto_mode_missing_monitor_warns_with_the_logged_keys(keras_golden):
+    """Keras 3.15.1 raises its mode error here (golden "error"); microgradx deliberately warns as Keras does
+    in min mode, naming the keys the logs do have, and resolves the direction once the monitor appears."""
+    golden = keras_golden["early_stopping"]["missing_monitor"]
+    keras_error = golden["monitor=val_missing,mode=auto (logs only has 'loss')"]["error"]
+    min_mode_warning = golden["monitor=val_missing,mode=min (logs only has 'loss')"]["warnings"][0]
+    es = callbacks.EarlyStopping(monitor="val_missing", patience=0)
+    model = FakeModel()
+    es.set_model(model)
+    es.on_train_begin()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(ValueError) as info:
-            es.on_epoch_end(0, {"loss": 1.0})
-    assert f"ValueError: {info.value}" == missing["error"]
-    assert [str(w.message) for w in caught] == missing["warnings"]
+        for epoch in range(3):
+            es.on_epoch_end(epoch, {"loss": 1.0 - 0.1 * epoch})
+    assert [str(w.message) for w in caught] == [min_mode_warning] * 3  # "... Available metrics are: loss"
+    assert "mode" not in min_mode_warning and "mode" in keras_error
+    assert not model.stop_training and es.monitor_op is None
+    with pytest.raises(ValueError, match="isn't able to automatically determine"):
+        es.on_epoch_end(3, {"val_missing": 0.5})  # present but of unknown direction: Keras's error
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"patience": "3"}, "patience"), ({"patience": -1}, "patience"), ({"patience": 2.5}, "patience"),
+    ({"patience": True}, "patience"), ({"min_delta": "a"}, "min_delta"), ({"min_delta": float("nan")}, "min_delta"),
+    ({"baseline": "0.5"}, "baseline"), ({"start_from_epoch": -2}, "start_from_epoch"), ({"monitor": None}, "monitor"),
+])
+def test_early_stopping_rejects_bad_arguments_at_construction(kwargs, argument):
+    value = next(iter(kwargs.values()))
+    with pytest.raises(ValueError) as info:
+        callbacks.EarlyStopping(**kwargs)
+    assert f"`{argument}`" in str(info.value) and repr(value) in str(info.value)
+
+
+def test_early_stopping_accepts_keras_argument_types():
+    es = callbacks.EarlyStopping(patience=np.int64(3), min_delta=np.float32(-0.5), baseline=1, start_from_epoch=0)
+    assert (es.patience, es.min_delta, es.baseline) == (3, 0.5, 1.0)
 
 
 def test_auto_mode_resolution_after_fit(keras_golden):
@@ -282,3 +312,45 @@ def test_bad_callback_type():
     model = _tiny_model()
     with pytest.raises(TypeError, match="callbacks"):
         model.fit(np.ones((4, 2)), np.ones(4), verbose=0, callbacks=[print])
+
+
+# ------------------------------------------------------------------------------------------ ProgbarLogger
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _run_progbar(stream, verbose: int = 1, epochs: int = 3, steps: int = 4) -> str:
+    bar = callbacks.ProgbarLogger(verbose=verbose, stream=stream)
+    bar.set_params({"epochs": epochs, "steps": steps})
+    bar.on_train_begin()
+    for epoch in range(epochs):
+        bar.on_epoch_begin(epoch)
+        for step in range(steps):
+            bar.on_train_batch_end(step, {"loss": 1.0 / (step + 1)})
+        bar.on_epoch_end(epoch, {"loss": 0.5, "val_loss": 0.75})
+    return stream.getvalue()
+
+
+def test_progbar_writes_one_line_per_epoch_where_output_is_not_a_terminal():
+    text = _run_progbar(io.StringIO())  # a log file, a pipe, CI
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert lines[0::2] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert all(line.startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ ") and line.endswith(" - loss: 0.5000 - val_loss: 0.7500")
+               for line in lines[1::2])
+    assert "0ms/step" not in text and "/step" in text
+
+
+def test_progbar_redraws_the_bar_in_a_terminal():
+    text = _run_progbar(_Terminal())
+    assert text.count("\r") == 3 * 5  # four batch redraws and the final one, per epoch
+    assert text.count("\n") == 6 and "1/4 ━━━━━" in text
+
+
+@pytest.mark.parametrize("seconds, shown", [(0.0, "0s/step"), (4e-5, "40us/step"), (0.0004, "400us/step"),
+                                             (0.0123, "12ms/step"), (2.4, "2s/step")])
+def test_step_time_is_formatted_as_keras_does(seconds, shown):
+    from microgradx.callbacks.progbar_logger import format_step_time
+
+    assert format_step_time(seconds) == shown

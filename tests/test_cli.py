@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html.parser
 import math
+import os
 import pathlib
 import shutil
 import subprocess
@@ -237,3 +238,116 @@ def test_backprop_example_matches_the_lecture_chain_rule():
     assert nodes["w2"].grad == pytest.approx(dj_dyhat * dyhat_da2 * z1, rel=1e-12)
     assert nodes["w1"].grad == pytest.approx(dj_dyhat * dyhat_da2 * -1.5 * z1 * (1 - z1) * 2.0, rel=1e-12)
     assert sum(explain(root, nodes["w1"]).terms) == pytest.approx(nodes["w1"].grad, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ bad input: one line, exit 2
+def _one_error_line(err: str) -> str:
+    """The single ``error:`` line of ``err`` (a usage synopsis or an expression with a caret may surround it)."""
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture
+def hostile_paths(tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a folder")
+    return {"file": str(a_file), "dir": str(tmp_path), "gone": "/proc/microgradx-cannot-exist/sub"}
+
+
+# every argv here is refused before any work: the messages name the flag as the user typed it
+NAMED = [
+    (["graph", "1e999"], "the number 1e999 is too large"),
+    (["graph", "2*" + "1" * 400], "the number 111111111111... (400 characters) is too large"),
+    (["graph", "log(w)", "w=1e-310"], "cannot compute the gradients of 'log(w)'"),
+    (["graph", "w*2", "w=1", "--out", "g.bogus"], "--out 'g.bogus': cannot tell the format"),
+    (["graph", "w*2", "w=1", "--out", "{file}/g.svg"], "--out '{file}/g.svg': '{file}' is an existing file"),
+    (["graph", "w*2", "w=1", "--out", "{gone}/g.svg"], "--out '{gone}/g.svg': cannot write in the folder"),
+    (["graph", "w*2", "w=1", "--out", "{dir}"], "--out '{dir}' is a folder"),
+    (["graph", "w*2", "w=1", "w=2"], "w is given twice (w=1 and w=2)"),
+    (["graph", "w*2", "w=1", "--wrt", "z"], "--wrt 'z' is not a variable of the expression (variables: w)"),
+    (["train", "--samples", "1"], "argument --samples: expected an integer >= 2"),
+    (["train", "--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
+    (["train", "--early-stopping", "-5"], "argument --early-stopping: expected a non-negative integer, got '-5'"),
+    (["train", "--early-stopping", "3", "--validation-split", "0"], "--early-stopping watches val_loss"),
+    (["train", "--samples", "2", "--validation-split", "0.9"], "--samples 2 with --validation-split 0.9 leaves no training"),
+    (["train", "--optimizer", "sgd", "--momentum", "5"], "--optimizer sgd --momentum 5: `momentum` must be"),
+    (["train", "--out", "{file}"], "--out '{file}': '{file}' is an existing file, not a folder"),
+    (["train", "--out", "{file}/run"], "--out '{file}/run': '{file}' is an existing file"),
+    (["train", "--out", "{gone}"], "--out '{gone}': cannot write in the folder"),
+    (["tour", "--out", "{file}"], "--out '{file}': '{file}' is an existing file, not a folder"),
+    (["tour", "--out", "{gone}"], "--out '{gone}': cannot write in the folder"),
+]
+
+
+@pytest.mark.parametrize("argv, message", NAMED, ids=[" ".join(a)[:40] for a, _ in NAMED])
+def test_bad_input_is_one_error_line_naming_the_flag(argv, message, hostile_paths, capsys, tmp_path,
+                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [a.format(**hostile_paths) for a in argv]
+    before = sorted(tmp_path.rglob("*"))
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert message.format(**hostile_paths) in _one_error_line(captured.err)
+    assert captured.out == ""  # refused before anything was printed (or trained, or drawn)
+    assert sorted(tmp_path.rglob("*")) == before  # and before anything was written
+
+
+HOSTILE = [
+    [], ["fly"], ["--bogus"], ["train", "extra"], ["graph"], ["graph", ""], ["graph", "   "],
+    ["graph", "w\0", "w=1"], ["graph", "(" * 100_000], ["graph", "2**99999"], ["graph", "exp(1000)"],
+    ["graph", "1/0"], ["graph", "log(0)"], ["graph", "sqrt(-1)"], ["graph", "(-8)**(1/3)"], ["graph", "0**-1"],
+    ["graph", "w*w", "w=1e200"], ["graph", "2*" + "9" * 5000], ["graph", "x.y"], ["graph", "__import__('os')"],
+    ["graph", "w", "w=nan"], ["graph", "w", "w=inf"], ["graph", "w", "w=abc"], ["graph", "w", "=1"],
+    ["graph", "w", "w"], ["graph", "w", "w=1", "v=2"], ["graph", "w", "w=1", "--out", ""],
+    ["graph", "w", "w=1", "--out", "x\0.svg"], ["graph", "w", "w=1", "--wrt", ""],
+    ["train", "--samples", "0"], ["train", "--samples", "x"], ["train", "--seed", "1.5"],
+    ["train", "--engine", "tpu"], ["train", "--hidden", "16,x"], ["train", "--hidden", "-1"],
+    ["train", "--hidden", "0,4"], ["train", "--hidden"], ["train", "--learning-rate", "-1"],
+    ["train", "--learning-rate", "nan"], ["train", "--learning-rate", "1e999"], ["train", "--beta-1", "1"],
+    ["train", "--rho", "2"], ["train", "--dropout", "1"], ["train", "--dropout", "-0.1"], ["train", "--epochs", "0"],
+    ["train", "--epochs", "9" * 5000], ["train", "--batch-size", "0"], ["train", "--verbose", "3"],
+    ["train", "--dataset", "mnist"], ["train", "--loss", "hinge"], ["train", "--noise", "-1"],
+    ["train", "--momentum", "0.9", "--optimizer", "adam"], ["train", "--beta-2", "0.5", "--optimizer", "sgd"],
+    ["train", "--rho", "0.5", "--optimizer", "adam"], ["train", "--dtype", "float16"],
+    ["train", "--validation-split", "1"], ["train", "--out", "a\0b"], ["tour", "--workers", "0"],
+    ["tour", "--engine", "tpu"], ["tour", "--out", "a\0b"], ["tour", "--quick", "yes"],
+]
+
+
+def test_hostile_command_lines_get_one_error_line_and_exit_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for argv in HOSTILE:
+        code = main(argv)
+        captured = capsys.readouterr()
+        assert code == 2, (argv, captured)
+        assert _one_error_line(captured.err)
+    assert list(tmp_path.iterdir()) == []  # none of them wrote anything
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path):
+    """The same answers from a real process (what the user sees), including a GPU-less ``--engine cuda``."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    for argv in (["graph", "1e999"], ["graph", "log(w)", "w=1e-310"], ["train", "--samples", "1"],
+                 ["tour", "--out", str(REPO / "README.md")], ["train", "--engine", "cuda", "--out", str(tmp_path)]):
+        result = subprocess.run([sys.executable, "-m", "microgradx", *argv], capture_output=True, text=True,
+                                timeout=120, cwd=tmp_path, env=env)
+        if argv[1] == "--engine" and result.returncode == 0:
+            pytest.skip("a usable GPU is present: --engine cuda is not an error here")
+        assert result.returncode == 2, (argv, result.stderr)
+        assert _one_error_line(result.stderr)
+        if argv[1] == "--engine":
+            assert "--engine cuda cannot run here" in result.stderr and result.stdout == ""
+
+
+def test_hidden_accepts_separate_and_comma_separated_sizes():
+    from microgradx.cli import build_parser
+
+    parser = build_parser()
+    for words, sizes in ((["16", "16"], [16, 16]), (["16,16"], [16, 16]), (["8", "4,2"], [8, 4, 2]),
+                         (["none"], [])):
+        args = parser.parse_args(["train", "--hidden", *words])
+        assert [size for word in args.hidden for size in word] == sizes
+    args = parser.parse_args(["train"])
+    assert [size for word in args.hidden for size in word] == [16, 16]

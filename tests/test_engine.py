@@ -235,6 +235,19 @@ def test_non_number_data_raises_type_error_naming_data(bad) -> None:
         Value(bad)
 
 
+@pytest.mark.parametrize("big", [10**400, -(10**400), 2**1024], ids=["10**400", "-10**400", "2**1024"])
+def test_integer_beyond_the_float_range_is_rejected_naming_data(big) -> None:
+    with pytest.raises(OverflowError, match=r"Value data must be a finite number, got an integer of \d+ bits"):
+        Value(big)
+
+
+def test_weighted_sum_names_a_weight_that_is_not_a_value() -> None:
+    with pytest.raises(TypeError, match=r"argument `weights` must hold Values.*got 0.5 of type float at index 1"):
+        weighted_sum([Value(1.0), 0.5], [Value(1.0), Value(2.0)])
+    with pytest.raises(TypeError, match=r"argument `bias` must be a Value or None, got 2.0"):
+        weighted_sum([Value(1.0)], [1.0], bias=2.0)
+
+
 def test_non_number_exponent_raises_type_error() -> None:
     with pytest.raises(TypeError, match="exponent"):
         Value(2.0) ** "2"

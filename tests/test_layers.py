@@ -28,6 +28,13 @@ def test_dropout_rate_validation_matches_keras(keras_golden):
             assert f"ValueError: {info.value}" == outcome
 
 
+@pytest.mark.parametrize("rate", ["0.5", b"0.5", None, True])
+def test_dropout_rate_of_the_wrong_type_is_shown_as_its_repr(rate):
+    with pytest.raises(ValueError) as info:
+        layers.Dropout(rate)
+    assert str(info.value).endswith(f"Received: rate={rate!r}")  # "rate='0.5'": visibly a string
+
+
 def test_dropout_noise_shape_validation_matches_keras(keras_golden):
     for text, outcome in keras_golden["dropout"]["noise_shape_validation"].items():
         noise_shape = _probe(text)

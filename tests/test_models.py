@@ -327,7 +327,7 @@ def test_non_finite_loss_stops_with_warning_and_keeps_history():
     assert all(math.isfinite(v) for v in history.history["loss"][:-1])
 
 
-@pytest.mark.parametrize("verbose, pattern", [(1, "\r"), (2, "4/4 - ")])
+@pytest.mark.parametrize("verbose, pattern", [(1, "4/4 ━"), (2, "4/4 - ")])  # captured: no terminal
 def test_verbose_output(capsys, verbose, pattern):
     model = _mlp()
     model.fit(RNG.normal(size=(16, 2)), RNG.integers(0, 2, 16), batch_size=4, epochs=2, verbose=verbose)
@@ -340,7 +340,7 @@ def test_verbose_output(capsys, verbose, pattern):
 
 def test_progbar_stream_lines():
     stream = io.StringIO()
-    bar = callbacks.ProgbarLogger(verbose=1, stream=stream)
+    bar = callbacks.ProgbarLogger(verbose=1, stream=stream, dynamic=True)  # redrawn as in a terminal
     bar.set_params({"epochs": 1, "steps": 2})
     bar.on_train_begin()
     bar.on_epoch_begin(0)
@@ -571,3 +571,16 @@ def test_reduction_none_trains_on_the_sum_of_per_sample_losses(engine):
     assert history.history["loss"] == pytest.approx([per_sample.sum()], rel=1e-12)
     np.testing.assert_allclose(model.get_weights()[0], w - learning_rate * grad_w, rtol=1e-10)
     np.testing.assert_allclose(model.get_weights()[1], b - learning_rate * grad_b, rtol=1e-10)
+
+
+@pytest.mark.parametrize("stack", [[], [layers.Input(shape=(2,))]])
+def test_a_model_without_layers_is_rejected_when_it_meets_data(stack):
+    model = Sequential(stack)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 2)), np.ones(4)
+    for call in (lambda: model.predict(x, verbose=0), lambda: model.fit(x, y, verbose=0),
+                 lambda: model.evaluate(x, y, verbose=0), lambda: model(x)):
+        with pytest.raises(ValueError, match=r"has no layers: it cannot compute anything from `x`"):
+            call()
+    with pytest.raises(ValueError, match="has no layers"):
+        model.build((None, 2))

@@ -234,6 +234,26 @@ def test_input_errors_name_the_input():
         tape.batch(np.zeros((1, 2)), reduce="max")
 
 
+def test_argument_errors_name_the_argument():
+    x, w = Value(1.0, "x"), Value(2.0, "w", requires_grad=True)
+    tape = compile_tape((w * x) ** 2, inputs=[x], params=[w])
+    with pytest.raises(TypeError, match=r"Tape.run: argument `inputs` must be a sequence of 1 numbers \(x\).*got 3.0"):
+        tape.run(3.0)
+    with pytest.raises(TypeError, match=r"Tape.fit: argument `optimizer` must be an optimizer.*got None"):
+        tape.fit(np.ones((4, 1)), None)
+    assert tape.params.tolist() == [2.0]  # refused before any step
+
+
+@pytest.mark.parametrize("empty", [np.zeros((0, 1)), {"x": []}])
+def test_batch_of_zero_samples_raises(empty):
+    x, w = Value(1.0, "x"), Value(2.0, "w", requires_grad=True)
+    tape = compile_tape((w * x) ** 2, inputs=[x], params=[w])
+    with pytest.raises(ValueError, match="argument `inputs` holds 0 samples"):
+        tape.batch(empty)
+    with pytest.raises(ValueError, match="0 samples"):
+        tape.fit(empty, lambda step, params, grads: None)
+
+
 def test_unused_input_and_parameter_get_zero_gradient():
     x, z = Value(1.0, "x"), Value(0.0, "z")
     w, unused = Value(3.0, "w", requires_grad=True), Value(5.0, "u", requires_grad=True)

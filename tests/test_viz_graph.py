@@ -1,6 +1,6 @@
 """Graphviz drawings: DOT golden files (node names from the graph's own numbering, so the text is the
-same run to run), roles and highlights, SVG rendering when ``dot`` exists, the missing-``dot`` error,
-and backward frames + GIF."""
+same run to run), roles and highlights, SVG rendering when ``dot`` exists, the missing-``dot`` error.
+The backward frames and GIF are tested in test_viz_frames.py."""
 
 from __future__ import annotations
 
@@ -147,33 +147,6 @@ def test_missing_dot_raises_install_hint_and_dot_source_still_saves(tmp_path, mo
     assert not (tmp_path / "y.svg").exists()
     saved = vg.save_dot(y, tmp_path / "y.dot")
     assert saved.read_text() == vg.draw_graph(y).source
-
-
-@needs_dot
-def test_backward_frames_write_one_frame_per_step_and_a_gif(tmp_path: pathlib.Path) -> None:
-    pil = pytest.importorskip("PIL.Image")
-    y, w1, x1 = _neuron()
-    paths = vg.backward_frames(y, tmp_path, fmt="png")
-    n_steps = 5  # edges: y<-z, z<-(w1 x1), z<-b, (w1 x1)<-w1, (w1 x1)<-x1
-    assert [p.name for p in paths] == [f"frame_{k:03d}.png" for k in range(n_steps + 1)] + ["backward.gif"]
-    assert w1.grad != 0  # backward_frames ran the backward pass
-    with pil.open(paths[-1]) as gif:
-        assert gif.n_frames == n_steps + 1
-    for p in paths[:-1]:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_frames_show_gradients_filled_in_so_far(tmp_path: pathlib.Path, monkeypatch) -> None:
-    """Without rendering: capture the graphs backward_frames draws and read their grad fields."""
-    drawn: list[str] = []
-    monkeypatch.setattr(vg, "pipe", lambda graph, fmt="svg": (drawn.append(graph.source), b"x")[1])
-    y, w1, x1 = _neuron()
-    vg.backward_frames(y, tmp_path, fmt="svg", gif=False)
-    assert len(drawn) == 6
-    assert drawn[0].count("grad ?") == 5 and "grad 1.0000" in drawn[0]  # only the root is known
-    assert "grad ?" not in drawn[-1]
-    # frame with w1's step: w1's grad is dy/dw1 = (1 - tanh(z)**2) * x1
-    assert f"w1 | data -0.5000 | grad {(1 - math.tanh(-0.75) ** 2) * 2.0:.4f}" in drawn[-2] + drawn[-1]
 
 
 def test_viz_package_import_is_light() -> None:

@@ -6,8 +6,12 @@ One module per picture; the plotting functions return a matplotlib ``Figure`` an
 ================  ==========================================================================================
 module            what it draws
 ================  ==========================================================================================
-``graph``         a scalar ``Value`` graph with Graphviz (``draw_graph``), one frame per chain-rule step
-                  (``backward_frames``)
+``graph``         a scalar ``Value`` graph with Graphviz, micrograd's style (``draw_graph``)
+``layout``        one fixed layout of a graph (ids on every node and edge), shared by the frames and explorer
+``frames``        one frame per chain-rule step of the backward pass, and the GIF (``backward_frames``)
+``explorer``      the interactive backprop explorer: ``explore(J)`` (a Jupyter widget) and ``save_html`` (the
+                  same explorer as one self-contained page), on the fixed layout of ``layout``
+``widget``        the shared anywidget base: one ES module runs as a notebook widget and in a static page
 ``curves``        training curves: loss and metrics per epoch, train against validation, early stopping
                   marked (``plot_training_curves``)
 ``learning_rate`` a too-small, a too-large and a stable learning rate, as curves and as steps on the loss
@@ -36,8 +40,10 @@ _LAZY = {
     "draw_graph": "graph",
     "render": "graph",
     "save_dot": "graph",
-    "backward_frames": "graph",
+    "backward_frames": "frames",
     "GraphvizNotFoundError": "graph",
+    "explore": "explorer",
+    "save_html": "explorer",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,4 +1,4 @@
-"""Draw a scalar ``Value`` graph with Graphviz, and animate its backward pass.
+"""Draw a scalar ``Value`` graph with Graphviz (micrograd's style).
 
 ``draw_graph(root)`` returns a ``graphviz.Digraph`` in micrograd's style: every value is a record
 ``{ label | data 2.0000 | grad 1.0000 }``, every operation a separate small node feeding the value it
@@ -19,13 +19,15 @@ Node names come from the graph's own topological numbering (``n0``, ``n1``, ...,
 the op that produced ``n5``), never from ``Value.id`` or memory addresses, so the DOT source of the same
 expression is identical run to run and can be compared with a golden file.
 
-Rendering needs Graphviz' ``dot`` program; without it :func:`render` and :func:`backward_frames` raise
+The backward pass as frames and a GIF is :mod:`microgradx.viz.frames`, the interactive explorer
+:mod:`microgradx.viz.explorer`; both draw the compact fixed layout of :mod:`microgradx.viz.layout`.
+
+Rendering needs Graphviz' ``dot`` program; without it :func:`render` raises
 :class:`GraphvizNotFoundError` saying how to install it, and :func:`save_dot` still writes the DOT source.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import pathlib
 from typing import Mapping, Sequence
@@ -34,10 +36,10 @@ import graphviz
 
 from microgradx.engine import Value, topological_order
 from microgradx.explain import Path
-from microgradx.trace import Trace, TraceStep
+from microgradx.trace import TraceStep
 from microgradx.utils import atomic_write
 
-__all__ = ["draw_graph", "render", "pipe", "save_dot", "backward_frames", "role", "GraphvizNotFoundError",
+__all__ = ["draw_graph", "render", "pipe", "save_dot", "role", "GraphvizNotFoundError",
            "ROLE_COLORS", "HIGHLIGHT_COLOR", "DEFAULT_MAX_NODES"]
 
 ROLE_COLORS = {"input": "lightblue", "parameter": "palegreen", "intermediate": "white", "output": "gold"}
@@ -82,7 +84,7 @@ def draw_graph(root: Value, rankdir: str = "LR", highlight_path: Path | Sequence
         highlight_step: a :class:`~microgradx.trace.TraceStep`: its edge is drawn in red and labelled
             ``local x upstream = contribution``.
         grads: shown instead of ``node.grad`` for the nodes it holds (``None`` shows ``grad ?``); used by
-            :func:`backward_frames` to show the gradients known so far.
+            frames to show the gradients known so far.
         show_grad: include the ``grad`` field.
         digits: significant digits of data and grad.
         max_nodes: refuse graphs with more value nodes than this (``None``: no limit).
@@ -209,72 +211,3 @@ def save_dot(graph: graphviz.Digraph | Value, path: str | os.PathLike) -> pathli
     path = pathlib.Path(path)
     _atomic_write(path, _as_graph(graph).source.encode())
     return path
-
-
-# ------------------------------------------------------------------------------------ frames
-def backward_frames(root: Value, out_dir: str | os.PathLike, fmt: str = "png", gif: bool = True,
-                    trace: Trace | None = None, *, duration_ms: int = 800, max_steps: int = 200,
-                    rankdir: str = "LR") -> list[pathlib.Path]:
-    """One picture per chain-rule step of the backward pass, plus an animated GIF.
-
-    Frame 0 shows the forward values with only the root's gradient known; frame k (k >= 1) highlights the
-    edge of step k - 1 (labelled ``local x upstream = contribution``) with every gradient accumulated so
-    far filled in (``grad ?`` where nothing has arrived yet). Files: ``out_dir/frame_000.<fmt>``, ...,
-    and ``out_dir/backward.gif`` when ``gif`` is true (needs Pillow).
-
-    Unless a ``trace`` of this root is given, this calls ``root.backward()`` (so ``.grad`` accumulates as
-    with any backward call). Returns the written paths, frames first, the GIF last.
-    """
-    if fmt not in ("png", "svg"):
-        raise ValueError(f"backward_frames: fmt must be 'png' or 'svg', got {fmt!r}")
-    n_edges = sum(len(node.children) for node in topological_order(root))
-    if n_edges > max_steps:
-        raise ValueError(f"backward_frames: the backward pass has {n_edges} chain-rule steps, more than "
-                         f"max_steps={max_steps}; use a smaller expression or raise max_steps")
-    if gif:
-        try:
-            from PIL import Image
-        except ImportError as exc:  # pragma: no cover - Pillow is a test dependency
-            raise ImportError("backward_frames(gif=True) needs Pillow: pip install pillow") from exc
-    if trace is None:
-        trace = root.backward()
-    elif trace.root is not root:
-        raise ValueError("backward_frames: trace was recorded from another root")
-    steps = list(trace)
-    number = {node: k for k, node in enumerate(trace.order)}
-
-    def name(node: Value) -> str:  # the label, or the drawing's own node name (never the global id)
-        return node.label or f"n{number[node]}"
-
-    out = pathlib.Path(out_dir)
-    known: dict[Value, float | None] = {node: None for node in trace.order}
-    known[root] = steps[0].upstream if steps else root.grad
-    written: list[pathlib.Path] = []
-    pngs: list[bytes] = []
-    for k in range(len(steps) + 1):
-        step = steps[k - 1] if k else None
-        if step is not None:
-            known[step.target] = step.grad_after
-        caption = ("backward: seed d root/d root = 1" if step is None else
-                   f"step {k}/{len(steps)}: {name(step.target)}.grad += d{name(step.node)}/d{name(step.target)} "
-                   f"x d{name(root)}/d{name(step.node)} = {step.contribution:.4g}")
-        graph = draw_graph(root, rankdir, highlight_step=step, grads=dict(known), title=caption)
-        data = pipe(graph, fmt)
-        written.append(out / f"frame_{k:03d}.{fmt}")
-        _atomic_write(written[-1], data)
-        if gif:
-            pngs.append(data if fmt == "png" else pipe(graph, "png"))
-    if gif:
-        images = [Image.open(io.BytesIO(b)).convert("RGB") for b in pngs]
-        width, height = max(i.width for i in images), max(i.height for i in images)
-        frames = []
-        for image in images:  # GIF frames share one size: pad onto a white canvas
-            canvas = Image.new("RGB", (width, height), "white")
-            canvas.paste(image, (0, 0))
-            frames.append(canvas)
-        buffer = io.BytesIO()
-        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=duration_ms, loop=0)
-        written.append(out / "backward.gif")
-        _atomic_write(written[-1], buffer.getvalue())
-    return written

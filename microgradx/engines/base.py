@@ -22,6 +22,7 @@ batch validation. An engine that computes dropout on a device must draw *the sam
 from __future__ import annotations
 
 import abc
+import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
 
@@ -108,29 +109,39 @@ W = TypeVar("W")
 
 
 class WorkspaceCache(Generic[W]):
-    """Preallocated per-batch-size workspaces, the ``size`` most recently used kept.
+    """Preallocated per-batch-size workspaces, the ``size`` most recently used kept, one cache per thread.
 
     An epoch needs two batch sizes (full batches and the last, smaller one), validation a third:
-    ``cache(n)`` returns the workspace for ``n`` rows, building it with ``make(n)`` the first time.
+    ``cache(n)`` returns the calling thread's workspace for ``n`` rows, building it with ``make(n)``
+    the first time. Each thread has its own workspaces (dropped when the thread ends), so that
+    ``predict`` on one model from several threads never shares a buffer.
     """
 
     def __init__(self, make: Callable[[int], W], size: int = 4) -> None:
         self._make = make
         self._size = size
-        self._items: OrderedDict[int, W] = OrderedDict()
+        self._local = threading.local()
+
+    @property
+    def _items(self) -> "OrderedDict[int, W]":
+        items = getattr(self._local, "items", None)
+        if items is None:
+            items = self._local.items = OrderedDict()
+        return items
 
     def __call__(self, n: int) -> W:
-        item = self._items.get(n)
+        items = self._items
+        item = items.get(n)
         if item is None:
-            item = self._items[n] = self._make(n)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            item = items[n] = self._make(n)
+            while len(items) > self._size:
+                items.popitem(last=False)
         else:
-            self._items.move_to_end(n)
+            items.move_to_end(n)
         return item
 
     def sizes(self) -> list[int]:
-        """Batch sizes held, least recently used first."""
+        """Batch sizes held for the calling thread, least recently used first."""
         return list(self._items)
 
 
@@ -151,6 +162,9 @@ class Engine(abc.ABC):
 
     #: the name ``compile(engine=...)`` uses for this engine.
     name: str = "base"
+    #: True after a ``train_step`` / ``train_epoch`` whose last update was undone because it made a
+    #: weight non-finite (NaN or inf) although the loss was finite; the weights are those before it.
+    rejected_update: bool = False
 
     def __init__(self, layers: Sequence["Layer"], loss: Any, optimizer: Any, dtype: object = None) -> None:
         self.layers = list(layers)
@@ -168,10 +182,16 @@ class Engine(abc.ABC):
     def get_weights(self) -> list[np.ndarray]:
         """Host copies of the live weights, Keras order, in the engine's dtype."""
 
+    def weights_finite(self) -> bool:
+        """Whether every live weight is finite (no NaN, no inf)."""
+        return all(bool(np.isfinite(w).all()) for w in self.get_weights())
+
     # ------------------------------------------------------------------ compute
     @abc.abstractmethod
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The model's output for ``x`` (2-D, already validated) with ``training=False``."""
+        """The model's output for ``x`` (2-D, already validated) with ``training=False``.
+
+        Safe to call from several threads at once (each thread computes in its own workspaces)."""
 
     @abc.abstractmethod
     def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
@@ -189,7 +209,9 @@ class Engine(abc.ABC):
         Returns the batch loss (computed *before* the update, like Keras). With ``outputs=True``
         returns ``(loss, y_pred)``: the training-mode forward output of the batch, for the metrics.
         When the loss is not finite the engine returns it (NaN/inf) and **skips the update**, so the
-        weights stay the last finite ones; ``fit`` then stops with a warning.
+        weights stay the last finite ones; ``fit`` then stops with a warning. When the loss is finite
+        but the update makes a weight non-finite, the engine restores the weights from before the
+        update (and the optimizer's step counter; not its slots) and sets :attr:`rejected_update`.
         """
 
     def train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
@@ -201,10 +223,12 @@ class Engine(abc.ABC):
         ``batches`` is a list of index arrays into ``x``. Each batch uses
         ``step = optimizer.iterations`` at that batch. Before each batch ``on_batch_begin(i)`` and after
         it ``on_batch_end(i, loss, y_pred)`` are called (``y_pred`` only with ``outputs=True``, else ``None``); when ``should_stop()``
-        becomes true (a callback set ``model.stop_training``) or the loss is not finite, the loop stops.
+        becomes true (a callback set ``model.stop_training``), the loss is not finite or an update was
+        undone (:attr:`rejected_update`), the loop stops.
         An engine that keeps data on the device may override this, keeping the same contract.
         """
         losses: list[float] = []
+        self.rejected_update = False
         for i, index in enumerate(batches):
             if on_batch_begin is not None:
                 on_batch_begin(i)
@@ -215,7 +239,7 @@ class Engine(abc.ABC):
             losses.append(float(loss))
             if on_batch_end is not None:
                 on_batch_end(i, float(loss), y_pred)
-            if not np.isfinite(loss) or (should_stop is not None and should_stop()):
+            if not np.isfinite(loss) or self.rejected_update or (should_stop is not None and should_stop()):
                 break
         return np.asarray(losses, dtype=np.float64)
 

@@ -41,6 +41,7 @@ from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
                               SPARSE_CATEGORICAL_CROSSENTROPY, loss_forward_backward)
+from ..kernels.optimizers import all_finite
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 
 __all__ = ["CpuEngine", "CPUEngine"]
@@ -170,6 +171,7 @@ class CpuEngine(Engine):
         layout = list(zip(self.segments, self.shapes))
         self.weight_views = [self.params[o:o + n].reshape(shape) for (o, n), shape in layout]
         self.grad_views = [self.grads[o:o + n].reshape(shape) for (o, n), shape in layout]
+        self._before_update = np.zeros(offset, self.dtype)  # the weights an undone update restores
         self._empty = np.zeros(0, self.dtype)
         for s in dense:
             s.bind(self.params, self.grads, self._empty)
@@ -213,6 +215,9 @@ class CpuEngine(Engine):
 
     def get_weights(self) -> list[np.ndarray]:
         return [v.copy() for v in self.weight_views]
+
+    def weights_finite(self) -> bool:
+        return all_finite(self.params)
 
     # ------------------------------------------------------------------ validation
     def _check_x(self, x: Any) -> np.ndarray:
@@ -396,13 +401,25 @@ class CpuEngine(Engine):
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
         ws = self._prepare(x, y, sample_weight)
+        self.rejected_update = False
         return self._step(ws, step, outputs)
+
+    def _checked_update(self) -> None:
+        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite."""
+        np.copyto(self._before_update, self.params)
+        raw_iterations = self.optimizer._raw_iterations
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for just below
+            self._update()
+        if not all_finite(self.params):
+            np.copyto(self.params, self._before_update)
+            self.optimizer._raw_iterations = raw_iterations
+            self.rejected_update = True
 
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":
         loss = self._loss_and_gradients(ws, True, step)
         if math.isfinite(loss):
             self._backward(ws, True)
-            self._update()
+            self._checked_update()
         if outputs:
             return float(loss), ws.current[-1].copy()
         return float(loss)
@@ -421,6 +438,7 @@ class CpuEngine(Engine):
         mask = self._fill_targets(targets, y)
         weights = self._check_sample_weight(sample_weight, n)
         losses: list[float] = []
+        self.rejected_update = False
         for i, index in enumerate(batches):
             if on_batch_begin is not None:
                 on_batch_begin(i)
@@ -440,7 +458,7 @@ class CpuEngine(Engine):
             losses.append(loss)
             if on_batch_end is not None:
                 on_batch_end(i, loss, y_pred)
-            if not np.isfinite(loss) or (should_stop is not None and should_stop()):
+            if not np.isfinite(loss) or self.rejected_update or (should_stop is not None and should_stop()):
                 break
         return np.asarray(losses, dtype=np.float64)
 

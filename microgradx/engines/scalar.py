@@ -201,6 +201,12 @@ class ScalarEngine(Engine):
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
         loss, grads, y_pred = self._gradients(x, y, sample_weight, True, step)
+        self.rejected_update = False
         if np.isfinite(loss):
-            self.optimizer.apply(grads, self._weights)
+            before, raw_iterations = self.get_weights(), self.optimizer._raw_iterations
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for just below
+                self.optimizer.apply(grads, self._weights)
+            if not self.weights_finite():  # the update overflowed: undo it (see Engine.train_step)
+                self._weights, self.optimizer._raw_iterations = before, raw_iterations
+                self.rejected_update = True
         return (loss, y_pred) if outputs else loss

@@ -27,7 +27,9 @@ from microgradx import Value
 from microgradx.explain import explain
 from microgradx.gradcheck import gradcheck
 from microgradx.nn import MLP
-from microgradx.viz.graph import backward_frames, draw_graph, render
+from microgradx.viz import explore
+from microgradx.viz.frames import backward_frames
+from microgradx.viz.graph import draw_graph, render
 
 # %% [markdown]
 # ## The forward pass
@@ -85,16 +87,42 @@ print(f"\nw1.grad = {w1.grad:.6f}   w2.grad = {w2.grad:.6f}")
 # Read the table from the top: `J` pushes $2 \cdot \text{error}$ into `error`, `error` passes it unchanged to
 # `y_hat`, `sigmoid` multiplies by $\hat y (1 - \hat y)$, and so on down to the weights.
 #
-# ## Watch it happen: the frames of the backward pass
+# ## Step through it: the backprop explorer
 #
-# `backward_frames` draws one picture per step of the table above: the edge being processed is red and
-# labelled `local x upstream = contribution`; gradients that have not arrived yet read `grad ?`. It also
-# writes the frames as an animated GIF.
+# `explore(J, trace)` shows the graph and lets you act on it. **Backward** steps through the rows of the table
+# above, with the same numbers (step k is row k; step 0 is the seed $\partial J / \partial J = 1$): the blue
+# box pushes its gradient, the orange edge carries the local derivative, the purple dashed box receives their
+# product, and the formula above the picture writes the step with the three factors in the same three
+# colours. Boxes the gradient has not reached yet read `grad ?`. **Forward** shows the values appearing in
+# topological order; **Paths** lists, for a weight you choose, every path up to $J$ with its product.
+# Use the buttons or the keyboard (click the widget first): ← → one step, Shift+→ next phase, Home/End, Space
+# plays. If the widget does not show, `microgradx.viz.save_html(J, "explorer.html")` writes the same explorer
+# as a page you can open in a browser.
+
+# %%
+explorer = explore(J, trace)
+explorer
+
+# %% [markdown]
+# The widget's state is Python's too: set `explorer.step` and the view moves. The step that pushes into
+# $w_2$ carries exactly the gradient backward() left in `w2.grad` ($w_2$ is used once, so it is one step).
+
+# %%
+step_w2 = next(step.number for step in trace if step.target is w2)
+explorer.step = step_w2
+print(f"step {step_w2}: " + explorer.script["backward"][step_w2]["text"])
+assert explorer.script["backward"][step_w2]["numbers"]["contribution"] == f"{w2.grad:.4g}"
+
+# %% [markdown]
+# ## The same steps as pictures
+#
+# `backward_frames` draws one picture per row of the table, on the explorer's fixed layout (nothing moves
+# between frames), with the same colours, and writes them as an animated GIF too.
 
 # %%
 files = backward_frames(J, "03_backward_frames", trace=trace)
 frames, gif = files[:-1], files[-1]
-assert len(frames) == len(trace) + 1  # the seed dJ/dJ = 1, then one frame per chain-rule step
+assert len(frames) == len(trace) + 1  # the seed dJ/dJ = 1 (frame 0), then frame k for row k of the table
 print(f"{len(frames)} frames and the animation {gif}")
 Image(filename=str(frames[4]))
 
@@ -102,8 +130,8 @@ Image(filename=str(frames[4]))
 Image(filename=str(gif))
 
 # %% [markdown]
-# **What you should see:** the gradient starts at `J` (1.0) and flows right to left, one red edge per frame;
-# nodes it has not reached yet still read `grad ?`.
+# **What you should see:** the gradient starts at `J` (1.0, at the bottom) and climbs up to the weights, one
+# orange edge per frame; boxes it has not reached yet still read `grad ?`.
 
 # %% [markdown]
 # ## $\partial J / \partial w_2$: two factors

@@ -1,0 +1,179 @@
+"""The backprop explorer in a real browser (headless Chromium, see tests/browser.py).
+
+The expected numbers are computed here from the Trace and from central differences, never read back from
+the page's own data: which box and edge are lit, the formula text, the step counter, the path products.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+
+import pytest
+
+from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
+from microgradx.tour import backprop_example
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' binary not installed")
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _ids(trace):
+    """The drawing's ids from the graph's own topological numbering (the contract of viz/layout.py)."""
+    number = {node: k for k, node in enumerate(trace.order)}
+    return lambda node: f"n{number[node]}"
+
+
+@pytest.fixture(scope="module")
+def lecture_page(tmp_path_factory):
+    from microgradx.viz.explorer import save_html
+
+    root, nodes = backprop_example()
+    trace = root.backward()
+    path = save_html(root, tmp_path_factory.mktemp("explorer") / "backprop.html", trace=trace, step=0)
+    return path, root, nodes, trace
+
+
+def _open(page, path):
+    page.goto(file_url(path))
+    page.wait_for_selector(".mgx-explorer[data-ready=true]", timeout=10_000)
+    page.focus(".mgx-explorer")
+
+
+def _state(page) -> dict:
+    return page.evaluate("""() => ({
+        counter: document.querySelector('.mgx-counter').textContent,
+        formula: document.querySelector('.mgx-formula-text').textContent,
+        up: [...document.querySelectorAll('g.node.mgx-up')].map(g => g.id),
+        target: [...document.querySelectorAll('g.node.mgx-target')].map(g => g.id),
+        edges: [...document.querySelectorAll('g.edge.mgx-hot-edge')].map(g => g.id),
+        grads: Object.fromEntries([...document.querySelectorAll('g.node')].map(
+            g => [g.id, g.querySelector('text.mgx-grad').textContent])),
+    })""")
+
+
+def test_backward_steps_follow_the_trace_with_arrow_keys(page, lecture_page) -> None:
+    path, root, nodes, trace = lecture_page
+    ident = _ids(trace)
+    _open(page, path)
+    state = _state(page)
+    assert state["counter"] == f"backward step 0 of {len(trace)}"
+    assert state["up"] == [ident(root)] and state["edges"] == []
+    unknown = [i for i, text in state["grads"].items() if text == "grad ?"]
+    assert len(unknown) == len(trace.order) - 1  # only J's gradient is known at the seed
+    for k, step in enumerate(trace, start=1):
+        page.keyboard.press("ArrowRight")
+        state = _state(page)
+        assert state["counter"] == f"backward step {k} of {len(trace)}"
+        assert state["up"] == [ident(step.node)]
+        assert state["target"] == [ident(step.target)]
+        assert state["edges"] == [f"e_{ident(step.target)}_{ident(step.node)}_0"]
+        numbers = re.findall(r"= (\S+) × (\S+) = (\S+)$", state["formula"])
+        assert numbers == [(_g(step.upstream), _g(step.local), _g(step.contribution))], state["formula"]
+        assert state["formula"].startswith(f"{step.target.label}.grad += dJ/d{step.node.label} × ")
+        assert state["grads"][ident(step.target)] == f"grad {step.grad_after:.4f}"
+    # the issue's example, word for word: step 4 pushes into w2
+    page.keyboard.press("Home")
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    assert _state(page)["formula"] == (f"w2.grad += dJ/d(w2*z1) × d(w2*z1)/dw2 = {_g(trace[3].upstream)} × "
+                                       f"{_g(trace[3].local)} = {_g(trace[3].contribution)}")
+    assert nodes["w2"].grad == pytest.approx(trace[3].contribution)
+    screenshot(page, "explorer_backward_step4")
+    page.keyboard.press("ArrowLeft")
+    state = _state(page)
+    assert state["counter"] == f"backward step 3 of {len(trace)}"
+    assert state["grads"][ident(nodes["w2"])] == "grad ?"  # stepping back forgets w2's gradient again
+    assert_no_horizontal_scrollbar(page)
+
+
+def test_paths_of_a_leaf_sum_to_its_central_difference_gradient(page, lecture_page) -> None:
+    path, root, nodes, trace = lecture_page
+    ident = _ids(trace)
+    _open(page, path)
+    page.select_option(".mgx-leaf", ident(nodes["w1"]))
+    formula = page.inner_text(".mgx-formula-text")
+    assert formula.startswith("path 1: dJ/dlog(ŷ) × dlog(ŷ)/dŷ × dŷ/d(w2*z1) × d(w2*z1)/dz1 × dz1/d(w1*x) × "
+                              "d(w1*x)/dw1 = ")
+    products = [float(x) for x in re.findall(r"\((\S+)\)", page.inner_text(".mgx-formula-sub").split("=")[1])]
+
+    def loss(w1: float) -> float:  # the lecture's chain, written out: J = -log(sigmoid(w2 sigmoid(w1 x)))
+        z1 = 1 / (1 + math.exp(-w1 * 2.0))
+        return -math.log(1 / (1 + math.exp(1.5 * z1)))
+
+    h = 1e-6
+    central = (loss(0.5 + h) - loss(0.5 - h)) / (2 * h)
+    assert len(products) == 1 and products[0] == pytest.approx(central, rel=1e-3)
+    lit = page.eval_on_selector_all("g.edge.mgx-path-edge", "gs => gs.map(g => g.id)")
+    assert len(lit) == 6  # six factors, six edges from w1 up to J
+    assert_no_horizontal_scrollbar(page)
+
+
+def test_tour_backprop_section_embeds_the_explorer_without_sideways_scrolling(page, tmp_path) -> None:
+    from microgradx import tour
+
+    sections = tour._sections()
+    tour._graphs(tmp_path, sections)
+    index = tour.write_index(tmp_path, sections, 1.0)
+    root, nodes = backprop_example()  # the same chain, built again: an independent Trace for the numbers
+    trace = root.backward()
+    _open(page, index)
+    assert_no_horizontal_scrollbar(page)
+    assert page.locator("#backprop .mgx-explorer").count() == 1
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    step = trace[3]
+    assert _state(page)["counter"] == "backward step 4 of 8"
+    assert _state(page)["formula"].endswith(f"= {_g(step.upstream)} × {_g(step.local)} = {_g(step.contribution)}")
+    # the table beside it numbers the same step 4, and says the same thing
+    table = page.inner_text("#backprop pre")
+    row = [line for line in table.splitlines() if line.startswith("4 ")][0]
+    assert row.split()[1:4] == ["(w2*z1)", "*", "w2"]
+    page.locator("#backprop").scroll_into_view_if_needed()
+    screenshot(page, "tour_backprop_section", selector="#backprop")
+    assert_no_horizontal_scrollbar(page)
+
+
+def test_graph_html_page_steps_forward_then_backward(page, tmp_path) -> None:
+    from microgradx.cli import main
+    from microgradx.expression import parse_expression
+
+    values = {"w1": 0.8, "x1": 1.0, "w2": -0.4, "x2": 2.0, "b": 0.1}
+    args = [f"{k}={v}" for k, v in values.items()]
+    out = tmp_path / "neuron.html"
+    assert main(["graph", "sigmoid(w1*x1 + w2*x2 + b)", *args, "--html", str(out)]) == 0
+    parsed = parse_expression("sigmoid(w1*x1 + w2*x2 + b)", values)
+    trace = parsed.root.backward()
+    order = trace.order
+    _open(page, out)
+    page.click(".mgx-phase[data-phase=forward]")
+    page.focus(".mgx-explorer")
+    assert page.inner_text(".mgx-counter") == f"forward step 1 of {len(order)}"
+    first = order[0]
+    assert page.inner_text(".mgx-formula-text").startswith(f"{first.label} = {first.data:.4g}")
+    # the data of nodes not computed yet is unknown; each step shows one more
+    unknown = page.eval_on_selector_all("text.mgx-data", "ts => ts.filter(t => t.textContent === 'data ?').length")
+    assert unknown == len(order) - 1
+    product = next(k for k, n in enumerate(order) if n.op == "*")
+    for _ in range(product):
+        page.keyboard.press("ArrowRight")
+    w, x = order[product].children
+    assert page.inner_text(".mgx-formula-text") == (
+        f"{order[product].label} = {w.label} * {x.label} = {w.data:.4g} * {x.data:.4g} = {order[product].data:.4g}")
+    assert page.eval_on_selector_all("g.node.mgx-current", "gs => gs.map(g => g.id)") == [f"n{product}"]
+    page.keyboard.press("Shift+ArrowRight")  # to the next phase: the seed of the backward pass
+    assert page.inner_text(".mgx-counter") == f"backward step 0 of {len(trace)}"
+    page.keyboard.press("End")
+    assert page.inner_text(".mgx-counter") == f"backward step {len(trace)} of {len(trace)}"
+    grads = page.eval_on_selector_all("g.node", "gs => Object.fromEntries(gs.map(g => [g.id, "
+                                                "g.querySelector('text.mgx-grad').textContent]))")
+    for k, node in enumerate(order):  # every gradient as backward() left it
+        assert grads[f"n{k}"] == f"grad {node.grad:.4f}"
+    page.keyboard.press("ArrowLeft")
+    assert page.inner_text(".mgx-counter") == f"backward step {len(trace) - 1} of {len(trace)}"
+    assert_no_horizontal_scrollbar(page)
+    screenshot(page, "graph_html_neuron")

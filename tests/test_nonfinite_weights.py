@@ -1,0 +1,82 @@
+"""An update that overflows the weights is undone and stops ``fit`` with the non-finite warning;
+``predict`` and ``save_weights`` refuse non-finite weights."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from microgradx import layers, optimizers, utils
+from microgradx.models import Sequential
+
+X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [-2.0, 1.0]])
+Y = np.array([1.0, -2.0, 0.5, 3.0])
+
+
+def _model(engine: str, learning_rate: float, dtype: str = "float32") -> Sequential:
+    utils.set_random_seed(0)
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(3, activation="linear"), layers.Dense(1)])
+    model.compile(optimizer=optimizers.SGD(learning_rate=learning_rate), loss="mse", engine=engine, dtype=dtype)
+    return model
+
+
+# float32 weights overflow with a step of 1e38 x gradient; the scalar engine's float64 ones need 1e308
+CASES = [("cpu", 1e38, "float32"), ("cpu", 1e308, "float64"), ("scalar", 1e308, "float64")]
+
+
+@pytest.mark.parametrize("engine, learning_rate, dtype", CASES)
+def test_an_update_that_overflows_the_weights_is_undone_and_stops_fit(engine, learning_rate, dtype):
+    model = _model(engine, learning_rate, dtype)
+    before = model.get_weights()
+    # the loss of the first batch is finite: only the update overflows
+    assert np.isfinite(model.evaluate(X, Y, batch_size=4, verbose=0))
+    with pytest.warns(RuntimeWarning, match=r"fit stopped: the updated weights became non-finite .* epoch 1, "
+                                            r"batch 1; the update of that batch was skipped"):
+        history = model.fit(X, Y, batch_size=4, epochs=3, shuffle=False, verbose=0)
+    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
+    for w, w0 in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)  # the last finite weights: those before the batch
+    assert model.optimizer.iterations == 0
+    assert np.all(np.isfinite(model.predict(X, verbose=0)))
+
+
+def test_the_check_looks_at_every_batch_not_only_the_first():
+    """A step that overflows after finite steps restores the weights of the step before it."""
+    model = _model("cpu", 1e-3)
+    model.fit(X, Y, batch_size=2, epochs=1, shuffle=False, verbose=0)      # two finite steps
+    after_two = model.get_weights()
+    model.optimizer.learning_rate = 1e38
+    with pytest.warns(RuntimeWarning, match="updated weights became non-finite .* batch 1"):
+        model.fit(X, Y, batch_size=2, epochs=1, shuffle=False, verbose=0)
+    for w, w0 in zip(model.get_weights(), after_two):
+        np.testing.assert_array_equal(w, w0)
+    assert model.optimizer.iterations == 2
+
+
+def test_finite_training_warns_nothing():
+    model = _model("cpu", 0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, Y, batch_size=2, epochs=3, verbose=0)
+
+
+@pytest.mark.parametrize("engine", ["cpu", "scalar"])
+def test_predict_with_a_non_finite_weight_is_a_clear_error(engine):
+    model = _model(engine, 0.01, "float64")
+    if engine == "cpu":
+        model.engine.weight_views[2][1, 0] = np.inf   # dense_1/kernel[1, 0], behind set_weights' back
+    else:
+        model.engine._weights[2][1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"non-finite weight .*dense_\d*/?.*kernel\[1, 0\] = inf.*`predict\(\)`"):
+        model.predict(X, verbose=0)
+
+
+def test_save_weights_refuses_a_non_finite_weight(tmp_path):
+    model = _model("cpu", 0.01, "float64")
+    model.engine.weight_views[1][2] = np.nan
+    path = tmp_path / "w.npz"
+    with pytest.raises(ValueError, match=rf"Cannot save .*{path.name}.*not finite.*bias\[2\] = nan"):
+        model.save_weights(path)
+    assert not path.exists() and list(tmp_path.iterdir()) == []
