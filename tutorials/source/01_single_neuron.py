@@ -153,3 +153,119 @@ for index, output in enumerate(outputs):
     w = np.array([p.data for p in layer.neurons[index].w])
     assert math.isclose(output.data, 1.0 / (1.0 + math.exp(-(w @ [2.0, -1.0]))))
     print(f"neuron {index}: y_hat = {output.data:.4f}")
+
+# %% [markdown]
+# ## The lecture's single-hidden-layer network
+#
+# Stack two layers and you get the network of the slide "Single Layer Neural Network": inputs
+# $x_1 \dots x_m$, a hidden layer of $d_1$ units and the outputs $\hat y_1, \hat y_2$. Every input reaches
+# every hidden unit through a weight of $W^{(1)}$, every hidden unit reaches every output through a weight of
+# $W^{(2)}$, and each unit adds its own bias:
+#
+# $$z_i = w_{0,i}^{(1)} + \sum_{j=1}^{m} x_j\, w_{j,i}^{(1)} \qquad
+# \hat y_i = g\Big(w_{0,i}^{(2)} + \sum_{j=1}^{d_1} g(z_j)\, w_{j,i}^{(2)}\Big)$$
+#
+# In code: `MLP(m, [d1, 2])` holds both layers (its last layer is linear, so we apply the output's $g$
+# ourselves). The drawing has one line per weight; the code has one `Value` per weight and bias.
+
+# %%
+from microgradx.nn import MLP
+
+m, d1, n_out = 3, 4, 2
+network = MLP(m, [d1, n_out], activation="sigmoid", seed=0)
+x_in = [0.5, -1.0, 2.0]
+y_hats = [o.sigmoid() for o in network(x_in)]          # ŷ_i = g(...) on the output layer too
+
+fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+columns = {"input": (0.0, [f"$x_{j + 1}$" for j in range(m)]),
+           "hidden": (2.0, [f"$z_{j + 1}$" for j in range(d1)]),
+           "output": (4.0, [f"$\\hat y_{j + 1}$" for j in range(n_out)])}
+position = {name: [(x, (len(labels) - 1) / 2 - k) for k in range(len(labels))]
+            for name, (x, labels) in columns.items()}
+lines = 0
+for (left, right), color, weights_name in ((("input", "hidden"), "tab:blue", "$W^{(1)}$"),
+                                           (("hidden", "output"), "tab:orange", "$W^{(2)}$")):
+    for start in position[left]:
+        for end in position[right]:
+            ax.plot(*zip(start, end), color=color, linewidth=1, zorder=1)
+            lines += 1
+    ax.text((position[left][0][0] + position[right][0][0]) / 2, 2.1, weights_name, ha="center", color=color,
+            fontsize=12)
+for name, (x, labels) in columns.items():
+    for (px, py), label in zip(position[name], labels):
+        ax.add_patch(plt.Circle((px, py), 0.3, facecolor="white", edgecolor="black", zorder=2))
+        ax.text(px, py, label, ha="center", va="center", fontsize=11, zorder=3)
+    ax.text(x, -2.4, {"input": "inputs", "hidden": "hidden layer", "output": "final output"}[name],
+            ha="center", fontsize=10)
+ax.set(xlim=(-0.6, 4.6), ylim=(-2.7, 2.5), aspect="equal",
+       title=f"MLP({m}, [{d1}, {n_out}]): {lines} weights (lines) and {d1 + n_out} biases")
+ax.axis("off")
+fig.savefig("01_single_hidden_layer.png", dpi=100)
+
+# one drawn line per weight, plus one bias per hidden and output unit: every Value of the model
+assert lines == m * d1 + d1 * n_out
+assert len(network.parameters()) == lines + d1 + n_out
+# the formulas above, with NumPy and the model's own numbers, give the model's outputs
+W1 = np.array([[p.data for p in neuron.w] for neuron in network.layers[0].neurons])   # (d1, m)
+b1 = np.array([neuron.b.data for neuron in network.layers[0].neurons])
+W2 = np.array([[p.data for p in neuron.w] for neuron in network.layers[1].neurons])   # (n_out, d1)
+b2 = np.array([neuron.b.data for neuron in network.layers[1].neurons])
+
+
+def g(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+z_hidden = b1 + W1 @ np.array(x_in)
+assert np.allclose(g(b2 + W2 @ g(z_hidden)), [y.data for y in y_hats], rtol=1e-12)
+print(f"ŷ = {[round(y.data, 4) for y in y_hats]} from {len(network.parameters())} parameters")
+
+# %% [markdown]
+# **What you should see:** three inputs on the left, each joined to all four hidden units (blue lines, the
+# weights $W^{(1)}$), each hidden unit joined to both outputs (orange, $W^{(2)}$): $3 \cdot 4 + 4 \cdot 2 = 20$
+# lines, and with the $4 + 2$ biases the 26 parameters of `network.parameters()`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise cell ends with a checker from `microgradx.exercises` that grades your answer on the spot
+# against an independent oracle (a closed form, central differences) and, when it is wrong, gives a hint.
+# Left as it is, a cell answers "not attempted yet". Solutions: `tutorials/solutions/01_single_neuron.py`
+# (try first!).
+#
+# **1.1** A neuron with inputs $x = (1.5, -2)$, weights $w = (0.4, 0.3)$, bias $w_0 = 0.2$ and the sigmoid.
+# Compute $\hat y$ by hand (a calculator is fine) and put the number in `neuron_output`.
+
+# %%
+from microgradx.exercises import neuron as exercises
+
+print(exercises.NEURON)
+neuron_output = None   # your number
+exercises.check_neuron_output(neuron_output)
+
+# %% [markdown]
+# **1.2** Every `Value` operation stores, next to its result, its *local derivative*: the number
+# `backward()` multiplies the upstream gradient by. Write tanh's, using the output `t` (replace the `...`).
+# The checker differentiates your op with `backward()` and compares with central differences of `math.tanh`,
+# alone and inside bigger expressions.
+
+# %%
+def my_tanh(a: Value) -> Value:
+    t = math.tanh(a.data)
+    local = ...          # d tanh(a) / da, written with t
+    return Value(t, _children=(a,), _op="tanh", _local_grads=(local,))
+
+
+exercises.check_tanh(my_tanh)
+
+# %% [markdown]
+# **1.3** The lecture's single-hidden-layer network joins every input to every hidden unit and every hidden
+# unit to every output; each hidden and output unit has a bias. Write `count_parameters(inputs, hidden,
+# outputs)`.
+
+# %%
+def count_parameters(inputs: int, hidden: int, outputs: int) -> int:
+    raise NotImplementedError("your code")
+
+
+exercises.check_parameter_count(count_parameters)

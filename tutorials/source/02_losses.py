@@ -63,6 +63,22 @@ for argument, default in slide_defaults.items():
     assert signature.parameters[argument].default == default, argument
 
 # %% [markdown]
+# ## One number, four names
+#
+# The slide lists the other names of the empirical loss $J(W)$: the **objective function** (what training
+# minimises), the **cost function** and the **empirical risk** (the average loss on the data we have,
+# standing in for the expected loss on all data). All four are the same number: the mean over the $n$
+# samples of the per-sample loss $L(f(x^{(i)}; W), y^{(i)})$. A loss object shows both: with
+# `reduction="none"` it returns the $n$ per-sample losses, with the default reduction their mean, $J$.
+
+# %%
+per_sample = np.asarray(mgx.losses.BinaryCrossentropy(reduction="none")(y_true, y_pred), dtype=float)
+print("L(f(x_i), y_i) =", np.round(per_sample, 4), "  mean =", round(per_sample.mean(), 6), "= J(W)")
+assert per_sample.shape == (3,)
+assert np.allclose(per_sample, [-math.log(0.1), -math.log(1 - 0.8), -math.log(0.6)], rtol=1e-6)
+assert math.isclose(per_sample.mean(), bce_value, rel_tol=1e-12)
+
+# %% [markdown]
 # ## Mean squared error
 #
 # A regressor outputs any real number. The lecture's predictions are $30, 80, 85$ for the targets
@@ -171,3 +187,41 @@ explanation = explain(J_scratch, q[0])
 print(explanation)
 assert explanation.count == 2
 assert math.isclose(explanation.total, -1 / (3 * 0.1), rel_tol=1e-12)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise cell ends with a checker from `microgradx.exercises` (graded on the spot, with a hint when the
+# answer is wrong; "not attempted yet" while the placeholder is there). Solutions:
+# `tutorials/solutions/02_losses.py`.
+#
+# **2.1** Write the lecture's binary cross-entropy $J(W)$ for lists of labels and predicted probabilities, with
+# `math.log` only (no library loss).
+
+# %%
+from microgradx.exercises import losses as exercises
+
+
+def my_bce(y_true: list[float], y_pred: list[float]) -> float:
+    raise NotImplementedError("your code")
+
+
+exercises.check_bce(my_bce)
+
+# %% [markdown]
+# **2.2** By the chain rule, what is $\partial J / \partial p_1$ for the lecture's predictions $(0.1, 0.8, 0.6)$
+# and labels $(1, 0, 1)$? Work it out on paper (one term of the sum contains $p_1$), then check it.
+
+# %%
+bce_gradient_p1 = None   # your number
+exercises.check_bce_gradient(bce_gradient_p1)
+
+# %% [markdown]
+# **2.3** Write the lecture's mean squared error.
+
+# %%
+def my_mse(y_true: list[float], y_pred: list[float]) -> float:
+    raise NotImplementedError("your code")
+
+
+exercises.check_mse(my_mse)

@@ -262,3 +262,51 @@ fig.savefig("03_every_weight.png", dpi=100)
 # %% [markdown]
 # **What you should see:** two bars of the same height for every weight: backpropagation computes, in one
 # pass, what central differences need two forward passes *per weight* to estimate.
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` against central differences and the rules of `backward()`
+# ("not attempted yet" while the placeholder is there). Solutions: `tutorials/solutions/03_backprop.py`.
+#
+# **3.1** A chain like the lecture's: $z_1 = \tanh(w_1 x)$, $\hat y = w_2 z_1$, $J = (\hat y - y)^2$ with
+# $x = 2$, $w_1 = 0.5$, $w_2 = -1$, $y = 0.5$. Compute $\partial J / \partial w_1$ as a product of local
+# derivatives (no `Value`, no `backward()`: `math` only).
+
+# %%
+from microgradx.exercises import backprop as exercises
+
+print(exercises.CHAIN)
+chain_rule_answer = None   # your number
+exercises.check_chain_rule(chain_rule_answer)
+
+# %% [markdown]
+# **3.2** Predict, then run: `a = Value(3.0)`, `b = a * a`, `b.backward()`. What is `a.grad`? Write your
+# prediction first; the cell after it runs the code.
+
+# %%
+reused_answer = None   # your prediction
+exercises.check_reused_node(reused_answer)
+
+# %%
+a = Value(3.0, label="a")
+b = a * a
+b.backward()
+print(f"a.grad = {a.grad}: the two edges from a into b each contribute {a.data}")
+assert a.grad == 2 * a.data
+
+# %% [markdown]
+# **3.3** Predict, then run: `w = Value(2.0)`, `L = 3 * w`, then `L.backward()` **twice**, without resetting.
+# What is `w.grad`?
+
+# %%
+two_passes_answer = None   # your prediction
+exercises.check_two_backward_passes(two_passes_answer)
+
+# %%
+w = Value(2.0, label="w")
+L = 3 * w
+L.backward()
+L.backward()
+print(f"w.grad = {w.grad}")
+assert w.grad == 2 * 3.0   # leaves accumulate: a training loop resets them (zero_grad) every step

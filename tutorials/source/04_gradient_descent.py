@@ -211,3 +211,56 @@ fig
 # %% [markdown]
 # **What you should see:** the smallest rate barely moves the loss, the largest ones blow up or stall, a middle
 # rate ends lowest (the gold star): "just right".
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/04_gradient_descent.py`.
+#
+# **4.1** Write step 4 of the algorithm: return the updated weights.
+
+# %%
+from microgradx.exercises import descent as exercises
+
+
+def my_step(w: np.ndarray, grad: np.ndarray, learning_rate: float) -> np.ndarray:
+    raise NotImplementedError("your code")
+
+
+exercises.check_step(my_step)
+
+# %% [markdown]
+# **4.2** On $J(w) = a w^2$ with $a = 2.5$, above which learning rate does gradient descent diverge? (Write one
+# step as $w \leftarrow (\dots)\, w$.)
+
+# %%
+critical_rate = None   # your number
+exercises.check_critical_rate(critical_rate)
+
+# %% [markdown]
+# **4.3** Predict, then run. At 0.9 times that critical rate, from $w = 1$, what happens?
+
+# %%
+for letter, outcome in exercises.PREDICTIONS.items():
+    print(f"{letter}: {outcome}")
+prediction = None   # "a", "b" or "c"
+exercises.check_prediction(prediction, fraction=0.9)
+
+# %%
+rate = 0.9 / exercises.QUADRATIC_A                    # 0.9 x the critical rate 1/a
+ws = [1.0]
+for _ in range(12):
+    ws.append(ws[-1] - rate * 2 * exercises.QUADRATIC_A * ws[-1])
+print(" ".join(f"{w:+.3f}" for w in ws))
+ws = np.array(ws)
+assert np.all(np.sign(ws[1:]) != np.sign(ws[:-1]))     # every step crosses the minimum ...
+assert np.all(np.abs(ws[1:]) < np.abs(ws[:-1]))       # ... and lands closer to it
+
+# %% [markdown]
+# **4.4** Pick a learning rate with which gradient descent on the same $J$ gets from $w = 1$ to
+# $|w| < 10^{-3}$ in at most 5 steps.
+
+# %%
+fast_rate = None   # your number
+exercises.check_fast_rate(fast_rate)

@@ -201,3 +201,240 @@ fig.savefig("05_adam_state.png", dpi=100)
 # along it, and so is $\sqrt{\hat v}$; dividing one by the other gives steps of the same size ($\eta = 0.5$)
 # in both directions, so Adam heads for the minimum instead of bouncing between the walls. $m$ (solid) smooths
 # the oscillating gradient (dotted) of the steep direction.
+
+# %% [markdown]
+# ## The update rules, read closely
+#
+# Four details of these rules are easy to get wrong. Each is shown below next to the rule as microgradx
+# implements it (printed from the optimizer's own documentation) and checked on the optimizer itself.
+
+# %%
+import textwrap
+
+from microgradx.viz._style import OPTIMIZER_COLORS   # one colour per optimizer, as in every figure
+
+
+def rule(optimizer_class) -> str:
+    """The update rule as written in the optimizer's docstring (the indented block after its first '::')."""
+    doc = inspect.getdoc(optimizer_class)
+    lines = []
+    for line in doc.split("::", 1)[1].splitlines()[1:]:
+        if line.strip() and not line.startswith(" "):
+            break
+        lines.append(line)
+    return textwrap.dedent("\n".join(lines)).strip()
+
+
+def run(optimizer, gradients) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Apply ``optimizer`` to one weight (starting at 0) with the given gradients; return the steps taken and
+    the history of every slot."""
+    w = np.zeros(1)
+    optimizer.build([w])
+    steps, slots = [], {name: [] for name in optimizer.slots[0]}
+    for g in gradients:
+        before = w.copy()
+        optimizer.apply([np.array([g])], [w])
+        steps.append(float(w[0] - before[0]))
+        for name in slots:
+            slots[name].append(float(optimizer.get_slot(0, name)[0]))
+    return np.array(steps), {name: np.array(history) for name, history in slots.items()}
+
+
+for name in ("Adam", "Adagrad", "RMSprop", "Adadelta"):
+    assert "<-" in rule(getattr(mgx.optimizers, name)), name
+
+# %% [markdown]
+# ### Adam's bias correction: $\hat m$ and $\hat v$
+#
+# `m` and `v` are running averages that **start at 0**. With a constant gradient $g$, after $t$ steps
+# $m_t = (1 - \beta_1^t)\, g$ and $v_t = (1 - \beta_2^t)\, g^2$: both are pulled towards 0, the more so the
+# longer their memory ($\beta_2 = 0.999$ remembers about 1000 steps). Adam divides the pull out:
+#
+# $$\hat m_t = \frac{m_t}{1 - \beta_1^t} \qquad \hat v_t = \frac{v_t}{1 - \beta_2^t} \qquad
+# w \leftarrow w - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}$$
+#
+# The code folds both divisions into one step size $\alpha_t = \eta \sqrt{1 - \beta_2^t} / (1 - \beta_1^t)$
+# (the same step, up to where $\epsilon$ sits):
+
+# %%
+print(rule(mgx.optimizers.Adam))
+g, T = 0.5, 3000
+adam_steps, adam_slots = run(mgx.optimizers.Adam(learning_rate=0.01), [g] * T)
+t = np.arange(1, T + 1)
+m, v = adam_slots["m"], adam_slots["v"]
+m_hat, v_hat = m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)
+uncorrected = m / np.sqrt(v)                 # the step, in units of η, without the correction
+
+assert np.allclose(m, (1 - 0.9 ** t) * g) and np.allclose(v, (1 - 0.999 ** t) * g * g)   # biased towards 0
+assert np.allclose(m_hat, g, rtol=1e-9) and np.allclose(v_hat, g * g, rtol=1e-9)          # corrected: exact
+assert np.allclose(np.abs(adam_steps), 0.01, rtol=1e-5)                                  # every step is η
+assert math.isclose(uncorrected[0], math.sqrt(1 / 0.001) * 0.1, rel_tol=1e-9)              # 3.16 η at t = 1
+assert np.all(uncorrected[:100] > 3) and uncorrected[999] > 1.2 and 6 < uncorrected.max() < 7
+assert 8 <= np.argmax(uncorrected) + 1 <= 16                                            # the peak: step ~12
+
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), layout="constrained")
+axes[0].semilogx(t, m, color="tab:blue", linestyle="--", label="m (uncorrected)")
+axes[0].semilogx(t, m_hat, color="tab:blue", label="m̂ = m / (1 − β₁ᵗ)")
+axes[1].semilogx(t, np.sqrt(v), color="tab:orange", linestyle="--", label="√v (uncorrected)")
+axes[1].semilogx(t, np.sqrt(v_hat), color="tab:orange", label="√v̂ = √(v / (1 − β₂ᵗ))")
+axes[2].semilogx(t, uncorrected, color="black", linestyle="--", label="m / √v: the step without correction")
+axes[2].semilogx(t, np.abs(adam_steps) / 0.01, color="black", label="|step| / η that Adam takes")
+for ax, ylabel, title in ((axes[0], "estimate of g", "m starts at 0.1 g"),
+                          (axes[1], "estimate of |g|", "√v starts at 0.03 |g|, recovers over ~1000 steps"),
+                          (axes[2], "|step| / η", "uncorrected: > 3 η for 100 steps, up to 6.5 η")):
+    if ax is not axes[2]:
+        ax.axhline(g, color="grey", linewidth=0.8, linestyle=":", label=f"the true gradient g = {g}")
+    ax.set(xlabel="step t (log scale)", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+fig.suptitle("Adam on a constant gradient: the corrected estimates m̂ and v̂ are exact from the first step")
+fig.savefig("05_bias_correction.png", dpi=100)
+
+# %% [markdown]
+# **What you should see:** the dashed, uncorrected averages start far below the true gradient ($m$ at
+# $0.1\,g$, $\sqrt v$ at $0.03\,|g|$) and $\sqrt v$ needs about a thousand steps to catch up; the corrected
+# $\hat m$ and $\sqrt{\hat v}$ sit on $g$ from step 1. Without the correction the step $m/\sqrt v$ would be
+# $3.16\,\eta$ at once, up to $6.5\,\eta$ around step 12 and more than $3\eta$ for the first 100 steps; with
+# it, every step is $\eta$.
+#
+# ### Adagrad: a growing **sum**, not an average
+#
+# Adagrad adds every squared gradient to its accumulator and never forgets: $a_t = a_0 + \sum_{k \le t}
+# g_k^2$. With a constant gradient the step $\eta\, g / \sqrt{a_t + \epsilon}$ shrinks like $1/\sqrt t$,
+# ten times smaller after 100 steps, whatever the landscape does.
+
+# %%
+print(rule(mgx.optimizers.Adagrad))
+adagrad_steps, adagrad_slots = run(mgx.optimizers.Adagrad(learning_rate=0.1), [1.0] * 400)
+t400 = np.arange(1, 401)
+assert np.allclose(adagrad_slots["accumulator"], 0.1 + t400 * 1.0 ** 2)          # a_t = a_0 + t g²: a sum
+assert np.allclose(-adagrad_steps, 0.1 * 1.0 / np.sqrt(0.1 + t400 + 1e-7))
+print(f"step 100 / step 1 = {adagrad_steps[99] / adagrad_steps[0]:.3f}")
+assert 0.09 < adagrad_steps[99] / adagrad_steps[0] < 0.11                          # ten times smaller
+
+# %% [markdown]
+# ### RMSprop: a **decaying** average
+#
+# RMSprop keeps the square of the gradient in an exponential moving average instead: old gradients fade by
+# $\rho = 0.9$ per step, so $v$ remembers about $1/(1-\rho) = 10$ steps and follows the *recent* scale of the
+# gradient. Below, the gradient is 1 for 100 steps, then 0.1 for 100 steps: RMSprop's step returns to
+# $\eta$, while Adagrad, still carrying the large early gradients in its sum, takes steps about a hundred
+# times smaller. (No bias correction here: RMSprop's first step is $\eta / \sqrt{1 - \rho} = 3.16\,\eta$.)
+
+# %%
+print(rule(mgx.optimizers.RMSprop))
+scales = [1.0] * 100 + [0.1] * 100
+rms_steps, rms_slots = run(mgx.optimizers.RMSprop(learning_rate=0.1), scales)
+ada_steps, _ = run(mgx.optimizers.Adagrad(learning_rate=0.1), scales)
+adam_steps_2, _ = run(mgx.optimizers.Adam(learning_rate=0.1), scales)
+expected_v = np.zeros(len(scales))
+for k, s in enumerate(scales):
+    expected_v[k] = 0.9 * (expected_v[k - 1] if k else 0.0) + 0.1 * s * s
+assert np.allclose(rms_slots["velocity"], expected_v)                        # v <- rho v + (1 - rho) g²
+assert math.isclose(-rms_steps[0] / 0.1, 1 / math.sqrt(0.1), rel_tol=1e-5)     # 3.16 η
+assert math.isclose(-rms_steps[-1] / 0.1, 1.0, rel_tol=0.01)                   # back to η after the change
+assert -ada_steps[-1] / 0.1 < 0.02                                            # Adagrad: about η / 100
+back = int(np.argmax(-rms_steps[100:] / 0.1 > 0.95))                         # steps until RMSprop is back
+assert 40 < back < 80
+assert np.all(-adam_steps_2[150:] / 0.1 < 0.2)                                # Adam: v remembers ~1000 steps
+print(f"RMSprop is back above 0.95 η {back} steps after the change; Adam ends at "
+      f"{-adam_steps_2[-1] / 0.1:.2f} η, Adagrad at {-ada_steps[-1] / 0.1:.3f} η")
+
+fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
+for name, steps, style, note in (("RMSprop", rms_steps, "-", " (decaying average)"),
+                                 ("Adagrad", ada_steps, "--", " (growing sum)"), ("Adam", adam_steps_2, ":", "")):
+    ax.semilogy(np.abs(steps) / 0.1, style, color=OPTIMIZER_COLORS[name], label=name + note, linewidth=2)
+ax.axvline(100, color="grey", linewidth=0.8)
+ax.text(102, 2, "gradient drops from 1 to 0.1", fontsize=8)
+ax.set(xlabel="step", ylabel="|step| / η (log scale)", title="Forgetting vs remembering the gradient's scale")
+ax.legend(fontsize=8)
+ax.grid(alpha=0.3)
+fig.savefig("05_sum_vs_average.png", dpi=100)
+
+# %% [markdown]
+# **What you should see:** RMSprop's steps start at $3.16\,\eta$, settle at $\eta$, drop tenfold when the
+# gradient shrinks and are back near $\eta$ some 60 steps later; Adagrad's steps shrink all the time and,
+# after the change, are about 1% of $\eta$. Adam starts at $\eta$ (bias correction, no overshoot), but its
+# $v$ remembers about a thousand steps ($\beta_2 = 0.999$): after the change its steps stay near
+# $0.13\text{–}0.15\,\eta$ for the rest of the run.
+#
+# ### Adadelta: steps in the units of the weight
+#
+# Zeiler's observation: in SGD the step $-\eta g$ has the units of the *gradient* (loss per unit of $w$), not
+# of $w$; Adagrad and RMSprop divide $g$ by its RMS, so their steps have no units at all. Adadelta multiplies
+# by the RMS of its own past steps, $\Delta w = -\frac{\sqrt{E[\Delta w^2] + \epsilon}}{\sqrt{E[g^2] +
+# \epsilon}}\, g$, which has the units of $w$: hence no learning rate in the paper ("use 1.0"). Keras keeps a
+# `learning_rate` multiplier with default 0.001, so with Keras' defaults a step is about $10^{-6}$.
+#
+# Check the units: measure the same weight in other units, $w' = 10\,w$ (the gradient becomes $g/10$, the
+# squared past steps $100\times$ larger). A rule with the right units takes a step 10 times larger in $w'$:
+# the same move.
+
+# %%
+print(rule(mgx.optimizers.Adadelta))
+
+
+def one_step(make, gradient: float, state: dict[str, float]) -> float:
+    """One step of a fresh optimizer from the given slot values."""
+    optimizer, w = make(), np.zeros(1)
+    optimizer.build([w])
+    for name, value in state.items():
+        optimizer.get_slot(0, name)[...] = value
+    optimizer.apply([np.array([gradient])], [w])
+    return float(w[0])
+
+
+c, grad = 10.0, 2.0
+state = {"accumulated_grad": 4.0, "accumulated_delta_var": 0.01}            # E[g²] and E[Δw²] in units of w
+state_c = {"accumulated_grad": 4.0 / c**2, "accumulated_delta_var": 0.01 * c**2}   # the same, in units of w'
+ratios = {
+    "SGD": one_step(lambda: mgx.optimizers.SGD(0.1), grad / c, {}) / one_step(lambda: mgx.optimizers.SGD(0.1), grad, {}),
+    "RMSprop": one_step(lambda: mgx.optimizers.RMSprop(0.1), grad / c, {"velocity": 4.0 / c**2})
+    / one_step(lambda: mgx.optimizers.RMSprop(0.1), grad, {"velocity": 4.0}),
+    "Adadelta": one_step(lambda: mgx.optimizers.Adadelta(1.0), grad / c, state_c)
+    / one_step(lambda: mgx.optimizers.Adadelta(1.0), grad, state),
+}
+for name, ratio in ratios.items():
+    print(f"{name:9} step in w' / step in w = {ratio:.4f}   (the same move needs {c:g})")
+assert math.isclose(ratios["SGD"], 1 / c) and math.isclose(ratios["RMSprop"], 1.0, rel_tol=1e-4)
+assert math.isclose(ratios["Adadelta"], c, rel_tol=1e-4)
+first = -run(mgx.optimizers.Adadelta(), [1.0])[0][0]                         # Keras' default learning rate
+assert math.isclose(first, 0.001 * math.sqrt(1e-7 / (0.05 + 1e-7)), rel_tol=1e-6) and first < 2e-6
+print(f"Adadelta's first step with Keras' defaults: {first:.2e}")
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/05_adaptive_optimizers.py`.
+#
+# **5.1** Write one Adam step **with bias correction**: update the running averages $m$ and $v$, form
+# $\hat m$ and $\hat v$, step. `t` counts steps from 1. The checker compares ten steps with Kingma & Ba's
+# Algorithm 1.
+
+# %%
+from microgradx.exercises import optimizers as exercises
+
+
+def my_adam_step(w, g, m, v, t, learning_rate, beta_1, beta_2, epsilon):
+    raise NotImplementedError("your code: return the new (w, m, v)")
+
+
+exercises.check_adam_step(my_adam_step)
+
+# %% [markdown]
+# **5.2** Adagrad (Keras' `initial_accumulator_value=0.1`) sees the gradients $1, -2, 3$. What is its
+# accumulator $a$ after the third step?
+
+# %%
+print(exercises.ADAGRAD_GRADIENTS, exercises.ADAGRAD_INITIAL)
+adagrad_sum = None   # your number
+exercises.check_adagrad_sum(adagrad_sum)
+
+# %% [markdown]
+# **5.3** RMSprop with $\rho = 0.9$, $\epsilon = 10^{-7}$ takes its first step with the gradient $g = 0.5$. How
+# large is that step in units of the learning rate, $|\Delta w| / \eta$?
+
+# %%
+rmsprop_ratio = None   # your number
+exercises.check_rmsprop_first_step(rmsprop_ratio)

@@ -155,3 +155,33 @@ final_loss = model.evaluate(x, y, verbose=0)[0]
 print(f"loss at the initial weights {initial_loss:.3f}, at the end {final_loss:.3f}; "
       f"{explained[0]:.0%} of the movement along the first direction")
 assert initial_loss > final_loss and explained[0] > 0.5
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/06_loss_landscapes.py`.
+#
+# **6.1** Filter normalisation for one Dense kernel of shape `(inputs, units)`: rescale each neuron's slice
+# of the random direction to the length of that neuron's weights.
+
+# %%
+from microgradx.exercises import landscapes as exercises
+
+
+def my_normalize(direction: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    raise NotImplementedError("your code")
+
+
+exercises.check_filter_normalize(my_normalize)
+
+# %% [markdown]
+# **6.2** Along the straight line between two minima the loss may rise: the *barrier* is how far its highest
+# point lies above the higher of the two ends (0 if it never does). Write `barrier(losses)`.
+
+# %%
+def my_barrier(losses: list[float]) -> float:
+    raise NotImplementedError("your code")
+
+
+exercises.check_barrier(my_barrier)

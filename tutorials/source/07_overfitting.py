@@ -190,3 +190,39 @@ fig.savefig("07_regularization.png", dpi=90)
 # **What you should see:** on unseen data the unregularised network pays for its confident fingers around
 # single training points; dropout lowers the validation loss, and early stopping keeps the smooth boundary of
 # its best epoch, with the lowest validation loss of the three.
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/07_overfitting.py`.
+#
+# **7.1** Inverted dropout with a given mask (`keep` is `True` where the unit survives): write what
+# `Dropout(rate)` does during training.
+
+# %%
+from microgradx.exercises import regularization as exercises
+
+
+def my_dropout(x: np.ndarray, keep: np.ndarray, rate: float) -> np.ndarray:
+    raise NotImplementedError("your code")
+
+
+exercises.check_dropout(my_dropout)
+
+# %% [markdown]
+# **7.2** A recorded validation loss, one number per epoch. Choose `patience` (at most 5) and `min_delta` so
+# that `EarlyStopping(monitor="val_loss", patience=..., min_delta=...)` stops training at the end of epoch 12.
+
+# %%
+print(exercises.VAL_LOSSES)
+patience, min_delta = None, None   # your choice
+exercises.check_early_stopping(patience, min_delta)
+
+# %% [markdown]
+# **7.3** Predict: with `patience=5, min_delta=0.01, restore_best_weights=True` on the same losses, whose
+# weights does the model hold after `fit`? Answer with the epoch, counted from 1.
+
+# %%
+restored_epoch = None   # your prediction
+exercises.check_restored_epoch(restored_epoch)

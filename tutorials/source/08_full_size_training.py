@@ -154,3 +154,29 @@ fig.savefig("08_engines.png", dpi=100)
 # %%
 fig = plot_training_curves(history, save="08_training_curves.png")
 fig
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
+# Solutions: `tutorials/solutions/08_full_size_training.py`.
+#
+# **8.1** How many weights (kernels and biases) does the 64 → 64 → 10 model of this notebook have? Count
+# them from the layer sizes, then compare with `count_params()`.
+
+# %%
+from microgradx.exercises import engines as exercises
+
+weight_count = None   # your number
+exercises.check_weight_count(weight_count)
+
+# %% [markdown]
+# **8.2** Validation data must come from the *training* set, so that the test set stays unseen until the end.
+# Write `split(x_train, y_train, fraction, seed)` returning `(x_fit, y_fit, x_val, y_val)`.
+
+# %%
+def my_split(x_train: np.ndarray, y_train: np.ndarray, fraction: float, seed: int) -> tuple:
+    raise NotImplementedError("your code")
+
+
+exercises.check_validation_split(my_split)
