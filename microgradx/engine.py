@@ -133,10 +133,6 @@ class Value:
     def is_leaf(self) -> bool:
         return not self.children
 
-    def _make(self, data: float, children: tuple["Value", ...], op: str,
-              local_grads: tuple[float, ...]) -> "Value":
-        return _node(data, children, op, local_grads)
-
     # ------------------------------------------------------------ binary ops
     def __add__(self, other: "Value | float") -> "Value":
         other = other if isinstance(other, Value) else Value(other)

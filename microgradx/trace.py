@@ -65,9 +65,6 @@ class TraceStep:
         upstream: d root / d node, complete at this point of the pass.
         contribution: ``local * upstream``.
         grad_after: ``target.grad`` after adding the contribution.
-
-    ``step.input`` is a read-only alias of ``step.target`` (the field's old name, which shadowed the
-    builtin ``input``).
     """
 
     index: int
@@ -87,11 +84,6 @@ class TraceStep:
         k of :meth:`Trace.table`, frame k and the explorer's "backward step k" show the same step.
         """
         return self.index + 1
-
-    @property
-    def input(self) -> Value:
-        """Read-only alias of :attr:`target`, kept for compatibility."""
-        return self.target
 
     def __str__(self) -> str:
         node, target = node_name(self.node), node_name(self.target)

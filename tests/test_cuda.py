@@ -39,7 +39,7 @@ from microgradx.engines.cpu import CpuEngine  # noqa: E402
 from microgradx.engines.cuda import CudaEngine  # noqa: E402
 from microgradx.kernels import rng  # noqa: E402
 from microgradx.kernels.activations import RELU, SIGMOID, TANH  # noqa: E402
-from microgradx.kernels.cuda import elementwise, gemm, metrics  # noqa: E402
+from microgradx.kernels.cuda import elementwise, gemm  # noqa: E402
 from microgradx.optimizers import SGD, Adadelta, Adagrad, Adam, RMSprop  # noqa: E402
 
 #: 16 threads per block: a training step of a tiny model takes a fraction of a second in the simulator.
@@ -158,19 +158,6 @@ def test_dropout_rate_one_drops_everything():
     y = cuda.device_array((2, 3))
     elementwise.dropout_forward(cuda.to_device(np.ones((2, 3))), y, 5, 0, 1.0, (2, 3))
     np.testing.assert_array_equal(y.copy_to_host(), np.zeros((2, 3)))
-
-
-# ---------------------------------------------------------------------------------------- metrics
-def test_correct_counts_accumulate_on_the_device():
-    pred = np.array([[0.1, 0.7, 0.2], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
-    onehot = np.eye(3)[[1, 1, 2]]
-    counts = cuda.to_device(np.zeros(2))
-    metrics.correct_count(metrics.CATEGORICAL, cuda.to_device(onehot), cuda.to_device(pred), counts, 0)
-    metrics.correct_count(metrics.SPARSE_CATEGORICAL, cuda.to_device(np.array([[1.0], [0.0], [0.0]])),
-                          cuda.to_device(pred), counts, 0)
-    metrics.correct_count(metrics.BINARY, cuda.to_device(np.array([[1.0, 0.0]])),
-                          cuda.to_device(np.array([[0.8, 0.6]])), counts, 1)
-    np.testing.assert_array_equal(counts.copy_to_host(), [2.0 + 2.0, 0.5])
 
 
 # ---------------------------------------------------------------------------- engine: CPU parity

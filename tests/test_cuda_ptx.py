@@ -50,7 +50,8 @@ except Exception as error:
 import numba.cuda.dispatcher as dispatcher
 dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=(9, 0))
 
-from microgradx.kernels.cuda import elementwise, gemm, losses, metrics, optimizers
+from microgradx.kernels.cuda import elementwise, gemm, losses, optimizers
+from microgradx.optimizers import SGD, Adadelta, Adagrad, Adam, RMSprop
 
 i64, i32, f64, b1 = types.int64, types.int32, types.float64, types.boolean
 def arr(dtype, ndim):
@@ -80,19 +81,18 @@ for name in ("float32", "float64"):
         (f"softmax_backward/{name}", elementwise._softmax_backward, (a2, a2, a2), False),
         (f"loss/{name}", losses._loss_kernel,
          (i64, a2, a2, d1, b1, f64, f64, f64, b1, b1, b1, i64, a2, d1, i64, n1), True),
-        (f"correct_count/{name}", metrics._correct_kernel, (i64, a2, a2, f64, d1, i64), True),
         (f"squared_norms/{name}", optimizers._squared_norms, (a1, l1, d1), True),
-        (f"sgd/{name}", optimizers._sgd_kernel,
-         (n1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, b1), False),
-        (f"adam/{name}", optimizers._adam_kernel,
-         (n1, a1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, f64, f64, b1), False),
-        (f"adadelta/{name}", optimizers._adadelta_kernel,
-         (n1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, f64), False),
-        (f"adagrad/{name}", optimizers._adagrad_kernel,
-         (n1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64), False),
-        (f"rmsprop/{name}", optimizers._rmsprop_kernel,
-         (n1, a1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, f64, f64, f64, b1), False),
     ]
+    # the update kernel compiled from each optimizer's rule, for the slot combinations its options make
+    for label, opt in (("sgd", SGD()), ("sgd_momentum", SGD(momentum=0.9, nesterov=True)), ("adam", Adam()),
+                       ("adam_amsgrad", Adam(amsgrad=True)), ("adadelta", Adadelta()), ("adagrad", Adagrad()),
+                       ("rmsprop", RMSprop()), ("rmsprop_centered_momentum", RMSprop(momentum=0.5, centered=True))):
+        arguments = opt.rule_arguments(0.1, 1)
+        scalars = [b1 if isinstance(v, bool) else f64 for v in arguments]
+        scalars += [f64] * (optimizers.MAX_ARGUMENTS - len(scalars))
+        kernel = optimizers.update_kernel(opt.rule, opt.slots_present(), len(arguments), opt.step_rules)
+        cases.append((f"update[{label}]/{name}", kernel,
+                      (n1, a1, a1, a1, a1, a1, l1, d1, i64, f64, f64, f64, f64, *scalars), False))
 for label, kernel, signature, barrier in cases:
     try:
         ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
@@ -111,7 +111,7 @@ def test_every_kernel_compiles_to_ptx_for_sm90():
     if lines and "skip" in lines[0]:
         pytest.skip(lines[0]["skip"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(lines) == (9 + 14) + (3 + 14), result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(lines) == (9 + 16) + (3 + 16), result.stdout[-3000:] + result.stderr[-3000:]
     errors = [line for line in lines if "error" in line]
     assert not errors, "\n".join(f"{e['kernel']}: {e['error']}" for e in errors)
     for line in lines:

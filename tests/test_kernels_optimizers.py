@@ -106,21 +106,28 @@ def test_apply_flat_float32_stays_float32_and_close(name):
 
 
 def test_element_functions_are_plain_python_closed_forms():
-    """The scalar rules (shared with CUDA) evaluated directly, against hand formulas."""
-    from microgradx.kernels import optimizers as k
+    """The scalar rules (compiled for CPU and CUDA) evaluated directly, against hand formulas."""
+    from microgradx.optimizers.adagrad import adagrad_rule
+    from microgradx.optimizers.adam import adam_rule
+    from microgradx.optimizers.rules import clip_gradient, decay_weight
+    from microgradx.optimizers.sgd import sgd_rule
 
-    assert k.clip_gradient(3.0, 0.5, 1.0) == 1.0 and k.clip_gradient(-3.0, 1.0, 0.0) == -3.0
-    assert k.decay_weight(2.0, 0.1) == pytest.approx(1.8)
-    w, v = k.sgd_element(1.0, 2.0, 0.0, 0.1, 0.9, True)
+    assert clip_gradient(3.0, 0.5, 1.0) == 1.0 and clip_gradient(-3.0, 1.0, 0.0) == -3.0
+    assert decay_weight(2.0, 0.1, 1.0) == pytest.approx(1.8)
+    w, v = sgd_rule(1.0, 2.0, 0.0, 0.1, 0.9, True)
     assert (w, v) == pytest.approx((1.0 - 0.1 * 2.0 * 1.9, -0.2))
-    w, m, v, _ = k.adam_element(1.0, 1.4, 0.0, 0.0, 0.0, 0.1 * math.sqrt(0.001) / 0.1, 0.9, 0.999, 1e-7, False)
+    w, m, v, _ = adam_rule(1.0, 1.4, 0.0, 0.0, 0.0, 0.1 * math.sqrt(0.001) / 0.1, 1 - 0.9, 1 - 0.999, 1e-7, False)
     assert w == pytest.approx(0.9000002259, abs=1e-10) and m == pytest.approx(0.14) and v == pytest.approx(1.96e-3)
-    w, a = k.adagrad_element(1.0, 2.0, 0.1, 0.1, 1e-7)
+    w, a = adagrad_rule(1.0, 2.0, 0.1, 0.1, 1e-7)
     assert w == pytest.approx(1.0 - 0.2 / math.sqrt(4.1 + 1e-7)) and a == pytest.approx(4.1)
 
 
 def test_gradient_scales_accumulate_in_float64_and_match_keras():
-    from microgradx.kernels.optimizers import gradient_scales
+    from microgradx.kernels.optimizers import squared_norms
+
+    def gradient_scales(g, offsets, sizes, clipnorm, global_clipnorm):
+        return SGD(clipnorm=clipnorm or None, global_clipnorm=global_clipnorm or None)._clip_scales(
+            squared_norms(g, offsets, sizes))
 
     g = np.array([3.0, 4.0, 0.0, 0.0, 1.0], dtype=np.float32)
     offsets, sizes = np.array([0, 2, 4]), np.array([2, 2, 1])
@@ -176,22 +183,20 @@ def test_drivers_propagate_nan(name):
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_element_contract_used_by_the_cuda_engine(name):
-    """``getattr(kernels, opt.element_function)(w, g, *slots, *opt.element_arguments(lr, t))``, element
-    by element in plain Python, reproduces ``apply`` (the contract the CUDA kernels rely on)."""
-    from microgradx.kernels import optimizers as kernels
-
+    """``opt.rule(w, g, *slots, *opt.rule_arguments(lr, t))``, element by element in plain Python,
+    reproduces ``apply`` (the contract the CUDA kernels rely on)."""
     start, targets, curvature, noise = _problem(np.float64)
     reference, elementwise = OPTIMIZERS[name](), OPTIMIZERS[name]()
     variables = [w.copy() for w in start]
     flat = np.concatenate([w.ravel() for w in start])
     elementwise.build_flat(SEGMENTS, flat.size, flat.dtype)
-    rule = getattr(kernels, elementwise.element_function)
+    rule = elementwise.rule
     for k in range(5):
         reference.apply(_grads(variables, targets, curvature, noise[k]), variables)
         views = [flat[o:o + s].reshape(shape) for (o, s), shape in zip(SEGMENTS, SHAPES)]
         g = np.concatenate([x.ravel() for x in _grads(views, targets, curvature, noise[k])])
-        arguments = elementwise.element_arguments(elementwise.learning_rate, elementwise.iterations + 1)
-        slots = [elementwise.slot_buffers.get(n) for n in elementwise.element_slots]
+        arguments = elementwise.rule_arguments(elementwise.learning_rate, elementwise.iterations + 1)
+        slots = [elementwise.slot_buffers.get(n) for n in elementwise.rule_slots]
         for i in range(flat.size):
             values = [s[i] if s is not None else 0.0 for s in slots]
             flat[i], *new = rule(flat[i], g[i], *values, *arguments)

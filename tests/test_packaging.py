@@ -59,7 +59,7 @@ def test_kernels_compile_from_a_read_only_install(tmp_path: pathlib.Path) -> Non
     home.write_text("")
     code = (
         "import numpy as np, numba, microgradx\n"
-        "from microgradx.kernels import jit, activations, dense, dropout, losses, metrics, optimizers, tape\n"
+        "from microgradx.kernels import jit, activations, dense, dropout, losses, optimizers, tape\n"
         "assert microgradx.__file__.startswith(%r), microgradx.__file__\n"
         "y = np.empty((1, 3))\n"
         "activations.activation_forward(np.array([[-1.0, 0.5, 2.0]]), np.empty(0), activations.RELU, y)\n"

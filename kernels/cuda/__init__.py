@@ -9,9 +9,8 @@ One concept per module:
 * :mod:`.elementwise`: row gathers, dropout forward/backward, row-wise softmax;
 * :mod:`.losses`: every loss's forward and backward in one row kernel (softmax + cross-entropy fused),
   reduced in float64 inside one block;
-* :mod:`.optimizers`: gradient norms (block reductions) and the fused update of all five optimizers
-  on flat device buffers, with clipping and weight decay;
-* :mod:`.metrics`: the number of correct predictions of a batch, accumulated on the device;
+* :mod:`.optimizers`: gradient norms (block reductions) and the fused update kernel compiled from
+  an optimizer's scalar rule, with clipping and weight decay, on flat device buffers;
 * :mod:`.reduce`: the deterministic block-wide sum those one-block reductions share;
 * :mod:`.launch`: every launch goes through ``launch(kernel, grid, block, *args)``, which caches the
   compiled kernel, the marshalled device arrays and the launch configuration (about 11 µs a launch

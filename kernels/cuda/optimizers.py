@@ -1,48 +1,50 @@
-"""Fused optimizer updates on flat device buffers: all five optimizers, clipping and weight decay.
+"""Fused optimizer updates on flat device buffers, compiled from the optimizers' scalar rules.
 
-The per-element rules are the plain scalar functions of :mod:`microgradx.kernels.optimizers`
-(``clip_gradient``, ``decay_weight``, ``sgd_element``, ``adam_element``, ``adadelta_element``,
-``adagrad_element``, ``rmsprop_element``), compiled here with ``cuda.jit(device=True)``: one source
-for both targets. Layout as on the CPU: variable ``s`` occupies ``[offsets[s], offsets[s+1])`` of the
-flat parameter buffer ``w``; the gradient and every slot buffer share the layout.
+Nothing here spells an optimizer: :func:`update_kernel` compiles an optimizer's rule (a plain scalar
+function, ``microgradx.optimizers.adam.adam_rule``, ...) and the shared clip and weight-decay rules
+(``microgradx.optimizers.rules``) with ``cuda.jit(device=True)``, the very functions the CPU driver
+compiles with numba (:func:`microgradx.kernels.optimizers.flat_update`). Layout as on the CPU: variable
+``s`` occupies ``[offsets[s], offsets[s+1])`` of the flat parameter buffer ``w``; the gradient and
+every slot buffer share the layout.
 
 One optimizer step is at most two launches:
 
 1. (only with ``clipnorm`` or ``global_clipnorm``) :func:`squared_norms`: one block per variable adds
    ``g_i^2`` in float64 with a shared-memory tree, ``sq[s] = ||g_s||^2``;
-2. the update kernel, one thread per element: it finds its variable ``s``, computes Keras' clip scale
-   from ``sq`` (``clipnorm``: ``c / max(||g_s||, c)``; ``global_clipnorm``: ``c min(1/n, 1/c)`` with
-   ``n = sqrt(sum_s sq[s])``, NaN when ``n`` is not finite), then
-   ``g <- clip_gradient(g, scale, clipvalue)``, ``w <- decay_weight(w, wd * lr)`` and the optimizer's
-   element rule.
+2. the update kernel, one thread per element: it finds its variable ``s``, takes the clip factor of
+   ``sq`` (the rules ``clipnorm_scale`` / ``global_clipnorm_scale``), then
+   ``g <- clip_gradient(g, scale, clipvalue)``, ``w <- decay_weight(w, weight_decay, lr)`` and
+   ``w, *slots <- rule(w, g, *slots, *arguments)``.
 
-The learning rate of the step (a schedule's value) and Adam's ``alpha_t`` are computed on the host
-and passed as numbers, so no host-device copy happens per step. A slot that an option switches off
-(momentum-free SGD's velocity, Adam's ``v_hat`` without AMSGrad, ...) is a one-element placeholder
-that is never read. Every update kernel first reads ``halted[0]`` (set by the loss kernel when a
-batch's loss is not finite) and then leaves everything unchanged.
+The learning rate of the step (a schedule's value) and the rule's arguments (Adam's ``alpha_t``, ...)
+are computed on the host and passed as numbers (at most :data:`MAX_ARGUMENTS`), so no host-device
+copy happens per step. A slot an option switches off is a one-element placeholder that is never read
+(which slots exist is a compile-time constant of the kernel). Every update kernel first reads
+``halted[0]`` (set by the loss kernel when a batch's loss is not finite) and then leaves everything
+unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from typing import Callable, Sequence
 
 import numpy as np
 from numba import cuda, float64
 
-from .. import optimizers as _rules
 from .elementwise import launch_shape
 from .launch import launch
 from .reduce import block_sum
 
-__all__ = [
-    "THREADS", "CLIP_NONE", "CLIP_NORM", "CLIP_GLOBAL_NORM", "squared_norms", "sgd_update",
-    "adam_update", "adadelta_update", "adagrad_update", "rmsprop_update",
-]
+__all__ = ["THREADS", "MAX_SLOTS", "MAX_ARGUMENTS", "CLIP_NONE", "CLIP_NORM", "CLIP_GLOBAL_NORM",
+           "squared_norms", "update_kernel", "update", "placeholder"]
 
 #: threads per block.
 THREADS = 256
+#: the most slots and scalar arguments a rule may take.
+MAX_SLOTS = 3
+MAX_ARGUMENTS = 6
 #: no norm clipping (``clipvalue`` is independent of the mode).
 CLIP_NONE = 0
 #: per-variable ``clipnorm``.
@@ -50,13 +52,8 @@ CLIP_NORM = 1
 #: ``global_clipnorm`` over all variables.
 CLIP_GLOBAL_NORM = 2
 
-_clip = cuda.jit(device=True)(_rules.clip_gradient)
-_decay = cuda.jit(device=True)(_rules.decay_weight)
-_sgd = cuda.jit(device=True)(_rules.sgd_element)
-_adam = cuda.jit(device=True)(_rules.adam_element)
-_adadelta = cuda.jit(device=True)(_rules.adadelta_element)
-_adagrad = cuda.jit(device=True)(_rules.adagrad_element)
-_rmsprop = cuda.jit(device=True)(_rules.rmsprop_element)
+#: a plain scalar function compiled once as a device function.
+_device = functools.lru_cache(maxsize=None)(cuda.jit(device=True))
 
 
 @cuda.jit
@@ -85,99 +82,60 @@ def _variable_of(offsets, i):
     return s
 
 
-@cuda.jit(device=True)
-def _clip_scale(sq, s, clip_mode, clipnorm):
-    if clip_mode == CLIP_NORM:
-        norm = math.sqrt(sq[s])
-        if norm > 0.0:
-            return clipnorm / max(norm, clipnorm)
+@functools.lru_cache(maxsize=None)
+def update_kernel(rule: Callable, present: tuple[bool, ...], n_arguments: int, step_rules: tuple):
+    """The update kernel of ``rule`` (``rule(w, g, *slots, *arguments) -> (w, *slots)``).
+
+    ``present[k]``: whether slot ``k`` exists (``len(present)`` slots, at most :data:`MAX_SLOTS`);
+    ``n_arguments`` scalar arguments (at most :data:`MAX_ARGUMENTS`); ``step_rules`` the shared
+    ``(clip_gradient, decay_weight, clipnorm_scale, global_clipnorm_scale)`` rules. Kernel arguments:
+    ``(halted, w, g, s0, s1, s2, offsets, sq, clip_mode, clipnorm, clipvalue, weight_decay, lr,
+    a0, ..., a5)`` (unused slots and arguments padded).
+    """
+    if not 1 <= len(present) <= MAX_SLOTS or not 0 <= n_arguments <= MAX_ARGUMENTS:
+        raise ValueError(f"a rule takes 1 to {MAX_SLOTS} slots and at most {MAX_ARGUMENTS} arguments, "
+                         f"got {len(present)} and {n_arguments}")
+    element = _device(rule)
+    clip_gradient, decay_weight, clipnorm_scale, global_clipnorm_scale = (_device(f) for f in step_rules)
+    n_slots = len(present)
+    has_0, has_1, has_2 = (tuple(present) + (False,) * MAX_SLOTS)[:MAX_SLOTS]
+
+    @cuda.jit(device=True)
+    def clip_scale(sq, s, clip_mode, clipnorm):
+        if clip_mode == CLIP_NORM:
+            return clipnorm_scale(math.sqrt(sq[s]), clipnorm)
+        if clip_mode == CLIP_GLOBAL_NORM:
+            total = 0.0
+            for v in range(sq.shape[0]):
+                total += sq[v]
+            return global_clipnorm_scale(math.sqrt(total), clipnorm)
         return 1.0
-    if clip_mode == CLIP_GLOBAL_NORM:
-        total = 0.0
-        for v in range(sq.shape[0]):
-            total += sq[v]
-        norm = math.sqrt(total)
-        if math.isinf(norm) or math.isnan(norm):
-            return math.nan
-        if norm > 0.0:
-            return clipnorm * min(1.0 / norm, 1.0 / clipnorm)
-        return 1.0
-    return 1.0
 
+    @cuda.jit
+    def kernel(halted, w, g, s0, s1, s2, offsets, sq, clip_mode, clipnorm, clipvalue, weight_decay, lr,
+               a0, a1, a2, a3, a4, a5):
+        i = cuda.grid(1)
+        if i < w.shape[0] and halted[0] == 0:
+            gi = clip_gradient(g[i], clip_scale(sq, _variable_of(offsets, i), clip_mode, clipnorm), clipvalue)
+            wi = decay_weight(w[i], weight_decay, lr)
+            x0 = s0[i] if has_0 else 0.0
+            x1 = s1[i] if has_1 else 0.0
+            x2 = s2[i] if has_2 else 0.0
+            arguments = (a0, a1, a2, a3, a4, a5)[:n_arguments]
+            if n_slots == 1:
+                w[i], x0 = element(wi, gi, x0, *arguments)
+            elif n_slots == 2:
+                w[i], x0, x1 = element(wi, gi, x0, x1, *arguments)
+            else:
+                w[i], x0, x1, x2 = element(wi, gi, x0, x1, x2, *arguments)
+            if has_0:
+                s0[i] = x0
+            if has_1:
+                s1[i] = x1
+            if has_2:
+                s2[i] = x2
 
-@cuda.jit(device=True)
-def _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr):
-    """What every rule starts from at element i: the clipped gradient and the decayed weight."""
-    scale = _clip_scale(sq, _variable_of(offsets, i), clip_mode, clipnorm)
-    return _clip(g[i], scale, clipvalue), _decay(w[i], wd_lr)
-
-
-@cuda.jit
-def _sgd_kernel(halted, w, g, velocity, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr, momentum,
-                nesterov):
-    i = cuda.grid(1)
-    if i < w.shape[0] and halted[0] == 0:
-        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
-        vi = velocity[i] if momentum != 0.0 else 0.0
-        wi, vi = _sgd(wi, gi, vi, lr, momentum, nesterov)
-        w[i] = wi
-        if momentum != 0.0:
-            velocity[i] = vi
-
-
-@cuda.jit
-def _adam_kernel(halted, w, g, m, v, v_hat, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, alpha, beta_1,
-                 beta_2, epsilon, amsgrad):
-    i = cuda.grid(1)
-    if i < w.shape[0] and halted[0] == 0:
-        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
-        vh = v_hat[i] if amsgrad else 0.0
-        wi, mi, vi, vh = _adam(wi, gi, m[i], v[i], vh, alpha, beta_1, beta_2, epsilon, amsgrad)
-        w[i] = wi
-        m[i] = mi
-        v[i] = vi
-        if amsgrad:
-            v_hat[i] = vh
-
-
-@cuda.jit
-def _adadelta_kernel(halted, w, g, acc_grad, acc_delta, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
-                     lr, rho, epsilon):
-    i = cuda.grid(1)
-    if i < w.shape[0] and halted[0] == 0:
-        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
-        wi, ag, ad = _adadelta(wi, gi, acc_grad[i], acc_delta[i], lr, rho, epsilon)
-        w[i] = wi
-        acc_grad[i] = ag
-        acc_delta[i] = ad
-
-
-@cuda.jit
-def _adagrad_kernel(halted, w, g, accumulator, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr,
-                    epsilon):
-    i = cuda.grid(1)
-    if i < w.shape[0] and halted[0] == 0:
-        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
-        wi, ai = _adagrad(wi, gi, accumulator[i], lr, epsilon)
-        w[i] = wi
-        accumulator[i] = ai
-
-
-@cuda.jit
-def _rmsprop_kernel(halted, w, g, velocity, average_gradient, momentum_buffer, offsets, sq, clip_mode,
-                    clipnorm, clipvalue, wd_lr, lr, rho, momentum, epsilon, centered):
-    i = cuda.grid(1)
-    if i < w.shape[0] and halted[0] == 0:
-        gi, wi = _clipped_and_decayed(w, g, i, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr)
-        ai = average_gradient[i] if centered else 0.0
-        bi = momentum_buffer[i] if momentum > 0.0 else 0.0
-        wi, vi, ai, bi = _rmsprop(wi, gi, velocity[i], ai, bi, lr, rho, momentum, epsilon, centered)
-        w[i] = wi
-        velocity[i] = vi
-        if centered:
-            average_gradient[i] = ai
-        if momentum > 0.0:
-            momentum_buffer[i] = bi
+    return kernel
 
 
 @functools.lru_cache(maxsize=None)
@@ -194,43 +152,15 @@ def squared_norms(g, offsets, sq, stream=0) -> None:
         launch(_squared_norms, variables, threads, g, offsets, sq, stream=stream)
 
 
-def _update(kernel, halted, w, g, slots, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, rule, stream):
-    """Launch one update kernel: one thread per element of ``w``, the common arguments in their order."""
+def update(rule: Callable, present: Sequence[bool], step_rules: tuple, halted, w, g, slots: Sequence, offsets,
+           sq, clip_mode: int, clipnorm: float, clipvalue: float, weight_decay: float, lr: float,
+           arguments: Sequence, stream=0) -> None:
+    """One optimizer step over the flat buffer ``w`` in place: the kernel of :func:`update_kernel`,
+    one thread per element (``slots``: the rule's slot buffers, ``None`` for an absent one)."""
+    kernel = update_kernel(rule, tuple(present), len(arguments), step_rules)
+    unused = placeholder(w.dtype.name)
+    slots = [unused if s is None else s for s in slots] + [unused] * (MAX_SLOTS - len(slots))
+    scalars = [a if isinstance(a, (bool, np.bool_)) else float(a) for a in arguments]
+    scalars += [0.0] * (MAX_ARGUMENTS - len(scalars))
     launch(kernel, *launch_shape(w.shape[0], THREADS), halted, w, g, *slots, offsets, sq, int(clip_mode),
-           float(clipnorm), float(clipvalue), float(wd_lr), *rule, stream=stream)
-
-
-def sgd_update(halted, w, g, velocity, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr, momentum,
-               nesterov, stream=0) -> None:
-    """One SGD step over the flat buffer ``w`` in place (``velocity`` unused when ``momentum == 0``)."""
-    _update(_sgd_kernel, halted, w, g, (velocity,), offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
-            (float(lr), float(momentum), bool(nesterov)), stream)
-
-
-def adam_update(halted, w, g, m, v, v_hat, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, alpha, beta_1,
-                beta_2, epsilon, amsgrad, stream=0) -> None:
-    """One Adam step with ``alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)`` (``v_hat``: AMSGrad only)."""
-    _update(_adam_kernel, halted, w, g, (m, v, v_hat), offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
-            (float(alpha), float(beta_1), float(beta_2), float(epsilon), bool(amsgrad)), stream)
-
-
-def adadelta_update(halted, w, g, acc_grad, acc_delta, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
-                    lr, rho, epsilon, stream=0) -> None:
-    """One Adadelta step over the flat buffer in place."""
-    _update(_adadelta_kernel, halted, w, g, (acc_grad, acc_delta), offsets, sq, clip_mode, clipnorm,
-            clipvalue, wd_lr, (float(lr), float(rho), float(epsilon)), stream)
-
-
-def adagrad_update(halted, w, g, accumulator, offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr, lr, epsilon,
-                   stream=0) -> None:
-    """One Adagrad step over the flat buffer in place."""
-    _update(_adagrad_kernel, halted, w, g, (accumulator,), offsets, sq, clip_mode, clipnorm, clipvalue, wd_lr,
-            (float(lr), float(epsilon)), stream)
-
-
-def rmsprop_update(halted, w, g, velocity, average_gradient, momentum_buffer, offsets, sq, clip_mode,
-                   clipnorm, clipvalue, wd_lr, lr, rho, momentum, epsilon, centered, stream=0) -> None:
-    """One RMSprop step (``average_gradient`` used only when centered, ``momentum_buffer`` with momentum)."""
-    _update(_rmsprop_kernel, halted, w, g, (velocity, average_gradient, momentum_buffer), offsets, sq,
-            clip_mode, clipnorm, clipvalue, wd_lr,
-            (float(lr), float(rho), float(momentum), float(epsilon), bool(centered)), stream)
+           float(clipnorm), float(clipvalue), float(weight_decay), float(lr), *scalars, stream=stream)

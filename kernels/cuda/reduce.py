@@ -1,4 +1,4 @@
-"""The block-wide sum shared by the one-block reductions (loss totals, accuracy counts, gradient norms).
+"""The block-wide sum shared by the one-block reductions (loss totals, gradient norms).
 
 ``block_sum(partial, value)``: every thread of a block of ``blockDim.x`` threads (a power of two, at
 most ``partial.shape[0]``) passes its ``value``; a shared-memory tree adds them pairwise, halving the

@@ -44,7 +44,7 @@ from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HIN
 from ..kernels.optimizers import all_finite
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 
-__all__ = ["CpuEngine", "CPUEngine"]
+__all__ = ["CpuEngine"]
 
 #: How many batch sizes keep their workspaces (training uses two: full batches and the last one).
 WORKSPACE_CACHE_SIZE = 4
@@ -461,7 +461,3 @@ class CpuEngine(Engine):
             if not np.isfinite(loss) or self.rejected_update or (should_stop is not None and should_stop()):
                 break
         return np.asarray(losses, dtype=np.float64)
-
-
-#: Alias with the all-caps spelling.
-CPUEngine = CpuEngine

@@ -12,7 +12,7 @@ device buffers named like ``optimizer.slot_buffers``. A training step is a short
     per Dense, reversed:
                    dW = X^T dZ, db = colsum dZ             one matmul, the column sums fused
                    dX = dZ W^T * f_prev'(Y_prev)           one matmul, the previous derivative fused
-    optimizer:     [squared norms] + one fused update      clip, weight decay, rule (5 optimizers)
+    optimizer:     [squared norms] + one fused update      clip, weight decay, the optimizer's rule
 
 At batch 64 a step is about ten launches and the GPU waits for the host, so every launch goes
 through :func:`microgradx.kernels.cuda.launch.launch` (numba-cuda's typing and argument marshalling
@@ -49,7 +49,7 @@ from ..kernels.losses import HINGE, SPARSE_CATEGORICAL_CROSSENTROPY
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .cpu import CpuEngine, _DenseStep
 
-__all__ = ["CudaEngine", "CUDAEngine", "cuda_status", "gpu_available", "simulator_active"]
+__all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
 
 #: How many batch sizes keep their device workspaces (training uses two: full batches and the last one).
 WORKSPACE_CACHE_SIZE = 4
@@ -214,10 +214,9 @@ class CudaEngine(Engine):
         if unsupported:
             raise NotImplementedError(f"engine='cuda' does not support the optimizer option(s) "
                                       f"{unsupported} of {optimizer!r}; use engine='cpu'")
-        kind = type(optimizer).__name__
-        if kind not in ("SGD", "Adam", "Adadelta", "Adagrad", "RMSprop"):
-            raise NotImplementedError(f"engine='cuda' supports SGD, Adam, Adadelta, Adagrad and RMSprop; "
-                                      f"got {optimizer!r}")
+        if getattr(optimizer, "rule", None) is None:
+            raise NotImplementedError(f"engine='cuda' runs optimizers that expose their scalar rule "
+                                      f"(SGD, Adam, Adadelta, Adagrad, RMSprop); got {optimizer!r}")
 
     def _sync_slots_to_device(self) -> None:
         """Build the optimizer for the flat layout if needed and upload its slots (the host copy is
@@ -402,7 +401,6 @@ class CudaEngine(Engine):
         opt = self.optimizer
         k = self._k.optimizers
         lr = opt.learning_rate_at(step)
-        wd_lr = (opt.weight_decay or 0.0) * lr
         clipvalue = opt.clipvalue or 0.0
         if opt.clipnorm:
             mode, clipnorm = k.CLIP_NORM, opt.clipnorm
@@ -412,27 +410,10 @@ class CudaEngine(Engine):
             mode, clipnorm = k.CLIP_NONE, 0.0
         if mode != k.CLIP_NONE:
             k.squared_norms(self.grads, self._offsets, self._squares)
-        slots = self._slots
-        unused = k.placeholder(self.dtype.name)
-        common = (self._offsets, self._squares, mode, clipnorm, clipvalue, wd_lr)
-        kind = type(opt).__name__
-        h, w, g = self._halted, self.params, self.grads
-        if kind == "SGD":
-            k.sgd_update(h, w, g, slots.get("momentum", unused), *common, lr, opt.momentum, opt.nesterov)
-        elif kind == "Adam":
-            t = step + 1
-            alpha = lr * math.sqrt(1.0 - opt.beta_2 ** t) / (1.0 - opt.beta_1 ** t)
-            k.adam_update(h, w, g, slots["m"], slots["v"], slots.get("v_hat", unused), *common, alpha,
-                          opt.beta_1, opt.beta_2, opt.epsilon, opt.amsgrad)
-        elif kind == "Adadelta":
-            k.adadelta_update(h, w, g, slots["accumulated_grad"], slots["accumulated_delta_var"], *common, lr,
-                              opt.rho, opt.epsilon)
-        elif kind == "Adagrad":
-            k.adagrad_update(h, w, g, slots["accumulator"], *common, lr, opt.epsilon)
-        else:
-            k.rmsprop_update(h, w, g, slots["velocity"], slots.get("average_gradient", unused),
-                             slots.get("momentum", unused), *common, lr, opt.rho, opt.momentum, opt.epsilon,
-                             opt.centered)
+        slots = [self._slots.get(name) for name in opt.rule_slots]
+        k.update(opt.rule, opt.slots_present(), opt.step_rules, self._halted, self.params, self.grads, slots,
+                 self._offsets, self._squares, mode, clipnorm, clipvalue, opt.weight_decay or 0.0, lr,
+                 opt.rule_arguments(lr, step + 1))
 
     def _gradients(self, ws: _DeviceWorkspace, x, training: bool, step: int, slot: int, totals,
                    binary: bool, probabilities: bool, y=None, coef=None):
@@ -550,7 +531,3 @@ class CudaEngine(Engine):
     def __repr__(self) -> str:
         where = "simulator" if simulator_active() else "gpu"
         return f"{type(self).__name__}(layers={len(self.layers)}, dtype={self.dtype.name}, device={where})"
-
-
-#: Alias with the all-caps spelling.
-CUDAEngine = CudaEngine

@@ -1,9 +1,10 @@
 """Keras 3 optimizers: SGD, Adam, Adadelta, Adagrad, RMSprop, and learning-rate schedules.
 
-Each update rule is written once, readably, in NumPy (``<Optimizer>.update_step``): the reference
-the fused kernels (:mod:`microgradx.kernels.optimizers`, CPU and CUDA) are checked against. The shared
-options (weight decay, clipping, EMA, gradient accumulation, loss scaling) and the order of one step
-live in :class:`~microgradx.optimizers.base.Optimizer`.
+Each update rule is written once, as plain scalar maths next to its class (``adam_rule`` in
+:mod:`~microgradx.optimizers.adam`, ...): :meth:`Optimizer.update_step` runs it on NumPy arrays and
+the kernels compile it for the CPU and CUDA engines. Clipping and weight decay are written once in
+:mod:`~microgradx.optimizers.rules`; the shared options (EMA, gradient accumulation, loss scaling) and
+the order of one step live in :class:`~microgradx.optimizers.base.Optimizer`.
 
     >>> import numpy as np
     >>> w = np.array([1.0, -2.0])

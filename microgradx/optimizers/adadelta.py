@@ -5,27 +5,36 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .base import Optimizer, check_range
 
-__all__ = ["Adadelta"]
+__all__ = ["Adadelta", "adadelta_rule"]
+
+
+def adadelta_rule(w, g, accumulated_grad, accumulated_delta_var, learning_rate, rho, one_minus_rho,
+                  epsilon):
+    """One element of Keras' Adadelta::
+
+        E[g^2]  <- rho E[g^2] + (1 - rho) g^2
+        delta   =  -sqrt(E[dx^2] + epsilon) / sqrt(E[g^2] + epsilon) g     (the OLD E[dx^2])
+        E[dx^2] <- rho E[dx^2] + (1 - rho) delta^2
+        w       <- w + lr delta
+
+    Returns ``(w, E[g^2], E[dx^2])``."""
+    accumulated_grad = rho * accumulated_grad + one_minus_rho * (g * g)
+    delta = -(math.sqrt(accumulated_delta_var + epsilon) * g) / math.sqrt(accumulated_grad + epsilon)
+    accumulated_delta_var = rho * accumulated_delta_var + one_minus_rho * (delta * delta)
+    return w + learning_rate * delta, accumulated_grad, accumulated_delta_var
 
 
 class Adadelta(Optimizer):
-    """Adadelta, Keras' formulation::
-
-        E[g^2]  <- rho E[g^2] + (1 - rho) g^2                        (slot "accumulated_grad")
-        delta   =  -sqrt(E[dx^2] + epsilon) / sqrt(E[g^2] + epsilon) g  (the OLD E[dx^2])
-        E[dx^2] <- rho E[dx^2] + (1 - rho) delta^2                    (slot "accumulated_delta_var")
-        w       <- w + lr delta
+    """Adadelta, Keras' formulation (:func:`adadelta_rule`), with the slots ``"accumulated_grad"``
+    (E[g^2]) and ``"accumulated_delta_var"`` (E[dx^2]).
 
     The paper has no learning rate (it is 1.0: "use 1.0 to match the paper"); at Keras' default 0.001
     a step is about 1.4e-6. PyTorch's defaults are lr 1.0, rho 0.9, eps 1e-6; the formula is the same.
     """
 
-    element_function, flat_kernel = "adadelta_element", "adadelta_update"
-    element_slots = ("accumulated_grad", "accumulated_delta_var")
+    rule, rule_slots = staticmethod(adadelta_rule), ("accumulated_grad", "accumulated_delta_var")
     default_name = "adadelta"
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
@@ -45,18 +54,9 @@ class Adadelta(Optimizer):
     def slot_initial_values(self) -> dict[str, float]:
         return {"accumulated_grad": 0.0, "accumulated_delta_var": 0.0}
 
-    def update_step(self, gradient, variable, learning_rate, slots, step):
-        f = variable.dtype.type
-        rho, eps = f(self.rho), f(self.epsilon)
-        acc_grad, acc_delta = slots["accumulated_grad"], slots["accumulated_delta_var"]
-        acc_grad[...] = rho * acc_grad + (f(1) - rho) * np.square(gradient)
-        delta = -(np.sqrt(acc_delta + eps) * gradient) / np.sqrt(acc_grad + eps)
-        acc_delta[...] = rho * acc_delta + (f(1) - rho) * np.square(delta)
-        variable += f(learning_rate) * delta
-
-    def element_arguments(self, learning_rate, step):
-        """``(lr, rho, epsilon)``."""
-        return (learning_rate, self.rho, self.epsilon)
+    def rule_arguments(self, learning_rate, step):
+        """``(lr, rho, 1 - rho, epsilon)``."""
+        return (learning_rate, self.rho, 1.0 - self.rho, self.epsilon)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -5,24 +5,31 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .base import Optimizer, check_range
 
-__all__ = ["Adagrad"]
+__all__ = ["Adagrad", "adagrad_rule"]
+
+
+def adagrad_rule(w, g, accumulator, learning_rate, epsilon):
+    """One element of Keras' Adagrad::
+
+        a <- a + g^2
+        w <- w - lr g / sqrt(a + epsilon)      (epsilon INSIDE the square root)
+
+    Returns ``(w, a)``."""
+    accumulator = accumulator + g * g
+    return w - (learning_rate * g) / math.sqrt(accumulator + epsilon), accumulator
 
 
 class Adagrad(Optimizer):
-    """Adagrad, Keras' formulation::
-
-        a <- a + g^2                      (slot "accumulator", starts at initial_accumulator_value)
-        w <- w - lr g / sqrt(a + epsilon)  (epsilon INSIDE the square root)
+    """Adagrad, Keras' formulation (:func:`adagrad_rule`); the slot ``"accumulator"`` starts at
+    ``initial_accumulator_value``.
 
     PyTorch puts eps outside (``g / (sqrt(a) + eps)``), starts the accumulator at 0, defaults to
     lr 1e-2 and eps 1e-10, and has ``lr_decay`` (use a schedule in Keras).
     """
 
-    element_function, flat_kernel, element_slots = "adagrad_element", "adagrad_update", ("accumulator",)
+    rule, rule_slots = staticmethod(adagrad_rule), ("accumulator",)
     default_name = "adagrad"
 
     def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
@@ -47,13 +54,7 @@ class Adagrad(Optimizer):
     def slot_initial_values(self) -> dict[str, float]:
         return {"accumulator": self.initial_accumulator_value}
 
-    def update_step(self, gradient, variable, learning_rate, slots, step):
-        f = variable.dtype.type
-        accumulator = slots["accumulator"]
-        accumulator += np.square(gradient)
-        variable -= (f(learning_rate) * gradient) / np.sqrt(accumulator + f(self.epsilon))
-
-    def element_arguments(self, learning_rate, step):
+    def rule_arguments(self, learning_rate, step):
         """``(lr, epsilon)``."""
         return (learning_rate, self.epsilon)
 

@@ -5,21 +5,32 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .base import Optimizer, check_range
 
-__all__ = ["Adam"]
+__all__ = ["Adam", "adam_rule"]
+
+
+def adam_rule(w, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon, amsgrad):
+    """One element of Keras' Adam, with ``alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``::
+
+        m <- m + (1 - beta_1)(g - m)
+        v <- v + (1 - beta_2)(g^2 - v)
+        v_hat <- max(v_hat, v)                          (amsgrad only)
+        w <- w - alpha m / (sqrt(v, or v_hat) + epsilon)
+
+    Returns ``(w, m, v, v_hat)``."""
+    m = m + (g - m) * one_minus_beta_1
+    v = v + (g * g - v) * one_minus_beta_2
+    u = v
+    if amsgrad:
+        v_hat = max(v_hat, v)
+        u = v_hat
+    return w - (m * alpha) / (math.sqrt(u) + epsilon), m, v, v_hat
 
 
 class Adam(Optimizer):
-    """Adam, Keras' formulation, with ``t = iterations + 1``::
-
-        m <- m + (1 - beta_1)(g - m)                   (slot "m")
-        v <- v + (1 - beta_2)(g^2 - v)                 (slot "v")
-        v_hat <- max(v_hat, v)                         (slot "v_hat", amsgrad=True only)
-        alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
-        w <- w - alpha m / (sqrt(v or v_hat) + epsilon)
+    """Adam, Keras' formulation (:func:`adam_rule`), with ``t = iterations + 1`` and the slots
+    ``"m"``, ``"v"`` and (``amsgrad=True`` only) ``"v_hat"``.
 
     ``epsilon`` is the paper's "epsilon hat", added to the *uncorrected* ``sqrt(v)``. PyTorch adds its
     ``eps`` to the bias-corrected ``sqrt(v / (1 - beta_2^t))``, so Keras' epsilon acts like a PyTorch eps
@@ -27,7 +38,7 @@ class Adam(Optimizer):
     Keras' 1e-7. First step at lr = 0.1 from w = 1 (g = 1.4): 0.9000002259 here and in Keras.
     """
 
-    element_function, flat_kernel, element_slots = "adam_element", "adam_update", ("m", "v", "v_hat")
+    rule, rule_slots = staticmethod(adam_rule), ("m", "v", "v_hat")
     default_name = "adam"
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -51,24 +62,11 @@ class Adam(Optimizer):
             slots["v_hat"] = 0.0
         return slots
 
-    def _alpha(self, learning_rate: float, step: int) -> float:
-        """``lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``."""
-        return learning_rate * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
-
-    def update_step(self, gradient, variable, learning_rate, slots, step):
-        f = variable.dtype.type
-        m, v = slots["m"], slots["v"]
-        m += (gradient - m) * f(1.0 - self.beta_1)
-        v += (np.square(gradient) - v) * f(1.0 - self.beta_2)
-        u = v
-        if self.amsgrad:
-            np.maximum(slots["v_hat"], v, out=slots["v_hat"])
-            u = slots["v_hat"]
-        variable -= (m * f(self._alpha(learning_rate, step))) / (np.sqrt(u) + f(self.epsilon))
-
-    def element_arguments(self, learning_rate, step):
-        """``(alpha_t, beta_1, beta_2, epsilon, amsgrad)``."""
-        return (self._alpha(learning_rate, step), self.beta_1, self.beta_2, self.epsilon, self.amsgrad)
+    def rule_arguments(self, learning_rate, step):
+        """``(alpha_t, 1 - beta_1, 1 - beta_2, epsilon, amsgrad)`` with
+        ``alpha_t = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``."""
+        alpha = learning_rate * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
+        return (alpha, 1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon, self.amsgrad)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

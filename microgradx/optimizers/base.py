@@ -9,7 +9,7 @@ One call of :meth:`Optimizer.apply` (Keras' ``apply``/``apply_gradients``) runs,
    ``g <- (g + acc) / N`` and the accumulator is reset after the update.
 4. Clipping: ``clipnorm`` (per variable), ``global_clipnorm`` or ``clipvalue`` (at most one).
 5. Decoupled weight decay ``w <- w - w * weight_decay * lr_t`` (before the update, never added to g).
-6. The optimizer's own :meth:`update_step` (SGD, Adam, ...).
+6. The optimizer's own rule (:meth:`update_step`: ``adam_rule``, ...).
 7. ``use_ema``: ``avg <- mu avg + (1 - mu) w`` with ``mu = 0`` at ``iterations == 0`` (so the first
    average is ``w``), and ``w <- avg`` every ``ema_overwrite_frequency`` steps.
 8. The raw counter ``r`` goes up by one (also on accumulation-only calls).
@@ -40,6 +40,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..engine import Value
+from .rules import STEP_RULES, clip_gradient, clipnorm_scale, decay_weight, global_clipnorm_scale, on_arrays
 from .schedules import LearningRateSchedule, deserialize, serialize
 
 __all__ = ["Optimizer"]
@@ -113,9 +114,11 @@ class Optimizer:
         gradient_accumulation_steps: update only every N calls, with the mean of the N gradients.
         name: a name (``"sgd"``, ``"adam"``, ...).
 
-    Subclasses define :attr:`slot_initial_values` (slot name -> initial value, for the current
-    options), :meth:`update_step` (the NumPy reference of the rule, in place, per variable) and
-    :meth:`_update_flat` (the fused kernel call).
+    Subclasses define their :attr:`rule` (one element's update, plain scalar maths, see
+    :mod:`microgradx.optimizers.rules`), the slots it takes (:attr:`rule_slots`), the scalar arguments
+    that follow them (:meth:`rule_arguments`) and :attr:`slot_initial_values`. That one rule runs on
+    NumPy arrays (:meth:`update_step`), in the CPU flat-buffer kernel (:meth:`apply_flat`) and in the
+    CUDA engine's update kernel.
     """
 
     #: the default name of the subclass (Keras': "SGD" -> "sgd")
@@ -182,35 +185,34 @@ class Optimizer:
         """``{slot name: initial value}`` for the current options (e.g. Adam: ``{"m": 0, "v": 0}``)."""
         return {}
 
+    #: one element's update ``rule(w, g, *slots, *arguments) -> (w, *slots)`` (a plain function)
+    rule: Any = None
+    #: the slots the rule takes, in its argument order (one an option switches off is passed as 0)
+    rule_slots: tuple[str, ...] = ()
+    #: clipping and weight decay, the rules every optimizer shares (:mod:`~microgradx.optimizers.rules`)
+    step_rules = STEP_RULES
+
+    def rule_arguments(self, learning_rate: float, step: int) -> tuple:
+        """The scalar arguments that follow the slots in :attr:`rule`, for one step with
+        ``learning_rate`` at ``t = step``."""
+        raise NotImplementedError
+
+    def slots_present(self) -> tuple[bool, ...]:
+        """Which of :attr:`rule_slots` the current options use (the kernels skip the others)."""
+        return tuple(name in self.slot_initial_values for name in self.rule_slots)
+
     def update_step(self, gradient: np.ndarray, variable: np.ndarray, learning_rate: float,
                     slots: dict[str, np.ndarray], step: int) -> None:
-        """The NumPy reference of the rule: update ``variable`` and its ``slots`` in place.
+        """:attr:`rule` on NumPy arrays: update ``variable`` and its ``slots`` in place.
 
         ``gradient`` is already scaled, accumulated and clipped; ``variable`` already decayed;
         ``step`` is ``t = iterations + 1``."""
-        raise NotImplementedError
-
-    #: the scalar rule in :mod:`microgradx.kernels.optimizers` (e.g. ``"adam_element"``) and its CPU
-    #: driver over a flat buffer (``"adam_update"``), shared with the CUDA engine
-    element_function = ""
-    flat_kernel = ""
-    #: every slot the element function takes, in its argument order (absent ones are passed empty)
-    element_slots: tuple[str, ...] = ()
-
-    def element_arguments(self, learning_rate: float, step: int) -> tuple:
-        """The scalar arguments that follow the slots in :attr:`element_function` (and the flat
-        kernel), for one step with ``learning_rate`` at ``t = step``."""
-        raise NotImplementedError
-
-    def _update_flat(self, w: np.ndarray, g: np.ndarray, offsets: np.ndarray, sizes: np.ndarray,
-                     scales: np.ndarray, clipvalue: float, wd_lr: float, learning_rate: float,
-                     step: int) -> None:
-        """One fused kernel call doing clip, decay and update over the flat buffer ``w``."""
-        from microgradx.kernels import optimizers as kernels
-        empty = np.empty(0, dtype=w.dtype)
-        slots = [self.slot_buffers.get(name, empty) for name in self.element_slots]
-        getattr(kernels, self.flat_kernel)(w, g, *slots, offsets, sizes, scales, clipvalue, wd_lr,
-                                           *self.element_arguments(learning_rate, step))
+        values = [slots.get(name, 0.0) for name in self.rule_slots]
+        w, *new = on_arrays(self.rule)(variable, gradient, *values, *self.rule_arguments(learning_rate, step))
+        variable[...] = w
+        for name, value in zip(self.rule_slots, new):
+            if name in slots:
+                slots[name][...] = value
 
     def get_config(self) -> dict:
         """Keras' configuration keys (a schedule is serialized as ``{"class_name", "config"}``)."""
@@ -378,7 +380,7 @@ class Optimizer:
             for i in active:
                 w = work[i]
                 if self.weight_decay and i not in self._excluded:                # 5. decoupled decay
-                    w -= w * self.dtype.type(self.weight_decay) * self.dtype.type(lr)
+                    w[...] = decay_weight(w, self.weight_decay, lr)
                 self.update_step(gradients[i], w, lr, self.slots[i], t)          # 6. the rule
         self._update_ema(work, [self._view(self._ema, i) for i in range(len(work))])   # 7. EMA
         self._raw_iterations += 1                                                # 8. the counter
@@ -429,18 +431,19 @@ class Optimizer:
             g = np.ascontiguousarray(step_now[0])
             offsets = np.array([o for o, _ in segments], dtype=np.int64)
             sizes = np.array([s for _, s in segments], dtype=np.int64)
+            from microgradx.kernels import optimizers as kernels
+            scales = np.ones(len(segments), dtype=np.float64)
             if self.clipnorm or self.global_clipnorm:
-                from microgradx.kernels.optimizers import gradient_scales
-                scales = gradient_scales(g, offsets, sizes, self.clipnorm or 0.0, self.global_clipnorm or 0.0)
-            else:
-                scales = np.ones(len(segments), dtype=np.float64)
+                scales[:] = self._clip_scales(kernels.squared_norms(g, offsets, sizes))
             lr = self.learning_rate_at(self._raw_iterations)
-            wd_lr = (self.weight_decay or 0.0) * lr
-            if self._excluded and wd_lr:
+            if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
-            self._update_flat(w, g, offsets, sizes, scales, self.clipvalue or 0.0, wd_lr, lr,
-                              self.iterations + 1)
+            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules)
+            empty = np.empty(0, dtype=w.dtype)
+            slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
+            update(w, g, slots, offsets, sizes, scales, self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
+                   kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype))
         self._update_ema([w], [self._ema])
         self._raw_iterations += 1
 
@@ -474,27 +477,23 @@ class Optimizer:
             acc[...] = 0
         return out
 
-    def _clip(self, grads: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """Keras' clipping, with norms accumulated in float64."""
+    def _clip_scales(self, squared_norms: Any) -> list[float]:
+        """Keras' clipnorm / global_clipnorm factor of each gradient, from float64 squared norms."""
         if self.clipnorm:
-            c = self.clipnorm
-            out = {}
-            for i, g in grads.items():
-                norm = math.sqrt(np.sum(np.square(g, dtype=np.float64)))
-                out[i] = g * (c / max(norm, c)) if norm > 0 else g
-            return {i: g.astype(self.dtype, copy=False) for i, g in out.items()}
+            return [clipnorm_scale(math.sqrt(sq), self.clipnorm) for sq in squared_norms]
         if self.global_clipnorm:
-            c = self.global_clipnorm
-            norm = math.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values()))
-            if not math.isfinite(norm):
-                scale = math.nan
-            else:
-                scale = c * min(1.0 / norm, 1.0 / c) if norm > 0 else 1.0
-            return {i: (g * scale).astype(self.dtype, copy=False) for i, g in grads.items()}
-        if self.clipvalue:
-            v = self.dtype.type(self.clipvalue)
-            return {i: np.clip(g, -v, v) for i, g in grads.items()}
-        return grads
+            scale = global_clipnorm_scale(math.sqrt(sum(squared_norms)), self.global_clipnorm)
+            return [scale] * len(squared_norms)
+        return [1.0] * len(squared_norms)
+
+    def _clip(self, grads: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Keras' clipping (:func:`~microgradx.optimizers.rules.clip_gradient`), norms in float64."""
+        if not (self.clipnorm or self.global_clipnorm or self.clipvalue):
+            return grads
+        scales = self._clip_scales([float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()])
+        clip = on_arrays(clip_gradient)
+        return {i: np.asarray(clip(g, scale, self.clipvalue or 0.0), dtype=self.dtype)
+                for (i, g), scale in zip(grads.items(), scales)}
 
     def _update_ema(self, variables: list[np.ndarray], averages: list[np.ndarray | None]) -> None:
         if not self.use_ema:

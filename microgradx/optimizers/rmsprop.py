@@ -5,30 +5,46 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .base import Optimizer, check_range
 
-__all__ = ["RMSprop"]
+__all__ = ["RMSprop", "rmsprop_rule"]
+
+
+def rmsprop_rule(w, g, velocity, average_gradient, momentum_buffer, learning_rate, rho, one_minus_rho,
+                 momentum, epsilon, centered):
+    """One element of Keras' RMSprop::
+
+        v <- rho v + (1 - rho) g^2
+        centered: gbar <- rho gbar + (1 - rho) g ;  den = v - gbar^2 + epsilon
+        else:     den = v + epsilon                            (epsilon INSIDE the square root)
+        inc = lr g / sqrt(den)
+        momentum > 0: b <- momentum b + inc ;  w <- w - b
+        else:         w <- w - inc
+
+    Returns ``(w, v, gbar, b)``."""
+    velocity = rho * velocity + one_minus_rho * (g * g)
+    if centered:
+        average_gradient = rho * average_gradient + one_minus_rho * g
+        denominator = velocity - average_gradient * average_gradient + epsilon
+    else:
+        denominator = velocity + epsilon
+    increment = (learning_rate * g) / math.sqrt(denominator)
+    if momentum > 0.0:
+        momentum_buffer = momentum * momentum_buffer + increment
+        return w - momentum_buffer, velocity, average_gradient, momentum_buffer
+    return w - increment, velocity, average_gradient, momentum_buffer
 
 
 class RMSprop(Optimizer):
-    """RMSprop, Keras' formulation::
-
-        v <- rho v + (1 - rho) g^2                          (slot "velocity")
-        centered: gbar <- rho gbar + (1 - rho) g ;  den = v - gbar^2 + epsilon   (slot "average_gradient")
-        else:     den = v + epsilon                           (epsilon INSIDE the square root)
-        inc = lr g / sqrt(den)
-        momentum > 0: b <- momentum b + inc ; w <- w - b      (slot "momentum")
-        else:         w <- w - inc
+    """RMSprop, Keras' formulation (:func:`rmsprop_rule`), with the slots ``"velocity"`` (v),
+    ``"average_gradient"`` (gbar, centered only) and ``"momentum"`` (b, ``momentum > 0`` only).
 
     No bias correction: the first step is about ``lr sqrt(1 / (1 - rho))`` = 3.16 lr at rho = 0.9.
     PyTorch puts eps outside the square root, keeps lr outside the momentum buffer, and defaults to
     lr 1e-2, alpha (rho) 0.99, eps 1e-8.
     """
 
-    element_function, flat_kernel = "rmsprop_element", "rmsprop_update"
-    element_slots = ("velocity", "average_gradient", "momentum")
+    rule, rule_slots = staticmethod(rmsprop_rule), ("velocity", "average_gradient", "momentum")
     default_name = "rmsprop"
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
@@ -55,28 +71,9 @@ class RMSprop(Optimizer):
             slots["momentum"] = 0.0
         return slots
 
-    def update_step(self, gradient, variable, learning_rate, slots, step):
-        f = variable.dtype.type
-        rho = f(self.rho)
-        velocity = slots["velocity"]
-        velocity[...] = rho * velocity + (f(1) - rho) * np.square(gradient)
-        if self.centered:
-            average = slots["average_gradient"]
-            average[...] = rho * average + (f(1) - rho) * gradient
-            denominator = velocity - np.square(average) + f(self.epsilon)
-        else:
-            denominator = velocity + f(self.epsilon)
-        increment = (f(learning_rate) * gradient) / np.sqrt(denominator)
-        if self.momentum > 0:
-            buffer = slots["momentum"]
-            buffer[...] = f(self.momentum) * buffer + increment
-            variable -= buffer
-        else:
-            variable -= increment
-
-    def element_arguments(self, learning_rate, step):
-        """``(lr, rho, momentum, epsilon, centered)``."""
-        return (learning_rate, self.rho, self.momentum, self.epsilon, self.centered)
+    def rule_arguments(self, learning_rate, step):
+        """``(lr, rho, 1 - rho, momentum, epsilon, centered)``."""
+        return (learning_rate, self.rho, 1.0 - self.rho, self.momentum, self.epsilon, self.centered)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,

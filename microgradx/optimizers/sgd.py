@@ -8,16 +8,29 @@ import numpy as np
 
 from .base import Optimizer
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "sgd_rule"]
+
+
+def sgd_rule(w, g, velocity, learning_rate, momentum, nesterov):
+    """One element of Keras' SGD::
+
+        momentum == 0:   w <- w - lr g
+        momentum  > 0:   v <- momentum v - lr g
+                         w <- w + v                       (nesterov=False)
+                         w <- w + momentum v - lr g       (nesterov=True, with the new v)
+
+    Returns ``(w, velocity)``."""
+    if momentum == 0.0:
+        return w - g * learning_rate, velocity
+    velocity = velocity * momentum - g * learning_rate
+    if nesterov:
+        return w + (velocity * momentum - g * learning_rate), velocity
+    return w + velocity, velocity
 
 
 class SGD(Optimizer):
-    """Gradient descent, Keras' formulation::
-
-        momentum == 0:   w <- w - lr g
-        momentum  > 0:   v <- momentum v - lr g          (slot "momentum", starts at 0)
-                         w <- w + v                       (nesterov=False)
-                         w <- w + momentum v - lr g       (nesterov=True, with the new v)
+    """Gradient descent, Keras' formulation (:func:`sgd_rule`); the velocity is the slot
+    ``"momentum"`` (starts at 0; only when ``momentum > 0``).
 
     ``momentum`` must be a float in [0, 1] (an int such as ``momentum=0`` is rejected, as in Keras).
 
@@ -26,7 +39,7 @@ class SGD(Optimizer):
     different once the learning rate changes. Its default ``lr`` is 1e-3; Keras' is 0.01.
     """
 
-    element_function, flat_kernel, element_slots = "sgd_element", "sgd_update", ("momentum",)
+    rule, rule_slots = staticmethod(sgd_rule), ("momentum",)
     default_name = "SGD"
 
     def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
@@ -48,20 +61,7 @@ class SGD(Optimizer):
     def slot_initial_values(self) -> dict[str, float]:
         return {"momentum": 0.0} if self.momentum != 0 else {}
 
-    def update_step(self, gradient, variable, learning_rate, slots, step):
-        lr = variable.dtype.type(learning_rate)
-        if self.momentum == 0:
-            variable -= gradient * lr
-            return
-        mu = variable.dtype.type(self.momentum)
-        v = slots["momentum"]
-        v[...] = v * mu - gradient * lr
-        if self.nesterov:
-            variable += v * mu - gradient * lr
-        else:
-            variable += v
-
-    def element_arguments(self, learning_rate, step):
+    def rule_arguments(self, learning_rate, step):
         """``(lr, momentum, nesterov)``."""
         return (learning_rate, self.momentum, self.nesterov)
 
