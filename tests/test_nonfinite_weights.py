@@ -125,3 +125,16 @@ def test_huge_finite_weights_count_as_finite(engine):
     model = _model(engine, 0.01, "float64")
     model.set_weights([np.full(w.shape, 1e200) for w in model.get_weights()])
     assert model.engine.weights_finite()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_fused_check_finds_one_bad_entry_anywhere(dtype, bad):
+    from microgradx.kernels.optimizers import all_finite
+
+    a = np.linspace(-3e38 if dtype == np.float32 else -1e300, 1e30, 1031).astype(dtype)
+    assert all_finite(a) and all_finite(a[:0])
+    for position in (0, 7, 512, 1030):
+        b = a.copy()
+        b[position] = bad
+        assert not all_finite(b), position
