@@ -177,3 +177,42 @@ def test_graph_html_page_steps_forward_then_backward(page, tmp_path) -> None:
     assert page.inner_text(".mgx-counter") == f"backward step {len(trace) - 1} of {len(trace)}"
     assert_no_horizontal_scrollbar(page)
     screenshot(page, "graph_html_neuron")
+
+
+def test_a_model_graph_folds_neurons_searches_labels_and_sums_paths(page, tmp_path) -> None:
+    import numpy as np
+
+    import microgradx as mgx
+    from microgradx.viz.explorer import save_html
+
+    mgx.utils.set_random_seed(0)
+    model = mgx.Sequential([mgx.layers.Input(shape=(2,)), mgx.layers.Dense(16, activation="relu"),
+                            mgx.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", engine="scalar")
+    root = model.to_graph(np.array([[0.5, -1.0], [1.5, 0.3]]), np.array([[1.0], [0.0]]))
+    trace = root.backward()
+    out = save_html(root, tmp_path / "model.html", trace)
+    _open(page, out)
+    assert_no_horizontal_scrollbar(page)
+    # the first-layer weight with the largest gradient (a dead ReLU would make every check below 0 = 0)
+    first = model.layers[0].name  # "dense", or "dense_2" when other models were built before in this process
+    kernel = max((n for n in trace.order if n.label.startswith(f"{first}/kernel")), key=lambda n: abs(n.grad))
+    assert abs(kernel.grad) > 1e-3
+    page.fill(".mgx-search", kernel.label)
+    page.press(".mgx-search", "Enter")
+    found = page.eval_on_selector_all("g.node.mgx-found", "gs => gs.map(g => g.id)")
+    ident = _ids(trace)
+    readers = {ident(s.node) for s in trace if s.target is kernel}  # the products that read the weight ...
+    sums = {ident(n) for n in trace.order if n.op == "sum" and any(ident(c) in readers for c in n.children)}
+    assert sorted(found) == sorted(sums) and len(found) == 2  # ... are folded into one box per sample
+    rows = page.inner_text(".mgx-detail")
+    assert re.search(re.escape(kernel.label) + r" × x\[\d,\d\] = ", rows)
+    # its paths: the products add up to the gradient the Trace accumulated into it
+    page.select_option(".mgx-leaf", ident(kernel))
+    products = page.eval_on_selector_all(".mgx-paths tbody tr td:last-child", "tds => tds.map(t => t.textContent)")
+    assert len(products) >= 2
+    assert sum(float(p) for p in products) == pytest.approx(sum(s.contribution for s in trace.into(kernel)),
+                                                            rel=2e-3, abs=1e-4)
+    assert page.eval_on_selector_all("g.node.mgx-path-box", "gs => gs.length") >= 3
+    screenshot(page, "explorer_model_paths")
+    assert_no_horizontal_scrollbar(page)

@@ -145,3 +145,51 @@ def test_graph_command_refuses_a_bad_html_name_with_one_error_line(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--html" in err[0] and "expected a file name ending in .html" in err[0]
     assert not any(p.suffix == ".html" for p in tmp_path.rglob("*"))
+
+
+def _model_graph():
+    import numpy as np
+
+    import microgradx as mgx
+
+    mgx.utils.set_random_seed(0)
+    model = mgx.Sequential([mgx.layers.Input(shape=(2,)), mgx.layers.Dense(16, activation="relu"),
+                            mgx.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", engine="scalar")
+    x = np.array([[0.5, -1.0], [1.5, 0.3]])
+    y = np.array([[1.0], [0.0]])
+    return model.to_graph(x, y)
+
+
+@needs_dot
+def test_a_model_graph_folds_each_neuron_and_keeps_every_step() -> None:
+    from microgradx.viz.explorer import explorer_script
+    from microgradx.viz.layout import COLLAPSE_ABOVE
+
+    root = _model_graph()
+    trace = root.backward()
+    nodes = trace.order
+    assert len(nodes) > COLLAPSE_ABOVE
+    script = explorer_script(root, trace)
+    number = {node: k for k, node in enumerate(nodes)}
+    # one folded box per Dense unit and sample: 2 samples x (16 + 1) units
+    sums = [n for n in nodes if n.op == "sum" and any("/bias[" in c.label for c in n.children)]
+    assert len(sums) == 34 and set(f"n{number[n]}" for n in sums) <= set(script["folded"])
+    drawn = set(re.findall(r'<g id="(n\d+)" class="node', script["svg"]))
+    assert drawn == set(script["boxes"]) and len(drawn) < len(nodes) / 2
+    # every weight is inside the boxes of the neurons that read it (one per sample), and found by its label
+    kernel = next(n for n in nodes if n.label == "dense/kernel[1,3]")
+    homes = script["nodes"][f"n{number[kernel]}"]["boxes"]
+    readers = [s for s in sums if any(kernel in p.children for p in s.children)]
+    assert sorted(homes) == sorted(f"n{number[s]}" for s in readers) and len(homes) == 2
+    # nothing is lost: one backward step per Trace step, each lighting a drawn box
+    assert len(script["backward"]) == len(trace) + 1
+    for step, entry in zip(trace, script["backward"][1:]):
+        assert entry["box"] in drawn and entry["target_box"] in drawn
+        assert float(entry["numbers"]["contribution"]) == pytest.approx(step.contribution, rel=1e-3, abs=1e-300)
+    # the folded rows of a box are its sum's terms, and they add up to its value
+    box = f"n{number[readers[0]]}"
+    rows = script["folded"][box]
+    assert len(rows) == 3  # two w * x products and the bias
+    total = sum(float(r["text"].rsplit("= ", 1)[1]) for r in rows)
+    assert total == pytest.approx(readers[0].data, abs=2e-3)

@@ -93,7 +93,7 @@ def _backward(layout: FixedLayout, trace: Trace) -> list[dict[str, Any]]:
         grads[target_id] = step.grad_after
         steps.append({
             "number": step.index + 1, "node": node_id, "box": layout.shown[node_id], "target": target_id,
-            "target_box": layout.shown[target_id], "edge": layout.edge_of[(node_id, step.position)],
+            "target_box": layout.target_box(node_id, target_id), "edge": layout.edge_of[(node_id, step.position)],
             "symbols": {"upstream": up, "local": local, "contribution": contribution},
             "numbers": {"upstream": _fmt(step.upstream), "local": _fmt(step.local),
                         "contribution": _fmt(step.contribution)},
@@ -120,7 +120,8 @@ def _paths(layout: FixedLayout, max_paths: int) -> dict[str, Any]:
                 c = layout.names[g.consumer]
                 edge = layout.edge_of[(consumer_id, g.position)]
                 entry["items"].append({
-                    "edges": [edge] if edge else [], "boxes": [layout.shown[consumer_id], layout.shown[leaf_id]],
+                    "edges": [edge] if edge else [],
+                    "boxes": sorted({layout.shown[consumer_id], layout.target_box(consumer_id, leaf_id)}),
                     "symbols": f"d{layout.names[root]}/d{c} × d{c}/d{entry['name']}   ({g.count} paths)",
                     "numbers": f"({_fmt(g.upstream)}) × ({_fmt(g.local)})", "product": _fmt(g.product)})
         else:
@@ -128,7 +129,8 @@ def _paths(layout: FixedLayout, max_paths: int) -> dict[str, Any]:
                 ids = [layout.ids[n] for n in p.nodes]
                 edges = [layout.edge_of[(ids[i], position)] for i, position in enumerate(p.positions)]
                 entry["items"].append({
-                    "edges": [x for x in edges if x], "boxes": sorted({layout.shown[i] for i in ids}),
+                    "edges": [x for x in edges if x],
+                    "boxes": sorted({layout.shown[i] for i in ids if i not in layout.tucked}),
                     "symbols": p.symbols().replace(" * ", " × "),
                     "numbers": p.numbers().replace(" * ", " × "), "product": _fmt(p.product)})
         terms = " + ".join(f"({item['product']})" for item in entry["items"])
@@ -138,16 +140,21 @@ def _paths(layout: FixedLayout, max_paths: int) -> dict[str, Any]:
 
 
 def _folded(layout: FixedLayout) -> dict[str, Any]:
-    """For each folded box, one row per product: ``w × x = w·x`` with the ids of the product and its inputs."""
+    """For each folded box, one row per input of its sum: ``w × x = 0.5 × 2 = 1`` for a product, ``b = 0.1``
+    for anything else, with the ids whose gradients the row shows (the weight's, then the term's)."""
     out = {}
-    for box, members in layout.folded.items():
+    for box in layout.folded:
         rows = []
-        for member in members:
-            product = layout.node(member)
-            w, x = product.children
-            rows.append({"node": member, "inputs": [layout.ids[w], layout.ids[x]],
-                         "text": f"{layout.names[w]} × {layout.names[x]} = {_fmt(w.data)} × {_fmt(x.data)} "
-                                 f"= {_fmt(product.data)}"})
+        for term in layout.node(box).children:
+            term_id = layout.ids[term]
+            if layout.shown[term_id] == box and term.op == "*" and term_id not in layout.tucked:
+                w, x = term.children
+                rows.append({"node": term_id, "grads": [layout.ids[w], term_id],
+                             "text": f"{layout.names[w]} × {layout.names[x]} = {_fmt(w.data)} × {_fmt(x.data)} "
+                                     f"= {_fmt(term.data)}"})
+            else:
+                rows.append({"node": term_id, "grads": [term_id, term_id],
+                             "text": f"{layout.names[term]} = {_fmt(term.data)}"})
         out[box] = rows
     return out
 
@@ -181,6 +188,7 @@ def explorer_script(root: Value, trace: Trace | None = None, *, title: str | Non
         "svg": layout.svg(),
         "colors": FACTOR_COLORS,
         "nodes": {layout.ids[n]: {"name": layout.names[n], "box": layout.shown[layout.ids[n]],
+                                  "boxes": layout.tucked.get(layout.ids[n], [layout.shown[layout.ids[n]]]),
                                   "data": layout.data_text(n), "grad": layout.grad_text(n.grad),
                                   "unknown": layout.grad_text(None), "leaf": not n.children}
                   for n in layout.order},

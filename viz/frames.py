@@ -51,7 +51,7 @@ def frame_styles(layout: FixedLayout, trace: Trace, k: int) -> tuple[dict[str, N
         return styles, hot, lines
     step = steps[k - 1]
     node_id, target_id = layout.ids[step.node], layout.ids[step.target]
-    node_box, target_box = layout.shown[node_id], layout.shown[target_id]
+    node_box, target_box = layout.shown[node_id], layout.target_box(node_id, target_id)
     styles[node_box] = NodeStyle(grad=styles[node_box].grad, outline=FACTOR_COLORS["upstream"],
                                  grad_color=FACTOR_COLORS["upstream"])
     styles[target_box] = NodeStyle(grad=styles[target_box].grad, outline=FACTOR_COLORS["contribution"],

@@ -2,7 +2,8 @@
 
 :class:`FixedLayout` draws each value as one box, top to bottom (``rankdir=TB``: a deep chain grows down the
 page instead of sideways), with its name and the operation that made it on the first line and two cells
-``data 0.7311 | grad -0.1966`` below. An edge runs from each input to the value that reads it, so one
+``data 0.7311 | grad -0.1966`` below (``rankdir="auto"`` turns to left-to-right when that is far wider than
+tall, as a wide layer is). An edge runs from each input to the value that reads it, so one
 chain-rule step is one edge. Everything is addressed by stable ids taken from the graph's own topological
 numbering (never ``Value.id``):
 
@@ -36,6 +37,8 @@ __all__ = ["FixedLayout", "NodeStyle", "COLLAPSE_ABOVE", "FACTOR_COLORS", "expre
 
 #: ``collapse="auto"`` folds weighted sums when the graph has more value nodes than this
 COLLAPSE_ABOVE = 60
+#: ``rankdir="auto"`` turns a top-to-bottom layout this many times wider than tall to left-to-right
+WIDE = 3.0
 #: the three factors of a chain-rule step, the same in the picture and in the formula (Okabe-Ito colours):
 #: upstream dJ/d(node), local d(node)/d(input), and the contribution that lands in the input's grad
 FACTOR_COLORS = {"upstream": "#0072B2", "local": "#D55E00", "contribution": "#AA3377"}
@@ -94,6 +97,8 @@ class FixedLayout:
         order: every node, topological order; ``ids[node]`` is ``"n<k>"`` with ``order[k] is node``.
         shown: for each node id, the id of the box that shows it (itself, or the sum it was folded into).
         folded: for each folded sum's id, the ids of the products folded into it, in input order.
+        tucked: for each leaf drawn only inside folded boxes (a weight read by folded products), the ids of
+            every box that holds it (one per neuron and sample that reads it); ``shown`` names the first.
         edges: ``(edge id, tail box id, head box id)`` for every drawn edge.
         edge_of: ``(node id, input position)`` -> the drawn edge carrying that graph edge, or ``None`` where
             the edge is inside a folded box (a product into its sum).
@@ -104,11 +109,13 @@ class FixedLayout:
     collapse: bool | str = "auto"
     max_nodes: int | None = DEFAULT_MAX_NODES
     digits: int = 4
+    rankdir: str = "auto"
     order: list[Value] = field(init=False)
     ids: dict[Value, str] = field(init=False)
     names: dict[Value, str] = field(init=False)
     shown: dict[str, str] = field(init=False)
     folded: dict[str, list[str]] = field(init=False)
+    tucked: dict[str, list[str]] = field(init=False)
     edges: list[tuple[str, str, str]] = field(init=False)
     edge_of: dict[tuple[str, int], str | None] = field(init=False)
     _positions: dict | None = field(init=False, default=None)
@@ -116,13 +123,15 @@ class FixedLayout:
     def __post_init__(self) -> None:
         if not isinstance(self.root, Value):
             raise TypeError(f"FixedLayout: root must be a Value, got {type(self.root).__name__}")
+        if self.rankdir not in ("auto", "TB", "LR"):
+            raise ValueError(f"rankdir must be 'auto', 'TB' or 'LR', got {self.rankdir!r}")
         if self.collapse not in (True, False, "auto"):
             raise ValueError(f"collapse must be True, False or 'auto', got {self.collapse!r}")
         self.order = topological_order(self.root)
         self.ids = {node: f"n{k}" for k, node in enumerate(self.order)}
         self.names = {node: node_name(node) for node in self.order}
         collapse = self.collapse if self.collapse != "auto" else len(self.order) > COLLAPSE_ABOVE
-        self.shown, self.folded = self._fold(collapse)
+        self._fold(collapse)
         boxes = sum(1 for node_id, box in self.shown.items() if node_id == box)
         if self.max_nodes is not None and boxes > self.max_nodes:
             raise ValueError(f"the graph has {boxes} boxes to draw, more than max_nodes={self.max_nodes}; draw "
@@ -130,24 +139,33 @@ class FixedLayout:
         self.edges, self.edge_of = self._edges()
 
     # ------------------------------------------------------------------------------ structure
-    def _fold(self, collapse: bool) -> tuple[dict[str, str], dict[str, list[str]]]:
-        shown = {self.ids[node]: self.ids[node] for node in self.order}
-        folded: dict[str, list[str]] = {}
+    def _fold(self, collapse: bool) -> None:
+        """Fill ``shown``, ``folded`` and ``tucked`` (see the class docstring)."""
+        self.shown = {self.ids[node]: self.ids[node] for node in self.order}
+        self.folded, self.tucked = {}, {}
         if not collapse:
-            return shown, folded
-        consumers: dict[Value, int] = {}
+            return
+        consumers: dict[Value, list[Value]] = {}
         for node in self.order:
             for child in node.children:
-                consumers[child] = consumers.get(child, 0) + 1
+                consumers.setdefault(child, []).append(node)
         for node in self.order:
             if node.op != "sum":
                 continue
-            inner = [c for c in node.children if c.op == "*" and consumers[c] == 1 and c is not self.root]
+            inner = [c for c in node.children if c.op == "*" and len(consumers[c]) == 1 and c is not self.root]
             if inner:
-                folded[self.ids[node]] = [self.ids[c] for c in inner]
+                self.folded[self.ids[node]] = [self.ids[c] for c in inner]
                 for c in inner:
-                    shown[self.ids[c]] = self.ids[node]
-        return shown, folded
+                    self.shown[self.ids[c]] = self.ids[node]
+        # a leaf read only by folded products and folded sums (a weight, a bias, an input of the first layer)
+        # lives inside those boxes: listed when one is opened, searched, but not drawn on its own
+        for node in self.order:
+            if node.children or node is self.root:
+                continue
+            homes = [self.shown[self.ids[c]] for c in consumers.get(node, [])]
+            if homes and all(home in self.folded for home in homes):
+                self.tucked[self.ids[node]] = list(dict.fromkeys(homes))
+                self.shown[self.ids[node]] = homes[0]
 
     def _edges(self) -> tuple[list[tuple[str, str, str]], dict[tuple[str, int], str | None]]:
         edges: list[tuple[str, str, str]] = []
@@ -158,7 +176,7 @@ class FixedLayout:
             head = self.shown[node_id]
             for position, child in enumerate(node.children):
                 tail = self.shown[self.ids[child]]
-                if tail == head:  # a product folded into this sum: drawn inside the box
+                if tail == head or self.ids[child] in self.tucked:  # inside a folded box
                     edge_of[(node_id, position)] = None
                     continue
                 m = repeats.get((tail, head), 0)
@@ -167,6 +185,10 @@ class FixedLayout:
                 edges.append((edge_id, tail, head))
                 edge_of[(node_id, position)] = edge_id
         return edges, edge_of
+
+    def target_box(self, node_id: str, target_id: str) -> str:
+        """The box that shows ``target_id`` as an input of ``node_id`` (a tucked leaf: ``node_id``'s box)."""
+        return self.shown[node_id] if target_id in self.tucked else self.shown[target_id]
 
     def node(self, node_id: str) -> Value:
         return self.order[int(node_id[1:])]
@@ -214,7 +236,7 @@ class FixedLayout:
         pinned = self._positions
         width = self._cell_width()
         lines = ["digraph microgradx {",
-                 '  graph [rankdir=TB, nodesep=0.25, ranksep=0.35, outputorder=edgesfirst, pad=0.1'
+                 f'  graph [rankdir={"TB" if self.rankdir == "auto" else self.rankdir}, nodesep=0.25, ranksep=0.35, outputorder=edgesfirst, pad=0.1'
                  + (f', bb="{pinned["bb"]}"' if pinned else "") + "];",
                  f'  node [shape=box, style="filled,rounded", margin=0, fontname="{_FONT}", '
                  f"fontsize={_FONT_SIZE}, penwidth=1];",
@@ -270,6 +292,12 @@ class FixedLayout:
         """Lay the graph out (once; cached): ``{"bb": ..., "nodes": {id: (x, y, w, h)}, "edges": {id: spline}}``."""
         if self._positions is None:
             laid = json.loads(self._run(self.dot_source(), "json", "dot"))
+            if self.rankdir == "auto":  # top to bottom, unless that is far wider than tall (a wide layer)
+                self.rankdir = "TB"
+                x0, y0, x1, y1 = (float(v) for v in laid["bb"].split(","))
+                if x1 - x0 > WIDE * (y1 - y0):
+                    self.rankdir = "LR"
+                    laid = json.loads(self._run(self.dot_source(), "json", "dot"))
             nodes, edges = {}, {}
             for obj in laid.get("objects", []):
                 x, y = obj["pos"].split(",")

@@ -232,7 +232,7 @@ function render({ model, el }) {
   const vb0 = svg.viewBox.baseVal;
   const full = { x: vb0.x, y: vb0.y, w: vb0.width, h: vb0.height };
   let scale = 1, cx = full.x + full.w / 2, cy = full.y + full.h / 2;
-  const MIN_SCALE_FIT = 0.75;   // below this the text is too small: pan instead of shrinking
+  const MIN_SCALE_FIT = 1;   // 1 px per point: 11 px text; a bigger graph pans instead of shrinking
   function viewSize() { return { w: view.clientWidth || 960, h: view.clientHeight || 500 }; }
   function maxViewHeight() { return Math.max(260, Math.round(window.innerHeight * 0.62)); }
   // natural size is 4/3 px per point; shrink to show the whole graph, but never below MIN_SCALE_FIT
@@ -302,12 +302,12 @@ function render({ model, el }) {
     const rows = S.folded[boxId];
     if (!rows) return;
     openBox = boxId;
-    let html = `<div class="mgx-folded-head">${esc(S.nodes[boxId].name)}: the weighted sum folded into this `
-      + `box (${rows.length} products)</div><table class="mgx-table mgx-folded"><thead><tr><th>product</th>`
-      + `<th>w × x</th><th>grad of the product</th></tr></thead><tbody>`;
+    let html = `<div class="mgx-folded-head">${esc(S.nodes[boxId].name)} = the sum of these ${rows.length} terms `
+      + `(the box folds them; click another box to open it)</div><table class="mgx-table mgx-folded"><thead><tr>`
+      + `<th>term</th><th>grad of its weight so far</th><th>grad of the term</th></tr></thead><tbody>`;
     for (const r of rows) {
-      html += `<tr data-node="${r.node}"><td>${esc(S.nodes[r.node].name)}</td><td>${esc(r.text)}</td>`
-        + `<td class="mgx-folded-grad">${esc(grad[r.node])}</td></tr>`;
+      html += `<tr data-node="${r.node}"><td>${esc(r.text)}</td><td>${esc(grad[r.grads[0]])}</td>`
+        + `<td>${esc(grad[r.grads[1]])}</td></tr>`;
     }
     detail.innerHTML = html + "</tbody></table>";
   }
@@ -325,7 +325,7 @@ function render({ model, el }) {
     const q = search.value.trim().toLowerCase();
     if (!q) return;
     const boxes = new Set();
-    for (const [id, n] of Object.entries(S.nodes)) if (n.name.toLowerCase().includes(q)) boxes.add(n.box);
+    for (const n of Object.values(S.nodes)) if (n.name.toLowerCase().includes(q)) n.boxes.forEach((b) => boxes.add(b));
     for (const b of boxes) if (boxEl[b]) { boxEl[b].classList.add("mgx-found"); found.push(boxEl[b]); }
     counter.textContent = `${boxes.size} box${boxes.size === 1 ? "" : "es"} match “${search.value.trim()}”`;
     if (found.length) {
