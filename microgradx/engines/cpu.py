@@ -396,7 +396,8 @@ class CpuEngine(Engine):
                 return
             except NotImplementedError:   # an option only the reference rule supports
                 self._use_flat = False
-        opt.apply(self.grad_views, self.weight_views)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone by _checked_update
+            opt.apply(self.grad_views, self.weight_views)
 
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
@@ -405,11 +406,16 @@ class CpuEngine(Engine):
         return self._step(ws, step, outputs)
 
     def _checked_update(self) -> None:
-        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite."""
+        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite.
+
+        (``optimizer.apply``, the reference path, refuses a non-finite gradient: that step is skipped
+        the same way here, as the fused path's weights would have become non-finite.)"""
+        if not self._use_flat and not all_finite(self.grads):
+            self.rejected_update = True
+            return
         np.copyto(self._before_update, self.params)
         raw_iterations = self.optimizer._raw_iterations
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for just below
-            self._update()
+        self._update()
         if not all_finite(self.params):
             np.copyto(self.params, self._before_update)
             self.optimizer._raw_iterations = raw_iterations
