@@ -55,7 +55,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..kernels.activations import LINEAR, SOFTMAX
-from ..kernels.losses import HINGE, SPARSE_CATEGORICAL_CROSSENTROPY
+from ..kernels.losses import HINGE
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .cpu import CpuEngine, _DenseStep
 
@@ -193,8 +193,7 @@ class CudaEngine(Engine):
         self.plan = host.plan
         self.segments = host.segments
         self.input_dim, self.output_dim = host.input_dim, host.output_dim
-        self.sparse = host.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY
-        self.target_width = 1 if self.sparse else self.output_dim
+        self.target_width = host.target_width
         self._first_dense = host._first_dense
         total = host.params.size
         self.params = cuda.to_device(np.zeros(total, self.dtype))
@@ -290,12 +289,10 @@ class CudaEngine(Engine):
         float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
         """
         n = len(y)
-        ns = SimpleNamespace(n=n, y=np.empty((n, self.output_dim), self.dtype), labels=np.zeros(n, np.int64),
-                             coef=np.empty(n, np.float64))
+        ns = SimpleNamespace(n=n, y=np.empty((n, self.target_width), self.dtype), coef=np.empty(n, np.float64))
         self._host._load_targets(ns, y, sample_weight)
-        targets = ns.labels.astype(self.dtype).reshape(n, 1) if self.sparse else ns.y
         binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self._host.loss_code == HINGE else True
-        return targets, ns.coef, binary
+        return ns.y, ns.coef, binary
 
     def _epoch_targets(self, y: np.ndarray, sw: np.ndarray | None, batches: list[np.ndarray],
                        order: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[bool]]:
