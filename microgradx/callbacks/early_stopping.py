@@ -5,19 +5,12 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
-from typing import Any, Callable
+from typing import Any
 
-from .callback import Callback, Logs
+from .callback import Logs
+from .monitor_callback import MonitorCallback
 
 __all__ = ["EarlyStopping"]
-
-
-def _less(a: float, b: float) -> bool:
-    return a < b
-
-
-def _greater(a: float, b: float) -> bool:
-    return a > b
 
 
 def _invalid(argument: str, value: Any, expected: str) -> ValueError:
@@ -38,7 +31,7 @@ def _finite(value: Any, argument: str) -> float:
     return float(value)
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop training when a monitored quantity stops improving (Keras 3.15.1, exactly).
 
     Args:
@@ -67,47 +60,18 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0, verbose: int = 0,
                  mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
                  start_from_epoch: int = 0) -> None:
-        super().__init__()
         if not isinstance(monitor, str) or not monitor:
             raise _invalid("monitor", monitor, "the name of a logged quantity such as 'val_loss'")
-        self.monitor = monitor
-        self.min_delta = abs(_finite(min_delta, "min_delta"))
+        super().__init__(monitor, mode, min_delta=_finite(min_delta, "min_delta"))
         self.patience = _count(patience, "patience")
         self.verbose = verbose
         self.baseline = None if baseline is None else _finite(baseline, "baseline")
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = _count(start_from_epoch, "start_from_epoch")
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"EarlyStopping mode '{mode}' is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        self.mode = mode
-        self.monitor_op: Callable[[float, float], bool] | None = None
         self.wait = 0
         self.stopped_epoch = 0
-        self.best: float | None = None
         self.best_weights: list | None = None
         self.best_epoch = 0
-
-    def _set_monitor_op(self) -> None:
-        if self.mode == "min":
-            self.monitor_op = _less
-        elif self.mode == "max":
-            self.monitor_op = _greater
-        else:
-            name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-            if name == "loss":
-                self.monitor_op = _less
-            for metric in getattr(self.model, "metrics", None) or []:
-                if getattr(metric, "name", None) == name and getattr(metric, "_direction", None):
-                    self.monitor_op = _greater if metric._direction == "up" else _less
-        if self.monitor_op is None:
-            raise ValueError(
-                f"EarlyStopping callback received monitor={self.monitor}, but Keras isn't able to "
-                f"automatically determine whether that metric should be maximized or minimized. Pass "
-                f"`mode='max'` in order to monitor based on the highest metric value, or pass "
-                f"`mode='min'` in order to use the lowest value.")
-        if self.monitor_op is _less:
-            self.min_delta *= -1
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self.wait = 0
@@ -115,12 +79,6 @@ class EarlyStopping(Callback):
         self.best = None
         self.best_weights = None
         self.best_epoch = 0
-
-    def _is_improvement(self, value: float, reference: float | None) -> bool:
-        if reference is None:
-            return True
-        assert self.monitor_op is not None
-        return bool(self.monitor_op(value - self.min_delta, reference))  # NaN compares False
 
     def get_monitor_value(self, logs: Logs | None) -> float | None:
         logs = logs or {}
