@@ -31,23 +31,24 @@ from microgradx.engine import Value  # noqa: E402
 
 
 def layered_graph(boxes: int, width: int = 10, seed: int = 0) -> Value:
-    """About ``boxes`` value nodes: leaves, products, sums and tanh per neuron, layer by layer, one root."""
+    """At most ``boxes`` value nodes (within one layer of it): per neuron three weights, two products, two
+    sums and a tanh, reading its own column and one other of the layer below; one root summing the top."""
     rng = random.Random(seed)
     below = [Value(rng.uniform(-1, 1), label=f"x{i}") for i in range(width)]
     count = width
     layer = 0
-    while count < boxes - 2 * width:
+    while count + 8 * width + width - 1 <= boxes:
         layer += 1
         above = []
         for j in range(width):
-            u, v = rng.sample(below, 2)
+            u, v = below[j], below[rng.choice([k for k in range(width) if k != j])]
             a = Value(rng.uniform(-1, 1), label=f"a{layer}_{j}", requires_grad=True)
             b = Value(rng.uniform(-1, 1), label=f"b{layer}_{j}", requires_grad=True)
             c = Value(rng.uniform(-0.5, 0.5), label=f"c{layer}_{j}", requires_grad=True)
             z = (a * u + b * v + c).tanh()
             z.label = f"h{layer}_{j}"
             above.append(z)
-            count += 9  # a, b, c, a*u, b*v, +, +, tanh, and the label's node itself counted once
+            count += 8  # a, b, c, a*u, b*v, two +, tanh
         below = above
     total = below[0]
     for z in below[1:]:
