@@ -228,8 +228,8 @@ def _rates(surface: Surface, names: Sequence[str], learning_rates: Mapping[str, 
 
 
 def _contours(ax, surface: Surface) -> None:
-    xs = np.linspace(*surface.xlim, 200)
-    ys = np.linspace(*surface.ylim, 200)
+    xs = np.linspace(*surface.xlim, 120)
+    ys = np.linspace(*surface.ylim, 120)
     gx, gy = np.meshgrid(xs, ys)
     gz = surface.f(gx, gy)
     if surface.log_levels:
