@@ -32,7 +32,7 @@ from .jit import njit
 __all__ = [
     "LINEAR", "RELU", "TANH", "SIGMOID", "SOFTMAX", "ACTIVATION_CODES",
     "activate", "activate_derivative",
-    "activation_forward", "activation_backward", "softmax_rows",
+    "softmax_row", "softmax_backward_row", "activation_forward", "activation_backward", "softmax_rows",
 ]
 
 LINEAR = 0
@@ -74,30 +74,46 @@ def activate_derivative(code, y):
     return 1.0
 
 
+def softmax_row(z, out, i):
+    """``out[i] = exp(z[i] - max z[i]) / sum_k exp(z[i, k] - max z[i])`` (may alias z); the sum in
+    float64. Plain Python, compiled for the CPU here and for CUDA in :mod:`microgradx.kernels.cuda.device`."""
+    k = z.shape[1]
+    m = z[i, 0]
+    for j in range(1, k):
+        if z[i, j] > m:
+            m = z[i, j]
+    total = 0.0
+    for j in range(k):
+        e = math.exp(z[i, j] - m)
+        out[i, j] = e
+        total += out[i, j]
+    for j in range(k):
+        out[i, j] = out[i, j] / total
+
+
+def softmax_backward_row(y, dy, dz, i):
+    """Softmax's Jacobian-vector product on row i: ``dz[i, k] = y[i, k] (dy[i, k] - sum_j y[i, j] dy[i, j])``
+    (the sum in float64; ``dz`` may alias ``dy``)."""
+    k = y.shape[1]
+    s = 0.0
+    for j in range(k):
+        s += float(y[i, j]) * float(dy[i, j])
+    for j in range(k):
+        dz[i, j] = y[i, j] * (dy[i, j] - s)
+
+
 _activate = njit(inline="always")(activate)
 _activate_derivative = njit(inline="always")(activate_derivative)
+_softmax_row = njit(inline="always")(softmax_row)
+_softmax_backward_row = njit(inline="always")(softmax_backward_row)
 
 
 # --------------------------------------------------------------------------- array kernels
 @njit
 def softmax_rows(z: np.ndarray, out: np.ndarray) -> None:
-    """``out[i] = exp(z[i] - max z[i]) / sum_k exp(z[i, k] - max z[i])`` row by row (may alias z).
-
-    The row sum accumulates in float64.
-    """
-    n, k = z.shape
-    for i in range(n):
-        m = z[i, 0]
-        for j in range(1, k):
-            if z[i, j] > m:
-                m = z[i, j]
-        total = 0.0
-        for j in range(k):
-            e = math.exp(z[i, j] - m)
-            out[i, j] = e
-            total += out[i, j]
-        for j in range(k):
-            out[i, j] = out[i, j] / total
+    """:func:`softmax_row` for every row of ``z`` (may alias z)."""
+    for i in range(z.shape[0]):
+        _softmax_row(z, out, i)
 
 
 @njit
@@ -146,11 +162,7 @@ def activation_backward(y: np.ndarray, dy: np.ndarray, code: int, dz: np.ndarray
     t = dz.dtype.type   # the derivative in the output dtype: a float32 loop stays float32 (vectorised)
     if code == SOFTMAX:
         for i in range(n):
-            s = 0.0
-            for j in range(k):
-                s += np.float64(y[i, j]) * np.float64(dy[i, j])
-            for j in range(k):
-                dz[i, j] = y[i, j] * (dy[i, j] - s)
+            _softmax_backward_row(y, dy, dz, i)
     elif code == RELU:
         for i in range(n):
             for j in range(k):

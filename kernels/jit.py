@@ -25,11 +25,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import types
 from typing import Any, Callable
 
 import numba
 
-__all__ = ["njit", "CACHE_ENABLED", "SOURCES_DIGEST"]
+__all__ = ["njit", "compile_functions", "CACHE_ENABLED", "SOURCES_DIGEST"]
 
 KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -125,3 +126,19 @@ def njit(*args: Any, **options: Any) -> Callable:
     if args and callable(args[0]) and len(args) == 1:
         return numba.njit(**options)(args[0])
     return numba.njit(*args, **options)
+
+
+def compile_functions(decorator: Callable, *functions: Callable) -> list:
+    """Compile plain functions that call each other by their global names for one target.
+
+    ``decorator`` is ``njit(inline="always")`` (CPU) or ``cuda.jit(device=True)`` (CUDA); the
+    ``functions`` come from one module. Each is compiled from its own code object with globals in
+    which the others' names are bound to the compiled versions, so the maths is written once, as plain
+    Python, and every target compiles that same source (no copy). Returns the compiled functions in
+    order.
+    """
+    scope = dict(functions[0].__globals__)
+    compiled = [decorator(types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__))
+                for f in functions]
+    scope.update({f.__name__: c for f, c in zip(functions, compiled)})
+    return compiled

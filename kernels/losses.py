@@ -1,10 +1,12 @@
 """Losses, forward and backward in one pass: per-sample losses and d(total)/d(prediction).
 
-Two compiled kernels behind one entry point, :func:`loss_forward_backward`, that dispatches on the
-kind code: :func:`categorical_crossentropy` (dense or sparse labels; row-wise) and
-:func:`mean_over_last_axis` for the losses averaged over the last axis (binary cross-entropy, squared
-and absolute error, hinge), whose per-element maths is one plain scalar function,
-:func:`elementwise_term`. The reduction and the sample
+The maths of one row is written once, as plain functions that compile for both targets:
+:func:`crossentropy_row` (dense or sparse labels) and :func:`elementwise_row` for the losses averaged
+over the last axis (binary cross-entropy, squared and absolute error, hinge; one element's maths is
+:func:`elementwise_term`). The CPU kernel below loops over the rows with them (numba,
+``inline="always"``); the CUDA loss kernel calls the same functions compiled with
+``cuda.jit(device=True)`` (:mod:`microgradx.kernels.cuda.device`). One entry point,
+:func:`loss_forward_backward`, dispatches on the kind code. The reduction and the sample
 weights enter as one float64 coefficient per sample, ``coef[i] = d total / d loss_i``, which the
 engine derives from the reduction (``sum``: w_i; ``sum_over_batch_size``: w_i / n;
 ``mean_with_sample_weight``: w_i / sum w), so that::
@@ -47,12 +49,13 @@ import math
 
 import numpy as np
 
-from .jit import njit
+from .jit import compile_functions, njit
 
 __all__ = [
     "BINARY_CROSSENTROPY", "MEAN_SQUARED_ERROR", "CATEGORICAL_CROSSENTROPY",
     "SPARSE_CATEGORICAL_CROSSENTROPY", "HINGE", "MEAN_ABSOLUTE_ERROR", "LOSS_CODES",
-    "loss_forward_backward", "elementwise_term", "mean_over_last_axis", "categorical_crossentropy",
+    "loss_forward_backward", "elementwise_term", "smoothed_label", "row_prediction", "crossentropy_row",
+    "elementwise_row", "rows_forward_backward", "ROW_FUNCTIONS",
 ]
 
 BINARY_CROSSENTROPY = 0
@@ -105,7 +108,99 @@ def elementwise_term(kind, y, x, from_logits, lo, hi, fused):
     return loss, -y / x + (1.0 - y) / (1.0 - x)
 
 
-_elementwise_term = njit(inline="always")(elementwise_term)
+def smoothed_label(y_true, i, j, sparse, ls, k):
+    """``y[i, j]`` as float64: the one-hot entry of the class index ``y_true[i, 0]`` when ``sparse``,
+    smoothed (``y (1 - ls) + ls / K``) when ``ls != 0``."""
+    if sparse:
+        y = 1.0 if int(y_true[i, 0]) == j else 0.0
+    else:
+        y = float(y_true[i, j])
+    if ls != 0.0:
+        y = y * (1.0 - ls) + ls / k
+    return y
+
+
+def row_prediction(pred, i, j, softmax_logits, row_max, row_sum):
+    """``pred[i, j]`` as float64, or its row softmax when ``softmax_logits`` (from the row's max and
+    sum of exponentials)."""
+    if softmax_logits:
+        return math.exp(float(pred[i, j]) - row_max) / row_sum
+    return float(pred[i, j])
+
+
+def crossentropy_row(y_true, sparse, pred, i, from_logits, ls, lo, hi, fused, c, softmax_logits, grad):
+    """Row ``i`` of (sparse) categorical cross-entropy: writes ``grad[i, :] = c d loss_i / d pred[i, :]``
+    (or ``/ d z`` when ``fused``) and returns ``loss_i`` (formulas in the module docstring).
+
+    ``softmax_logits``: ``pred`` holds the last layer's logits and the probabilities are their row
+    softmax, made on the fly (the CUDA engine's fused softmax + cross-entropy)."""
+    k = pred.shape[1]
+    ysum = 0.0
+    for j in range(k):
+        ysum += smoothed_label(y_true, i, j, sparse, ls, k)
+    row_max = 0.0
+    row_sum = 1.0
+    if from_logits or softmax_logits:
+        row_max = float(pred[i, 0])
+        for j in range(1, k):
+            row_max = max(row_max, float(pred[i, j]))
+        row_sum = 0.0
+        for j in range(k):
+            row_sum += math.exp(float(pred[i, j]) - row_max)
+    total = 0.0
+    if from_logits:
+        log_s = math.log(row_sum)
+        for j in range(k):
+            y = smoothed_label(y_true, i, j, sparse, ls, k)
+            x = float(pred[i, j]) - row_max
+            total -= y * (x - log_s)
+            grad[i, j] = c * (math.exp(x) / row_sum * ysum - y)
+        return total
+    s = 0.0
+    for j in range(k):
+        s += row_prediction(pred, i, j, softmax_logits, row_max, row_sum)
+    # the loss and gq = sum_k g_k q_k (g_k = -y_k / q_k where q_k is unclipped) in one pass
+    gq = 0.0
+    for j in range(k):
+        y = smoothed_label(y_true, i, j, sparse, ls, k)
+        q = row_prediction(pred, i, j, softmax_logits, row_max, row_sum) / s
+        total -= y * math.log(min(max(q, lo), hi))
+        if lo <= q and q <= hi:
+            gq -= y
+    for j in range(k):
+        y = smoothed_label(y_true, i, j, sparse, ls, k)
+        q = row_prediction(pred, i, j, softmax_logits, row_max, row_sum) / s
+        inside = lo <= q and q <= hi
+        if fused:
+            # d/dz_k = q_k (g_k - gq), and q_k g_k = -y_k where unclipped
+            grad[i, j] = c * (q * (-gq) - (y if inside else 0.0))
+        else:
+            g = -y / q if inside else 0.0
+            grad[i, j] = c * (g - gq) / s
+    return total
+
+
+def elementwise_row(kind, y_true, pred, i, from_logits, ls, lo, hi, fused, binary_labels, c, grad):
+    """Row ``i`` of a loss averaged over the last axis (BCE, MSE, MAE, hinge: :func:`elementwise_term`):
+    writes ``grad[i, :] = c d loss_i / d pred[i, :]`` and returns ``loss_i``. BCE labels are smoothed
+    (``y (1 - ls) + ls / 2``); with ``binary_labels`` hinge labels in {0, 1} are mapped to {-1, 1}."""
+    k = pred.shape[1]
+    total = 0.0
+    for j in range(k):
+        y = float(y_true[i, j])
+        if kind == BINARY_CROSSENTROPY and ls != 0.0:
+            y = y * (1.0 - ls) + 0.5 * ls
+        elif kind == HINGE and binary_labels:
+            y = 2.0 * y - 1.0
+        loss, derivative = elementwise_term(kind, y, float(pred[i, j]), from_logits, lo, hi, fused)
+        total += loss
+        grad[i, j] = c * derivative / k
+    return total / k
+
+
+#: the rows and their helpers, written once above, compiled for the CPU (CUDA: kernels.cuda.device)
+ROW_FUNCTIONS = (elementwise_term, smoothed_label, row_prediction, crossentropy_row, elementwise_row)
+*_, _crossentropy_row, _elementwise_row = compile_functions(njit(inline="always"), *ROW_FUNCTIONS)
 
 
 @njit
@@ -120,108 +215,36 @@ def _all_binary(y_true):
 
 
 @njit
-def mean_over_last_axis(kind, y_true, pred, coef, from_logits, ls, lo, hi, fused, per_sample, grad):
-    """Rows of a loss averaged over the last axis (BCE, MSE, MAE, hinge: :func:`elementwise_term`);
-    returns ``sum_i coef[i] loss_i``. BCE labels are smoothed (``y (1 - ls) + ls / 2``); hinge labels
-    all in {0, 1} are mapped to {-1, 1}."""
-    n, k = pred.shape
-    binary_hinge = kind == HINGE and _all_binary(y_true)
+def rows_forward_backward(kind, y_true, pred, coef, from_logits, ls, lo, hi, fused, per_sample, grad):
+    """Every row of the batch: ``per_sample[i] = loss_i``, the ``coef``-weighted gradient into ``grad``;
+    returns ``sum_i coef[i] loss_i`` (float64)."""
+    n = pred.shape[0]
+    crossentropy = kind == CATEGORICAL_CROSSENTROPY or kind == SPARSE_CATEGORICAL_CROSSENTROPY
+    binary_labels = kind == HINGE and _all_binary(y_true)
     total = 0.0
     for i in range(n):
         c = coef[i]
-        row = 0.0
-        for j in range(k):
-            y = np.float64(y_true[i, j])
-            if kind == BINARY_CROSSENTROPY and ls != 0.0:
-                y = y * (1.0 - ls) + 0.5 * ls
-            elif binary_hinge:
-                y = 2.0 * y - 1.0
-            loss, derivative = _elementwise_term(kind, y, np.float64(pred[i, j]), from_logits, lo, hi, fused)
-            row += loss
-            grad[i, j] = c * derivative / k
-        per_sample[i] = row / k
-        total += c * per_sample[i]
-    return total
-
-
-@njit(inline="always")
-def _smoothed_label(y_true, labels, sparse, i, j, ls, k):
-    if sparse:
-        y = 1.0 if labels[i] == j else 0.0
-    else:
-        y = np.float64(y_true[i, j])
-    if ls != 0.0:
-        y = y * (1.0 - ls) + ls / k
-    return y
-
-
-@njit
-def categorical_crossentropy(y_true, labels, sparse, pred, coef, from_logits, ls, lo, hi, fused,
-                             per_sample, grad):
-    """(Sparse) categorical cross-entropy rows; ``y_true`` is unused when ``sparse`` (``labels`` is)."""
-    n, k = pred.shape
-    total = 0.0
-    for i in range(n):
-        c = coef[i]
-        ysum = 0.0
-        for j in range(k):
-            ysum += _smoothed_label(y_true, labels, sparse, i, j, ls, k)
-        row = 0.0
-        if from_logits:
-            m = np.float64(pred[i, 0])
-            for j in range(1, k):
-                m = max(m, np.float64(pred[i, j]))
-            s = 0.0
-            for j in range(k):
-                s += math.exp(np.float64(pred[i, j]) - m)
-            log_s = math.log(s)
-            for j in range(k):
-                y = _smoothed_label(y_true, labels, sparse, i, j, ls, k)
-                x = np.float64(pred[i, j]) - m
-                row -= y * (x - log_s)
-                grad[i, j] = c * (math.exp(x) / s * ysum - y)
+        if crossentropy:
+            row = _crossentropy_row(y_true, kind == SPARSE_CATEGORICAL_CROSSENTROPY, pred, i, from_logits, ls,
+                                   lo, hi, fused, c, False, grad)
         else:
-            s = 0.0
-            for j in range(k):
-                s += np.float64(pred[i, j])
-            # the loss and gq = sum_k g_k q_k (g_k = -y_k / q_k where q_k is unclipped) in one pass
-            gq = 0.0
-            for j in range(k):
-                y = _smoothed_label(y_true, labels, sparse, i, j, ls, k)
-                q = np.float64(pred[i, j]) / s
-                row -= y * math.log(min(max(q, np.float64(lo)), np.float64(hi)))
-                if np.float64(lo) <= q <= np.float64(hi):
-                    gq -= y
-            for j in range(k):
-                y = _smoothed_label(y_true, labels, sparse, i, j, ls, k)
-                q = np.float64(pred[i, j]) / s
-                inside = np.float64(lo) <= q <= np.float64(hi)
-                if fused:
-                    # d/dz_k = q_k (g_k - gq), and q_k g_k = -y_k where unclipped
-                    grad[i, j] = c * (q * (-gq) - (y if inside else 0.0))
-                else:
-                    g = -y / q if inside else 0.0
-                    grad[i, j] = c * (g - gq) / s
+            row = _elementwise_row(kind, y_true, pred, i, from_logits, ls, lo, hi, fused, binary_labels, c,
+                                  grad)
         per_sample[i] = row
         total += c * row
     return total
 
 
-def loss_forward_backward(kind: int, y_true: np.ndarray, labels: np.ndarray, pred: np.ndarray,
-                          coef: np.ndarray, from_logits: bool, label_smoothing: float,
-                          lo: float, hi: float, fused: bool,
+def loss_forward_backward(kind: int, y_true: np.ndarray, pred: np.ndarray, coef: np.ndarray,
+                          from_logits: bool, label_smoothing: float, lo: float, hi: float, fused: bool,
                           per_sample: np.ndarray, grad: np.ndarray) -> float:
     """Per-sample losses into ``per_sample``, ``coef``-weighted gradient into ``grad``; returns the total.
 
-    Dispatches on the loss ``kind`` to :func:`categorical_crossentropy` or :func:`mean_over_last_axis`. ``y_true`` (n, K) float targets (ignored for sparse); ``labels`` (n,)
-    int64 class indices (sparse only); ``pred`` (n, K) predictions (probabilities, logits or values);
-    ``coef`` (n,) float64; ``lo``/``hi`` the clip bounds; ``grad`` (n, K) of ``pred``'s dtype.
-    See the module docstring for the formulas.
+    ``y_true`` (n, K) float targets, or (n, 1) class indices stored as floats for the sparse loss;
+    ``pred`` (n, K) predictions (probabilities, logits or values); ``coef`` (n,) float64; ``lo``/``hi``
+    the clip bounds; ``grad`` (n, K) of ``pred``'s dtype. See the module docstring for the formulas.
     """
-    if kind in (CATEGORICAL_CROSSENTROPY, SPARSE_CATEGORICAL_CROSSENTROPY):
-        return categorical_crossentropy(y_true, labels, kind == SPARSE_CATEGORICAL_CROSSENTROPY, pred, coef,
-                                        from_logits, label_smoothing, lo, hi, fused, per_sample, grad)
-    if kind in LOSS_CODES.values():
-        return mean_over_last_axis(kind, y_true, pred, coef, from_logits, label_smoothing, lo, hi, fused,
-                                   per_sample, grad)
-    raise ValueError(f"unknown loss kind code {kind!r}; expected one of {sorted(LOSS_CODES.values())}")
+    if kind not in LOSS_CODES.values():
+        raise ValueError(f"unknown loss kind code {kind!r}; expected one of {sorted(LOSS_CODES.values())}")
+    return rows_forward_backward(kind, y_true, pred, coef, from_logits, label_smoothing, lo, hi, fused,
+                                 per_sample, grad)

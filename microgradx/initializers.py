@@ -21,6 +21,7 @@ An initialiser given a ``seed`` draws from its own generator; otherwise from the
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 
@@ -31,6 +32,14 @@ __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNorma
 
 #: standard deviation of a unit normal truncated to [-2, 2] (Keras' VarianceScaling constant).
 TRUNCATED_NORMAL_STD = 0.87962566103423978
+
+
+def _finite(value: object, argument: str, initializer: str) -> float:
+    """``value`` as a float when it is a finite real number, else a ``ValueError`` naming ``argument``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"Invalid value received for argument `{argument}` of {initializer}: {value!r}. "
+                         f"Expected a finite number.")
+    return float(value)
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -45,6 +54,8 @@ class Initializer:
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"Invalid value received for argument `seed`: {seed!r}. Expected an int or None.")
+        if seed is not None and seed < 0:
+            raise ValueError(f"Invalid value received for argument `seed`: {seed!r}. Expected an int >= 0 or None.")
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(int(seed))
 
@@ -109,9 +120,11 @@ class RandomNormal(Initializer):
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
-        if not stddev >= 0:
-            raise ValueError(f"Invalid value received for argument `stddev`: {stddev!r}. Expected >= 0.")
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean = _finite(mean, "mean", "RandomNormal")
+        self.stddev = _finite(stddev, "stddev", "RandomNormal")
+        if self.stddev < 0:
+            raise ValueError(f"Invalid value received for argument `stddev` of RandomNormal: {stddev!r}. "
+                             f"Expected a finite number >= 0.")
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator | None = None) -> np.ndarray:
         return self._generator(rng).normal(self.mean, self.stddev, size=shape).astype(np.float64)
@@ -122,10 +135,14 @@ class RandomUniform(Initializer):
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
-        if not minval <= maxval:
+        self.minval = _finite(minval, "minval", "RandomUniform")
+        self.maxval = _finite(maxval, "maxval", "RandomUniform")
+        if not self.minval <= self.maxval:
             raise ValueError(f"Invalid values received for `minval`={minval!r} and `maxval`={maxval!r}: "
                              f"expected minval <= maxval.")
-        self.minval, self.maxval = float(minval), float(maxval)
+        if not math.isfinite(self.maxval - self.minval):
+            raise ValueError(f"Invalid values received for `minval`={minval!r} and `maxval`={maxval!r}: "
+                             f"maxval - minval overflows; expected a finite range.")
 
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator | None = None) -> np.ndarray:
         return self._generator(rng).uniform(self.minval, self.maxval, size=shape).astype(np.float64)

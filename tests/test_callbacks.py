@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import math
 import warnings
 
@@ -354,3 +355,14 @@ def test_step_time_is_formatted_as_keras_does(seconds, shown):
     from microgradx.callbacks.progbar_logger import format_step_time
 
     assert format_step_time(seconds) == shown
+
+
+def test_progbar_one_line_per_epoch_even_with_ipykernel_imported(monkeypatch):
+    """A process that merely imported ipykernel (a test runner, a notebook executor) still writes one line
+    per epoch to a plain stream; only a Jupyter kernel's own stream gets the redrawn bar."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert "\r" not in _run_progbar(io.StringIO())
+    kernel_stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})()
+    assert "\r" in _run_progbar(kernel_stream)

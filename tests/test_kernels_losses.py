@@ -45,13 +45,10 @@ def _oracle(kind, y, pred, from_logits, ls):
     return -np.sum(y * np.log(q), axis=1)
 
 
-def _run(kind, y, pred, coef, from_logits=False, ls=0.0, fused=False, labels=None):
+def _run(kind, y, pred, coef, from_logits=False, ls=0.0, fused=False):
     grad = np.empty_like(pred)
     per_sample = np.empty(pred.shape[0])
-    if labels is None:
-        labels = np.zeros(0, dtype=np.int64)
-    total = loss_forward_backward(kind, y, labels, pred, coef, from_logits, ls, EPS, 1 - EPS, fused,
-                                  per_sample, grad)
+    total = loss_forward_backward(kind, y, pred, coef, from_logits, ls, EPS, 1 - EPS, fused, per_sample, grad)
     return total, per_sample, grad
 
 
@@ -113,8 +110,7 @@ def test_sparse_equals_one_hot_categorical():
     labels = rng.integers(0, K, N)
     pred = rng.uniform(0.1, 1.0, (N, K))
     coef = np.full(N, 1.0 / N)
-    total, per_sample, grad = _run(SPARSE_CATEGORICAL_CROSSENTROPY, np.zeros((0, 0)), pred, coef,
-                                   labels=labels.astype(np.int64))
+    total, per_sample, grad = _run(SPARSE_CATEGORICAL_CROSSENTROPY, labels.astype(np.float64)[:, None], pred, coef)
     y = np.eye(K)[labels]
     np.testing.assert_allclose(per_sample, _oracle(CATEGORICAL_CROSSENTROPY, y, pred, False, 0.0), rtol=1e-12)
     numeric = _central_difference(lambda p: float(coef @ _oracle(CATEGORICAL_CROSSENTROPY, y, p, False, 0.0)),
@@ -173,7 +169,7 @@ def test_bce_per_sample_values_match_keras_golden(keras_golden, dtype):
         t = np.dtype(dtype).type
         lo, hi = float(t(EPS)), float(t(1) - t(EPS))
         per_sample, grad = np.empty(len(y)), np.empty_like(pred)
-        loss_forward_backward(BINARY_CROSSENTROPY, y, np.zeros(0, np.int64), pred, np.ones(len(y)),
+        loss_forward_backward(BINARY_CROSSENTROPY, y, pred, np.ones(len(y)),
                               case["inputs"]["from_logits"], ls, lo, hi, False, per_sample, grad)
         expected = case[dtype]["per_sample_function_binary_crossentropy"]
         np.testing.assert_allclose(per_sample, expected, rtol=1e-6, err_msg=name)

@@ -23,11 +23,15 @@ def _model(engine: str, learning_rate: float, dtype: str = "float32") -> Sequent
 
 
 # float32 weights overflow with a step of 1e38 x gradient; the scalar engine's float64 ones need 1e308
-CASES = [("cpu", 1e38, "float32"), ("cpu", 1e308, "float64"), ("scalar", 1e308, "float64")]
+CASES = [("cpu", 1e38, "float32"), ("cpu", 1e308, "float64"), ("scalar", 1e308, "float64"),
+         ("cuda", 1e38, "float32")]
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the CUDA simulator's numpy scalars
 @pytest.mark.parametrize("engine, learning_rate, dtype", CASES)
 def test_an_update_that_overflows_the_weights_is_undone_and_stops_fit(engine, learning_rate, dtype):
+    if engine == "cuda":
+        pytest.importorskip("numba.cuda")
     model = _model(engine, learning_rate, dtype)
     before = model.get_weights()
     # the loss of the first batch is finite: only the update overflows
@@ -80,3 +84,24 @@ def test_save_weights_refuses_a_non_finite_weight(tmp_path):
     with pytest.raises(ValueError, match=rf"Cannot save .*{path.name}.*not finite.*bias\[2\] = nan"):
         model.save_weights(path)
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("feedback", [True, False])
+def test_the_cuda_engine_undoes_an_overflowing_update_in_its_device_loop(feedback):
+    """The device epoch loop without per-batch feedback: the flag comes back with the losses."""
+    pytest.importorskip("numba.cuda")
+    model = _model("cuda", 1e-3)
+    engine = model.engine
+    x, y = np.ascontiguousarray(X, np.float32), np.ascontiguousarray(Y, np.float32)
+    batches = [np.array([0, 1]), np.array([2, 3]), np.array([0, 1])]
+    engine.train_epoch(x, y, None, batches[:1])                       # one finite step
+    after_one = model.get_weights()
+    model.optimizer.learning_rate = 1e38
+    seen = []
+    kwargs = {"on_batch_end": lambda i, loss, _: seen.append(loss)} if feedback else {}
+    losses = engine.train_epoch(x, y, None, batches, **kwargs)
+    assert len(losses) == 1 and np.isfinite(losses[0]) and engine.rejected_update
+    assert model.optimizer.iterations == 1
+    for w, w0 in zip(model.get_weights(), after_one):
+        np.testing.assert_array_equal(w, w0)

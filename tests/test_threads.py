@@ -40,8 +40,10 @@ def _run_in_threads(target, count: int) -> list[BaseException]:
     return errors
 
 
-@pytest.mark.parametrize("engine", ["cpu", "scalar"])
+@pytest.mark.parametrize("engine", ["cpu", "scalar", "cuda"])
 def test_predict_and_evaluate_from_several_threads_give_the_lone_results(engine):
+    if engine == "cuda":
+        pytest.importorskip("numba.cuda")
     utils.set_random_seed(1)
     model = _model(engine)
     rng = np.random.default_rng(0)
@@ -50,7 +52,7 @@ def test_predict_and_evaluate_from_several_threads_give_the_lone_results(engine)
     labels = [rng.integers(0, 3, len(x)) for x in inputs]
     expected = [model.predict(x, verbose=0) for x in inputs]
     expected_loss = [model.evaluate(x, y, verbose=0) for x, y in zip(inputs, labels)]
-    rounds = 60 if engine == "cpu" else 3
+    rounds = {"cpu": 60, "scalar": 3, "cuda": 2}[engine]
     wrong: list[str] = []
 
     def work(k: int) -> None:

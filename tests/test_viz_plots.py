@@ -49,6 +49,10 @@ def test_loss_figure_marks_the_lecture_points(tmp_path):
               for line in bce_ax.lines if len(line.get_xdata()) == 1}
     assert marked == {(0.1, round(-math.log(0.1), 6)), (0.8, round(-math.log(0.2), 6)), (0.6, round(-math.log(0.6), 6))}
     assert "1.4743" in bce_ax.get_title() and "2400" in mse_ax.get_title()
+    for ax in (bce_ax, mse_ax):  # every dot is drawn whole: at least 4% of the axis height from its edges
+        low, high = ax.get_ylim()
+        dots = [float(line.get_ydata()[0]) for line in ax.lines if len(line.get_ydata()) == 1]
+        assert min(dots) - low > 0.04 * (high - low) and high - max(dots) > 0.04 * (high - low)
     for ax in (bce_ax, mse_ax):
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
 
@@ -103,7 +107,10 @@ def test_early_stopping_markers_sit_at_the_golden_epochs(keras_golden, scenario,
     lines = {line.get_gid(): line for line in fig.axes[0].lines if line.get_gid()}
     assert lines["restored-epoch"].get_xdata()[0] == golden["final_weights_are_from_epoch"] + 1
     if golden["stopped_by_callback"]:
-        assert lines["stopped-epoch"].get_xdata()[0] == golden["stopped_epoch_attr"] + 1
+        stopped = lines["stopped-epoch"].get_xdata()[0]
+        assert stopped == golden["stopped_epoch_attr"] + 1
+        low, high = fig.axes[0].get_xlim()       # the marker sits inside the plot, not on its right edge
+        assert high - stopped >= max(1.0, 0.05 * (high - low))
     else:
         assert "stopped-epoch" not in lines
     # every epoch run is drawn, 1-based, train and validation
@@ -170,6 +177,34 @@ def test_logistic_gradient_matches_central_differences():
     numeric = [(learning_rate.logistic_loss(w + h * e, x, y) - learning_rate.logistic_loss(w - h * e, x, y)) / (2 * h)
                for e in np.eye(2)]
     np.testing.assert_allclose(learning_rate.logistic_gradient(w, x, y), numeric, rtol=1e-6)
+
+
+def test_gradient_descent_figure_marks_the_minimum_and_reports_the_loss_of_the_steps_drawn():
+    x, y = learning_rate._logistic_problem(0)
+    best = learning_rate.logistic_minimum(x, y)
+    h = 1e-6
+    numeric = [(learning_rate.logistic_loss(best + h * e, x, y) - learning_rate.logistic_loss(best - h * e, x, y))
+               / (2 * h) for e in np.eye(2)]
+    np.testing.assert_allclose(numeric, 0.0, atol=1e-8)          # a stationary point of a convex loss: W*
+    fig = learning_rate.plot_gradient_descent(learning_rate=2.0, steps=25)
+    ax_path, ax_loss = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][:2]
+    star = [line for line in ax_path.lines if line.get_label().startswith("W* = argmin")][0]
+    np.testing.assert_allclose([star.get_xdata()[0], star.get_ydata()[0]], best)
+    w = np.array([-3.0, 3.5])
+    for _ in range(25):                                           # the 25 drawn steps, by hand
+        w = w - 2.0 * learning_rate.logistic_gradient(w, x, y)
+    assert f"to {learning_rate.logistic_loss(w, x, y):.4f}" in ax_loss.get_title()
+    assert "25 steps" in ax_path.get_title()
+
+
+def test_sweep_colours_of_neighbouring_rates_are_easy_to_tell_apart():
+    from matplotlib.colors import to_rgb
+
+    styles = [learning_rate.sweep_style(k) for k in range(12)]
+    for (c1, s1), (c2, s2) in zip(styles, styles[1:]):
+        distance = np.linalg.norm(np.subtract(to_rgb(c1), to_rgb(c2)))   # viridis' neighbours: about 0.1
+        assert distance > 0.35 or s1 != s2, (c1, c2)
+    assert len({style for style in styles}) == 12                 # no two rates drawn alike
 
 
 SWEEP = {"n_samples": 48, "hidden": (4,), "epochs": 2, "batch_size": 16, "engine": "cpu"}
@@ -247,20 +282,92 @@ def test_surface_gradients_match_central_differences():
             np.testing.assert_allclose(surface.gradient(p), numeric, rtol=1e-5, atol=1e-6)
 
 
-def test_race_shows_sgd_stalling_on_the_saddle_and_adaptive_methods_escaping():
-    surface = optimizers.SURFACES["saddle"]
-    paths = optimizers.race("saddle")
-    assert set(paths) == set(optimizers.RACERS)
-    final = {n: surface.loss(p[-1]) - surface.minimum for n, p in paths.items()}
-    assert final["SGD"] > 0.15            # still near the saddle value f = 0 (minimum -0.25)
-    assert final["Adam"] < 0.01 and final["RMSprop"] < 0.01
+@pytest.fixture(scope="module")
+def races():
+    """Every surface's race at the racers' best rates, with the Keras-default Adadelta run beside it."""
+    out = {}
+    for name, surface in optimizers.SURFACES.items():
+        adadelta_default = optimizers.make_optimizers(optimizers.KERAS_DEFAULT_RATES, ["Adadelta"])["Adadelta"]
+        out[name] = {"rates": optimizers.best_learning_rates(name), "paths": optimizers.race(name),
+                     "adadelta_default": optimizers.run_optimizer(adadelta_default, surface)}
+    return out
 
 
-def test_optimizer_race_figure(tmp_path):
+def _final_gap(surface_name, path):
+    return float(optimizers.loss_gaps(surface_name, path)[-1])
+
+
+def test_sgd_best_rate_on_the_ravine_is_the_largest_stable_one_and_its_gap_the_closed_form(races):
+    """Caption: SGD's rate is capped by the steep direction (η < 2/4), so it crawls along the flat one."""
+    rate = races["ravine"]["rates"]["SGD"]
+    stable = [r for r in optimizers.SWEEP_RATES if r < 2 / 4.0]   # |1 - 4 η| < 1
+    assert rate == max(stable)
+    too_large = optimizers.race("ravine", ["SGD"], learning_rates={"SGD": 1.0})["SGD"]
+    assert optimizers.race_score("ravine", too_large) == math.inf  # above the cap: diverges
+    x0, y0 = optimizers.SURFACES["ravine"].start
+    steps = optimizers.SURFACES["ravine"].steps
+    closed = 0.05 * (x0 * (1 - 0.1 * rate) ** steps) ** 2 + 2 * (y0 * (1 - 4 * rate) ** steps) ** 2
+    assert _final_gap("ravine", races["ravine"]["paths"]["SGD"]) == pytest.approx(closed, rel=1e-9)
+    assert closed > 1e-3                                           # still crawling after 100 steps
+
+
+def test_best_rate_beats_every_other_rate_of_the_sweep():
+    scores = optimizers.sweep_learning_rates("saddle", "Adam")
+    best = optimizers.best_learning_rates("saddle", ["Adam"])["Adam"]
+    assert scores[optimizers.SWEEP_RATES.index(best)] == min(scores)
+    assert len(optimizers.SWEEP_RATES) == 15
+    assert optimizers.SWEEP_RATES[0] == pytest.approx(1e-4) and optimizers.SWEEP_RATES[-1] == pytest.approx(1e3)
+
+
+def test_race_outcomes_the_captions_state(races):
+    gap = {s: {n: _final_gap(s, p) for n, p in r["paths"].items()} for s, r in races.items()}
+    # ravine: momentum and Adam get within 1e-3, Adagrad settles within 10 steps, SGD is behind them
+    assert max(gap["ravine"]["SGD+momentum"], gap["ravine"]["Adam"]) < 1e-3 < gap["ravine"]["SGD"]
+    adagrad = optimizers.loss_gaps("ravine", races["ravine"]["paths"]["Adagrad"])
+    assert np.all(adagrad[10:] < optimizers.REACHED)
+    # saddle: at its best rate every racer leaves the ridge y = 0 for a minimum y = ±1; SGD's sideways
+    # coordinate grows by about (1 + η) per step, so it escapes too
+    for name, path in races["saddle"]["paths"].items():
+        assert abs(path[-1, 1]) > 0.75, name
+    assert gap["saddle"]["SGD"] < optimizers.REACHED
+    # Rosenbrock: only Adam and momentum get near (1, 1); SGD (η held to 1e-3), Adagrad, Adadelta, RMSprop do not
+    assert max(gap["rosenbrock"]["Adam"], gap["rosenbrock"]["SGD+momentum"]) < 0.05
+    assert min(gap["rosenbrock"][n] for n in ("SGD", "Adagrad", "Adadelta", "RMSprop")) > 0.5
+    assert races["rosenbrock"]["rates"]["SGD"] == pytest.approx(1e-3)
+    # RMSprop keeps bouncing across the valley: its gap varies by more than 100x over the last 100 steps
+    rms = optimizers.loss_gaps("rosenbrock", races["rosenbrock"]["paths"]["RMSprop"])[-100:]
+    assert rms.max() > 100 * rms.min()
+
+
+def test_adadelta_at_the_keras_default_rate_barely_moves(races):
+    """Adadelta's first step is η sqrt(ε) g / sqrt((1 - ρ) g² + ε): about 3e-4 η, tiny at η = 0.001."""
+    for name, result in races.items():
+        path = result["adadelta_default"]
+        assert np.abs(path - path[0]).max() < 2e-3, name
+        assert result["rates"]["Adadelta"] >= 100            # it needs rates in the hundreds here
+    first = races["ravine"]["adadelta_default"][1] - races["ravine"]["adadelta_default"][0]
+    g = optimizers.SURFACES["ravine"].gradient(np.array(optimizers.SURFACES["ravine"].start))
+    by_hand = -0.001 * math.sqrt(1e-7) / np.sqrt(0.05 * g * g + 1e-7) * g
+    np.testing.assert_allclose(first, by_hand, rtol=1e-9)
+
+
+def test_optimizer_race_figure_has_a_path_panel_with_a_legend_per_racer(tmp_path):
+    from matplotlib.colors import to_hex
+
+    from microgradx.viz._style import OPTIMIZER_COLORS
+
     fig = optimizers.plot_optimizer_race("ravine", steps=20, save=tmp_path / "race.png")
     assert _is_png(tmp_path / "race.png")
-    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
-    assert all(any(text.startswith(name + " ") for text in legend) for name in optimizers.RACERS)
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_title() in optimizers.RACERS}
+    assert set(panels) == set(optimizers.RACERS)
+    for name, ax in panels.items():
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert texts[0].startswith(f"{name}, η = ")
+        assert to_hex(ax.lines[0].get_color()) == to_hex(OPTIMIZER_COLORS[name])
+    loss_ax = [ax for ax in fig.axes if "loss gap" in ax.get_title()][0]
+    legend = [t.get_text() for t in loss_ax.get_legend().get_texts()]
+    assert all(any(text.startswith(name + " (η") for text in legend) for name in optimizers.RACERS)
+    assert any("Keras' default η = 0.001" in text for text in legend)
     with pytest.raises(ValueError, match="surface"):
         optimizers.race("volcano")
 
@@ -330,6 +437,99 @@ def test_landscape_centre_is_the_trained_loss_and_the_grid_moves_along_the_direc
         assert _is_png(tmp_path / f"{name}.png")
     landscape.plot_trajectory(model, x, y, trajectory, points=5, save=tmp_path / "trajectory.png")
     assert _is_png(tmp_path / "trajectory.png")
+
+
+def test_count_local_minima_on_a_surface_with_known_minima():
+    a = np.linspace(-2, 2, 41)
+    ga, gb = np.meshgrid(a, a)
+    bowl = ga ** 2 + gb ** 2
+    assert landscape.count_local_minima(bowl) == 1
+    egg_crate = np.cos(np.pi * ga) * np.cos(np.pi * gb)   # minima at (±1, 0) and (0, ±1) inside the grid
+    assert landscape.count_local_minima(egg_crate) == 4
+    with pytest.raises(ValueError, match="3 x 3"):
+        landscape.count_local_minima(np.zeros((2, 5)))
+
+
+def test_interpolation_losses_follow_the_straight_line():
+    model, x, y = _tiny_model()
+    start = model.get_weights()
+    end = [w + 0.5 for w in start]
+    ts = [0.0, 0.25, 1.0]
+    losses_on_line = landscape.interpolation_losses(model, x, y, start, end, ts)
+    for t, loss in zip(ts, losses_on_line):
+        assert loss == pytest.approx(_numpy_bce([(1 - t) * a + t * b for a, b in zip(start, end)], x, y), rel=1e-9)
+    for before, after in zip(start, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+@pytest.fixture(scope="module")
+def hard():
+    """The tour's configuration: 41 x 41 planes, three seed pairs per network."""
+    return landscape.hard_landscape()
+
+
+def test_deep_narrow_landscape_is_chaotic_and_minima_are_separated_by_barriers(hard, tmp_path):
+    shallow, deep = hard.networks
+    assert hard.networks[deep] == landscape.DEEP_NARROW and hard.networks[shallow] == landscape.SHALLOW
+    assert hard.planes[deep][2].shape == (41, 41)
+    # the captions: one basin for the shallow network, several local minima for the deep narrow one
+    assert hard.minima(shallow) <= 2 and hard.minima(deep) >= 4
+    # both trained well, so the barriers are between two good minima, not a failed training
+    assert all(accuracy >= 0.9 for _, accuracy in hard.trained.values())
+    # non-convex: on the straight line between two minima the loss rises by a barrier, for every pair
+    for name in hard.networks:
+        assert hard.lines[name].shape == (3, 21)
+        assert np.all(hard.barriers(name) > 0.1), name
+    assert hard.barriers(deep).mean() > 0.5
+    fig = landscape.plot_hard_landscape(hard, save=tmp_path / "hard.png")
+    assert _is_png(tmp_path / "hard.png")
+    texts = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert f"local minima of the grid: {hard.minima(deep)}" in texts
+    assert any(f"mean barrier {hard.barriers(deep).mean():.2f}" in text for text in texts)
+
+
+def _rendered(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_landscape_figure_layout_legend_off_the_curve_z_label_clear_of_ticks():
+    model, x, y = _tiny_model()
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    fig = landscape.plot_landscape(model, x, y, points=41)
+    renderer = _rendered(fig)
+    ax1d = [ax for ax in fig.axes if ax.get_title() == "1-D slice"][0]
+    legend_box = ax1d.get_legend().get_window_extent(renderer)
+    for ax in [a for a in fig.axes if a.bbox.bounds == ax1d.bbox.bounds]:   # the slice and its accuracy twin
+        for line in ax.lines:
+            points = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+            assert not any(legend_box.contains(px, py) for px, py in points), line.get_label()
+    ax3d = [ax for ax in fig.axes if ax.name == "3d"][0]
+    z_label = ax3d.zaxis.label.get_window_extent(renderer)
+    ticks = [t.label1.get_window_extent(renderer) for t in ax3d.zaxis.get_major_ticks() if t.label1.get_text()]
+    assert ticks and not any(z_label.overlaps(t) for t in ticks)
+    grid_panel = [ax for ax in fig.axes if ax.get_title().startswith("2-D")][0]
+    assert len(grid_panel.collections[0].get_paths()) > 0
+
+
+def test_trajectory_caption_says_whether_the_plane_goes_lower_than_the_end():
+    model, x, y = _tiny_model()
+    trajectory = landscape.WeightTrajectory()
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[trajectory])
+    start_loss, end_loss = (_numpy_bce(landscape.unflatten(s, model.get_weights()), x, y)
+                            for s in (trajectory.snapshots[0], trajectory.snapshots[-1]))
+    lower = np.full((5, 5), end_loss)
+    lower[0, 0] = 0.5 * end_loss
+    caption = landscape.trajectory_caption(model, x, y, trajectory.snapshots, lower)
+    assert f"from {start_loss:.3f} to {end_loss:.3f}" in caption and "not converged" in caption
+    caption = landscape.trajectory_caption(model, x, y, trajectory.snapshots, np.full((5, 5), end_loss))
+    assert caption.endswith("converged") and "not converged" not in caption
+    # after 3 epochs of a 4-unit network the plane through the end still goes down: the figure says so
+    fig = landscape.plot_trajectory(model, x, y, trajectory, points=9)
+    assert "not converged" in fig._suptitle.get_text()
 
 
 def test_trajectory_pca_recovers_a_path_in_a_plane():

@@ -85,8 +85,11 @@ def plot_decision_boundary(model: Any, x: np.ndarray, y: np.ndarray, *, resoluti
 
 def train_classifier(dataset: str, *, hidden: Sequence[int] = (16, 16), epochs: int = 60,
                      learning_rate: float = 0.02, n_samples: int = 300, engine: str = "cpu", seed: int = 0,
-                     **dataset_kwargs) -> tuple[Any, np.ndarray, np.ndarray]:
+                     data_seed: int | None = None, **dataset_kwargs) -> tuple[Any, np.ndarray, np.ndarray]:
     """Train a ReLU MLP with Adam on ``microgradx.datasets.<dataset>``; returns ``(model, x, y)``.
+
+    ``seed`` draws the initial weights and the batch order; ``data_seed`` (default: ``seed``) the data, so
+    that several seeds can train on the same samples.
 
     Binary labels get one sigmoid output and binary cross-entropy; more classes a softmax output and sparse
     categorical cross-entropy.
@@ -96,7 +99,7 @@ def train_classifier(dataset: str, *, hidden: Sequence[int] = (16, 16), epochs: 
     if dataset not in DATASETS:
         raise ValueError(f"dataset={dataset!r} is not one of {list(DATASETS)}")
     utils.set_random_seed(seed)
-    x, y = getattr(datasets, dataset)(n=n_samples, seed=seed, **dataset_kwargs)
+    x, y = getattr(datasets, dataset)(n=n_samples, seed=seed if data_seed is None else data_seed, **dataset_kwargs)
     labels = _labels(y)
     classes = int(labels.max()) + 1
     stack: list = [layers.Input(shape=(2,))] + [layers.Dense(u, activation="relu") for u in hidden]

@@ -19,7 +19,7 @@ from ._style import PathLike, finish, label, new_figure
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["plot_training_curves", "early_stopping_epochs"]
+__all__ = ["plot_training_curves", "early_stopping_epochs", "epoch_limits", "EDGE_ROOM"]
 
 
 def early_stopping_epochs(early_stopping: Any) -> dict[str, int | None]:
@@ -40,6 +40,17 @@ def early_stopping_epochs(early_stopping: Any) -> dict[str, int | None]:
     restored = best if (early_stopping.restore_best_weights
                         and getattr(early_stopping, "best_weights", True) is not None) else None
     return {"stopped": stopped + 1 if stopped > 0 else None, "best": best, "restored": restored}
+
+
+#: room left after the last epoch, as a fraction of the epochs drawn (at least one epoch): a marker on the
+#: last epoch (where early stopping stopped) sits inside the plot, not on its edge.
+EDGE_ROOM = 0.06
+
+
+def epoch_limits(epochs: Sequence[int]) -> tuple[float, float]:
+    """x limits for curves over ``epochs`` (1-based): half an epoch before the first, room after the last."""
+    first, last = min(epochs), max(epochs)
+    return first - 0.5, last + max(1.0, EDGE_ROOM * (last - first + 1))
 
 
 def _history_dict(history: Any) -> tuple[dict[str, list[float]], list[int]]:
@@ -101,6 +112,7 @@ def plot_training_curves(history: Any, early_stopping: Any = None, *, metrics: S
                 ax.plot([best], [values[epochs.index(best)]], marker="*", markersize=14, color="tab:green",
                         markeredgecolor="black", linestyle="none")
         label(ax, "epoch", name, f"{name} per epoch")
+        ax.set_xlim(*epoch_limits(epochs))
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     if title is None:

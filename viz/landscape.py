@@ -17,7 +17,8 @@ batch_size=len(x))``. The model's own weights are put back afterwards.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -31,12 +32,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "filter_normalized_direction", "flatten", "unflatten", "evaluate_at", "loss_line", "loss_plane",
     "WeightTrajectory", "trajectory_pca", "plot_landscape_1d", "plot_landscape_2d", "plot_landscape_3d",
-    "plot_landscape", "plot_trajectory", "MIN_PAD_FRACTION",
+    "plot_landscape", "plot_trajectory", "MIN_PAD_FRACTION", "SHALLOW", "DEEP_NARROW", "count_local_minima",
+    "interpolation_losses", "HardLandscape", "trajectory_caption", "CONVERGED_TOLERANCE", "hard_landscape", "plot_hard_landscape",
 ]
 
 #: the smallest margin of the trajectory plane, as a fraction of the largest coordinate (so that a
 #: trajectory that did not move along a direction still gets a plane of some width).
 MIN_PAD_FRACTION = 1e-3
+#: the trajectory counts as converged when no point of its plane is lower than this fraction below its end.
+CONVERGED_TOLERANCE = 0.01
 
 
 def filter_normalized_direction(weights: Sequence[np.ndarray], seed: int | np.random.Generator = 0, *,
@@ -203,7 +207,8 @@ def _draw_1d(ax, alphas, losses, metric) -> None:
         twin.set_ylabel("accuracy", color="tab:red")
         h2, l2 = twin.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, fontsize=8, loc="upper center")
+    # below the axes, so that it never covers the curves
+    ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
 
 
 def _draw_2d(ax, alphas, betas, grid, fig) -> None:
@@ -221,8 +226,9 @@ def _draw_3d(ax, alphas, betas, grid) -> None:
     ax.plot_surface(ga, gb, grid, cmap="coolwarm", linewidth=0, antialiased=True)
     ax.set_xlabel("α")
     ax.set_ylabel("β")
-    ax.set_zlabel("loss", labelpad=2)
-    ax.set_box_aspect(None, zoom=0.85)  # leave room for the z label inside the figure
+    ax.zaxis.set_rotate_label(False)
+    ax.set_zlabel("loss", labelpad=14, rotation=90)  # clear of the tick labels
+    ax.set_box_aspect(None, zoom=0.8)  # leave room for the z label inside the figure
     ax.set_title("3-D surface", fontsize=10)
 
 
@@ -276,8 +282,8 @@ def plot_landscape(model: Any, x: np.ndarray, y: np.ndarray, *, span: float = 1.
     _draw_1d(ax1, a1, losses, metric)
     _draw_2d(ax2, alphas, betas, grid, fig)
     _draw_3d(ax3, alphas, betas, grid)
-    return finish(fig, save, title="Loss landscape around the trained weights, along filter-normalised "
-                                   "random directions (Li et al. 2017)")
+    return finish(fig, save, title="Around a shallow network's trained weights, along filter-normalised "
+                                   "random directions (Li et al. 2017): a smooth basin")
 
 
 def plot_trajectory(model: Any, x: np.ndarray, y: np.ndarray, trajectory: "WeightTrajectory | Sequence[np.ndarray]",
@@ -310,7 +316,24 @@ def plot_trajectory(model: Any, x: np.ndarray, y: np.ndarray, trajectory: "Weigh
     label(ax, f"1st principal direction ({explained[0]:.0%} of the movement)",
           f"2nd principal direction ({explained[1]:.0%})")
     ax.legend(fontsize=8)
-    return finish(fig, save, title="Training trajectory: gradient descent walks downhill into the basin")
+    return finish(fig, save, title=trajectory_caption(model, x, y, snapshots, grid))
+
+
+def trajectory_caption(model: Any, x: np.ndarray, y: np.ndarray, snapshots: Sequence[np.ndarray],
+                       grid: np.ndarray) -> str:
+    """What :func:`plot_trajectory` shows, from the numbers: the loss at the first and last snapshot and
+    whether the plane holds lower loss than the end point (training had not converged) or not."""
+    like = model.get_weights()
+    try:
+        first = evaluate_at(model, unflatten(np.asarray(snapshots[0]), like), x, y)[0]
+        last = evaluate_at(model, unflatten(np.asarray(snapshots[-1]), like), x, y)[0]
+    finally:
+        model.set_weights(like)
+    text = f"Training trajectory: downhill, the loss falls from {first:.3f} to {last:.3f}"
+    lowest = float(np.min(grid))
+    if lowest < last - CONVERGED_TOLERANCE * abs(last):
+        return text + f",\nbut the plane still goes down to {lowest:.3f} beyond the end: not converged yet"
+    return text + ",\nthe lowest point of the plane: converged"
 
 
 def _odd(points: int) -> int:
@@ -319,3 +342,146 @@ def _odd(points: int) -> int:
     if points < 3:
         raise ValueError(f"points={points!r} must be at least 3")
     return points if points % 2 else points + 1
+
+
+# --------------------------------------------------------------------------- hard landscapes (the lecture's slide)
+#: the two networks compared: a shallow one and a deep narrow one, on the same data (hidden layer sizes).
+SHALLOW = (16,)
+DEEP_NARROW = (8,) * 6
+
+
+def count_local_minima(grid: np.ndarray) -> int:
+    """The interior grid points lower than all 8 neighbours (strict local minima of a sampled surface)."""
+    return int(_local_minimum_mask(grid).sum())
+
+
+def interpolation_losses(model: Any, x: np.ndarray, y: np.ndarray, start: Sequence[np.ndarray],
+                         end: Sequence[np.ndarray], ts: Sequence[float]) -> np.ndarray:
+    """``J((1 - t) θ_a + t θ_b)`` for each ``t``: the loss on the straight line between two weight sets."""
+    original = model.get_weights()
+    a, b = flatten(start), flatten(end)
+    try:
+        return np.array([evaluate_at(model, unflatten((1 - t) * a + t * b, original), x, y)[0] for t in ts])
+    finally:
+        model.set_weights(original)
+
+
+@dataclass
+class HardLandscape:
+    """The numbers behind :func:`plot_hard_landscape` (computed by :func:`hard_landscape`)."""
+
+    #: name -> hidden layer sizes
+    networks: dict[str, tuple[int, ...]]
+    #: name -> (alphas, betas, grid) of the filter-normalised plane through that network's trained weights
+    planes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    #: name -> the trained model's loss and accuracy on the data
+    trained: dict[str, tuple[float, float]]
+    ts: np.ndarray
+    #: name -> array (pairs, len(ts)): the loss on the line between the minima reached from two seeds
+    lines: dict[str, np.ndarray]
+
+    def minima(self, name: str) -> int:
+        return count_local_minima(self.planes[name][2])
+
+    def barriers(self, name: str) -> np.ndarray:
+        """Per pair: the highest loss on the line minus the higher of its two ends."""
+        lines = self.lines[name]
+        return lines.max(axis=1) - np.maximum(lines[:, 0], lines[:, -1])
+
+
+def hard_landscape(*, points: int = 41, span: float = 1.0, pairs: int = 3, epochs: int = 60,
+                   n_samples: int = 200, noise: float = 0.15, engine: str = "cpu", seed: int = 0,
+                   networks: Mapping[str, Sequence[int]] | None = None) -> HardLandscape:
+    """Train a shallow and a deep narrow ReLU network on the same two moons and measure their landscapes.
+
+    For each network: the loss on the plane of two filter-normalised directions through the weights
+    trained from ``seed``, and the loss on the straight line between the weights trained from seeds
+    ``seed + 1 + 2k`` and ``seed + 2 + 2k`` (``k < pairs``), all on the same data.
+    """
+    from .boundaries import train_classifier
+
+    networks = {f"shallow 2-{'-'.join(map(str, SHALLOW))}-1": SHALLOW,
+                f"deep narrow 2-{DEEP_NARROW[0]}×{len(DEEP_NARROW)}-1": DEEP_NARROW} if networks is None \
+        else {name: tuple(hidden) for name, hidden in networks.items()}
+    ts = np.linspace(0.0, 1.0, 21)
+    planes, trained, lines = {}, {}, {}
+    for name, hidden in networks.items():
+        def train(s: int):
+            model, x, labels = train_classifier("moons", hidden=hidden, epochs=epochs, learning_rate=0.01,
+                                                n_samples=n_samples, engine=engine, seed=s, data_seed=seed,
+                                                noise=noise)
+            return model, np.asarray(x, np.float32), labels.reshape(-1, 1).astype(np.float32)
+
+        model, x, y = train(seed)
+        trained[name] = evaluate_at(model, model.get_weights(), x, y)
+        center, directions = _directions(model, seed)
+        planes[name] = loss_plane(model, x, y, directions, alphas=np.linspace(-span, span, _odd(points)),
+                                  center=center)
+        rows = []
+        for k in range(pairs):
+            first, _, _ = train(seed + 1 + 2 * k)
+            second, _, _ = train(seed + 2 + 2 * k)
+            rows.append(interpolation_losses(first, x, y, first.get_weights(), second.get_weights(), ts))
+        lines[name] = np.array(rows)
+    return HardLandscape(dict(networks), planes, trained, ts, lines)
+
+
+def plot_hard_landscape(result: HardLandscape | None = None, *, save: PathLike | None = None,
+                        **kwargs) -> "Figure":
+    """Left: the shallow network's plane; middle: the deep narrow network's; right: the loss on the straight
+    line between two minima (mean over seed pairs, band from the lowest to the highest pair).
+
+    The planes are drawn as ``log10`` of the loss, so that a narrow, deep basin and a flat plateau are both
+    visible; the local minima of the sampled grid are marked.
+    """
+    result = hard_landscape(**kwargs) if result is None else result
+    from matplotlib.figure import Figure
+
+    names = list(result.networks)
+    fig = Figure(figsize=(16.0, 4.8), layout="constrained")
+    axes = fig.subplots(1, len(names) + 1, squeeze=False)[0]
+    colors = ("tab:blue", "tab:red", "tab:green", "tab:purple")
+    for ax, name in zip(axes, names):
+        alphas, betas, grid = result.planes[name]
+        filled = ax.contourf(alphas, betas, np.log10(grid), levels=30, cmap="viridis")
+        fig.colorbar(filled, ax=ax, label="log10 loss")
+        mask = _local_minimum_mask(grid)
+        ga, gb = np.meshgrid(alphas, betas)
+        ax.plot(ga[mask], gb[mask], "o", color="white", markeredgecolor="black", markersize=5,
+                linestyle="none", label=f"local minima of the grid: {int(mask.sum())}")
+        ax.plot([0.0], [0.0], marker="*", markersize=14, color="gold", markeredgecolor="black", linestyle="none",
+                label="trained weights θ*")
+        loss, accuracy = result.trained[name]
+        label(ax, "α (direction δ)", "β (direction η)",
+              f"{name}: loss {loss:.3f}, accuracy {accuracy:.0%} at θ*")
+        ax.legend(fontsize=7, loc="lower left", framealpha=0.85)
+    line_ax = axes[-1]
+    for color, name in zip(colors, names):
+        lines = result.lines[name]
+        barrier = result.barriers(name).mean()
+        line_ax.fill_between(result.ts, lines.min(axis=0), lines.max(axis=0), color=color, alpha=0.2)
+        line_ax.plot(result.ts, lines.mean(axis=0), color=color, marker=".",
+                     label=f"{name}: mean barrier {barrier:.2f}")
+    pairs = len(next(iter(result.lines.values())))
+    label(line_ax, "t on the line (1 − t) θ_a + t θ_b", "loss",
+          f"Straight line between the minima of two seeds:\nmean of {pairs} pairs, band from lowest to highest")
+    line_ax.legend(fontsize=7, loc="upper right")
+    line_ax.grid(alpha=0.3)
+    return finish(fig, save, title="Training neural networks is difficult (Li et al. 2017): the deep narrow "
+                                   "network's surface is chaotic, and minima are separated by barriers")
+
+
+def _local_minimum_mask(grid: np.ndarray) -> np.ndarray:
+    grid = np.asarray(grid, dtype=np.float64)
+    if grid.ndim != 2 or min(grid.shape) < 3:
+        raise ValueError(f"grid must be a 2-D array of at least 3 x 3 points, got shape {grid.shape}")
+    mask = np.zeros(grid.shape, dtype=bool)
+    rows, cols = grid.shape
+    centre = grid[1:-1, 1:-1]
+    lower = np.ones_like(centre, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                lower &= centre < grid[1 + di:rows - 1 + di, 1 + dj:cols - 1 + dj]
+    mask[1:-1, 1:-1] = lower
+    return mask

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "LECTURE_RATES", "START", "loss_1d", "gradient_1d", "descend", "plot_learning_rates",
     "SweepConfig", "SweepResult", "train_with_learning_rate", "learning_rate_sweep", "plot_learning_rate_sweep",
-    "DIVERGED_LOSS", "logistic_loss", "logistic_gradient", "plot_gradient_descent",
+    "DIVERGED_LOSS", "logistic_loss", "logistic_gradient", "plot_gradient_descent", "SWEEP_COLORS", "sweep_style",
+    "logistic_minimum",
 ]
 
 #: the lecture's three regimes on :func:`loss_1d`, in the order of its slide.
@@ -216,22 +217,28 @@ def learning_rate_sweep(learning_rates: Sequence[float], *, executor: concurrent
         return list(pool.map(train_with_learning_rate, configs))
 
 
+#: colours of the sweep's curves, in the order of the rates: neighbours differ clearly in hue or lightness.
+SWEEP_COLORS = ("#1b3a8c", "#e08a00", "#3aa0e0", "#8c1b1b", "#2ca02c", "#b37ad6", "#5a5a5a", "#e377c2", "#17becf",
+                "#bcbd22")
+
+
+def sweep_style(index: int) -> tuple[str, str]:
+    """``(colour, linestyle)`` of the ``index``-th smallest rate of a sweep (solid, then dashed after 10)."""
+    return SWEEP_COLORS[index % len(SWEEP_COLORS)], ("-", "--", ":")[(index // len(SWEEP_COLORS)) % 3]
+
+
 def plot_learning_rate_sweep(results: Sequence[SweepResult], *, save: PathLike | None = None) -> "Figure":
     """Left: validation loss per epoch for every rate. Right: final loss against rate, the best one starred."""
     if not results:
         raise ValueError("results must be a non-empty list of SweepResult (from learning_rate_sweep)")
-    from matplotlib import colormaps
-
     fig, axes = new_figure(1, 2, figsize=(11.0, 4.4))
     curves, summary = axes[0, 0], axes[0, 1]
-    cmap = colormaps["viridis"]
     rates = np.array([r.learning_rate for r in results])
-    logs = np.log10(rates)
-    span = (logs.max() - logs.min()) or 1.0
     key = "val_loss" if "val_loss" in results[0].history else "loss"
-    for result, lr_log in zip(results, logs):
+    for k, result in enumerate(sorted(results, key=lambda r: r.learning_rate)):
         values = np.asarray(result.history.get(key, []), dtype=float)
-        curves.plot(np.arange(1, len(values) + 1), values, color=cmap((lr_log - logs.min()) / span),
+        color, style = sweep_style(k)
+        curves.plot(np.arange(1, len(values) + 1), values, color=color, linestyle=style,
                     label=f"η = {result.learning_rate:.3g}" + (" (diverged)" if result.diverged else ""))
     curves.set_yscale("log")
     label(curves, "epoch", f"{key.replace('_', ' ')} (log scale)", "Every learning rate, trained in parallel")
@@ -279,6 +286,17 @@ def logistic_gradient(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
     return x.T @ (s - y) / len(y)
 
 
+def logistic_minimum(x: np.ndarray, y: np.ndarray, *, iterations: int = 50) -> np.ndarray:
+    """``W* = argmin J(W)`` of :func:`logistic_loss` by Newton's method ``W <- W - H^-1 dJ/dW`` with
+    ``H = (1/n) X^T diag(s (1 - s)) X`` (``J`` is convex, so Newton converges from 0 when the classes overlap)."""
+    w = np.zeros(x.shape[1])
+    for _ in range(int(iterations)):
+        s = 1.0 / (1.0 + np.exp(-(x @ w)))
+        hessian = (x * (s * (1.0 - s))[:, None]).T @ x / len(y)
+        w = w - np.linalg.solve(hessian, logistic_gradient(w, x, y))
+    return w
+
+
 def plot_gradient_descent(learning_rate: float = 2.0, steps: int = 25, *, start: Sequence[float] = (-3.0, 3.5),
                           seed: int = 0, save: PathLike | None = None) -> "Figure":
     """The lecture's loop on a real loss: a logistic neuron ``sigmoid(w0 x0 + w1 x1)`` on two Gaussian blobs.
@@ -309,9 +327,16 @@ def plot_gradient_descent(learning_rate: float = 2.0, steps: int = 25, *, start:
               width=0.004, label="step −η ∂J/∂W")
     ax.plot(path_array[:, 0], path_array[:, 1], "o", color="tab:red", markersize=3)
     ax.plot(*path_array[0], marker="s", color="black", markersize=8, linestyle="none", label="random initial W")
-    label(ax, "weight w0", "weight w1", "Steps opposite to the gradient, repeated until convergence")
+    best = logistic_minimum(x, y)
+    ax.plot(*best, marker="*", markersize=16, color="gold", markeredgecolor="black", linestyle="none",
+            label=f"W* = argmin J(W) = ({best[0]:.2f}, {best[1]:.2f})")
+    label(ax, "weight w0", "weight w1", f"{int(steps)} steps opposite to the gradient, towards W*")
     ax.legend(fontsize=8, loc="upper right")
-    ax_loss.plot(np.arange(len(path_array)), logistic_loss(path_array, x, y), marker=".", color="tab:red")
-    label(ax_loss, "step", "loss J(W)", f"The loss falls step by step (η = {learning_rate:g})")
+    losses = logistic_loss(path_array, x, y)
+    ax_loss.plot(np.arange(len(path_array)), losses, marker=".", color="tab:red", label="J(W) after each step")
+    ax_loss.axhline(float(logistic_loss(best, x, y)), color="black", linestyle=":",
+                    label=f"J(W*) = {float(logistic_loss(best, x, y)):.4f}")
+    ax_loss.legend(fontsize=8)
+    label(ax_loss, "step", "loss J(W)", f"The loss falls step by step to {losses[-1]:.4f} (η = {learning_rate:g})")
     ax_loss.grid(alpha=0.3)
     return finish(fig, save, title="Gradient descent: our loss is a function of the network weights")

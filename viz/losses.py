@@ -24,13 +24,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "LECTURE_BCE", "LECTURE_MSE", "BCE_EPSILON", "binary_crossentropy_per_sample",
-    "squared_error_per_sample", "plot_bce", "plot_mse", "plot_losses",
+    "squared_error_per_sample", "plot_bce", "plot_mse", "plot_losses", "MARGIN",
 ]
 
 #: the lecture's classifier example: predictions and labels.
 LECTURE_BCE = {"y_pred": (0.1, 0.8, 0.6), "y_true": (1.0, 0.0, 1.0)}
 #: the lecture's regression example: predictions and targets.
 LECTURE_MSE = {"y_pred": (30.0, 80.0, 85.0), "y_true": (90.0, 20.0, 85.0)}
+#: the room left below a loss of 0, as a fraction of the axis height (a dot at L = 0 stays whole).
+MARGIN = 0.05
 #: Keras clips probabilities to ``[epsilon, 1 - epsilon]`` before the logarithm (``keras.config.epsilon()``).
 BCE_EPSILON = 1e-7
 
@@ -74,7 +76,7 @@ def _bce_axes(ax, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         ax.annotate(f"f(x)={p:g}, y={t:g}\nL={loss:.3f} {'right' if right else 'wrong'}", (p, loss),
                     textcoords="offset points", xytext=(8, 6), fontsize=8)
     mean = float(losses.mean())
-    ax.set_ylim(0, 5)
+    ax.set_ylim(-MARGIN * 5, 5)
     label(ax, "prediction f(x) = p (probability of class 1)", "loss of one sample L(f(x), y)",
           f"Binary cross-entropy: J = mean = {mean:.4f}")
     ax.legend(loc="upper center", fontsize=8)
@@ -94,7 +96,8 @@ def _mse_axes(ax, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         ax.plot([p], [loss], marker="o", markersize=8, color=color, markeredgecolor="black", linestyle="none")
         ax.annotate(f"f(x)={p:g}\nL={loss:g}", (p, loss), textcoords="offset points", xytext=(8, 4), fontsize=8)
     mean = float(losses.mean())
-    ax.set_ylim(0, max(losses.max() * 1.7, 1.0))
+    top = max(losses.max() * 1.7, 1.0)
+    ax.set_ylim(-MARGIN * top, top)  # below 0 too, so that a dot at L = 0 is drawn whole
     label(ax, "prediction f(x)", "loss of one sample L(f(x), y)", f"Mean squared error: J = mean = {mean:g}")
     ax.legend(loc="upper center", fontsize=8)
     ax.grid(alpha=0.3)

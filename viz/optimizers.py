@@ -5,23 +5,27 @@ Each racer is the library's real optimizer class (:mod:`microgradx.optimizers`),
 surfaces show what adaptive learning rates are for ("Idea II: design an adaptive learning rate that
 adapts to the landscape"):
 
-* **ravine** ``f = 0.05 x^2 + 2 y^2``: 40 times steeper across than along; plain SGD zig-zags across the
-  valley and crawls along it, momentum and per-coordinate scaling (Adam, RMSprop, Adagrad) go straight;
-* **saddle** ``f = x^2 + y^4/4 - y^2/2``: a flat saddle at the origin between two minima at ``y = +-1``;
-  started almost on the ridge, SGD stalls while normalised steps escape;
+* **ravine** ``f = 0.05 x^2 + 2 y^2``: 40 times steeper across than along; SGD's rate is capped by the steep
+  direction (``eta < 2 / 4``), so it crawls along the flat one;
+* **saddle** ``f = x^2 + y^4/4 - y^2/2``: a flat saddle at the origin between two minima at ``y = +-1``,
+  started almost on the ridge;
 * **Rosenbrock** ``f = (1 - x)^2 + 100 (y - x^2)^2``: a curved, flat-bottomed valley with the minimum at
   ``(1, 1)``.
 
-Each racer has its own learning rate per surface (:attr:`Surface.learning_rates`), chosen so that its
-behaviour is visible in the step budget. Adadelta gets a large one (10): its step starts at about
-``sqrt(epsilon) = 3e-4`` times the learning rate and only grows as it accumulates past updates, so with the
-paper's rate of 1 it would barely leave the start in a hundred steps.
+A race is only fair when every racer runs at its own best learning rate: :func:`best_learning_rates` tries
+each racer at every rate of :data:`SWEEP_RATES` (``1e-4`` to ``1e3``, half a decade apart) and keeps the
+one whose loss is lowest on average over the race (mean of ``log10(f - f_min)`` over the steps: close
+early and staying there). Adadelta's best rates are
+huge: its step starts at about ``sqrt(epsilon) = 3e-4`` times the learning rate and only grows as it
+accumulates past updates, so at Keras' default rate (0.001, :data:`KERAS_DEFAULT_RATES`) it barely leaves
+the start; the figures draw that run too.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -33,13 +37,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Surface", "SURFACES", "RACERS", "make_optimizers", "run_optimizer", "race", "plot_optimizer_race",
-    "plot_optimizer_races", "DIVERGED_LOSS", "LOG_PLOT_FLOOR",
+    "plot_optimizer_races", "DIVERGED_LOSS", "LOG_PLOT_FLOOR", "SWEEP_RATES", "REACHED", "KERAS_DEFAULT_RATES",
+    "loss_gaps", "race_score", "sweep_learning_rates", "best_learning_rates", "SHOW_KERAS_DEFAULT",
 ]
 
 #: a path whose loss exceeds this is called diverged; the race stops recording it (the rest is NaN).
 DIVERGED_LOSS = 1e6
 #: the floor of the log-scale loss plot: a loss gap of exactly 0 (at the minimum) is drawn at this height.
 LOG_PLOT_FLOOR = 1e-12
+#: the learning rates every racer is tried at (half a decade apart) before the race.
+SWEEP_RATES = tuple(float(r) for r in np.logspace(-4, 3, 15))
+#: a racer whose loss gap ``f(w) - f(minimum)`` falls below this has reached the minimum.
+REACHED = 1e-6
+#: Keras' default learning rates (``keras.optimizers.X().learning_rate``).
+KERAS_DEFAULT_RATES = {"SGD": 0.01, "SGD+momentum": 0.01, "Adam": 0.001, "Adadelta": 0.001, "Adagrad": 0.001,
+                       "RMSprop": 0.001}
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,6 @@ class Surface:
     ylim: tuple[float, float]
     minimum: float
     steps: int
-    #: learning rate of each racer on this surface (each one tuned to a fair, readable race).
-    learning_rates: Mapping[str, float] = field(default_factory=dict)
     minima: tuple[tuple[float, float], ...] = ()
     log_levels: bool = False
 
@@ -92,17 +102,11 @@ def _rosenbrock_grad(p):
 #: the three surfaces of the race, by name.
 SURFACES: dict[str, Surface] = {
     "ravine": Surface("ravine", "f = 0.05 x² + 2 y²", _ravine_f, _ravine_grad, (-9.0, 1.2), (-10, 3), (-2, 2),
-                      0.0, 100,
-                      {"SGD": 0.45, "SGD+momentum": 0.1, "Adam": 0.5, "Adadelta": 10.0, "Adagrad": 1.0,
-                       "RMSprop": 0.1}, minima=((0.0, 0.0),)),
+                      0.0, 100, minima=((0.0, 0.0),)),
     "saddle": Surface("saddle", "f = x² + y⁴/4 − y²/2", _saddle_f, _saddle_grad, (-2.0, 1e-4), (-2.2, 2.2),
-                      (-1.6, 1.6), -0.25, 80,
-                      {"SGD": 0.1, "SGD+momentum": 0.05, "Adam": 0.1, "Adadelta": 10.0, "Adagrad": 0.5,
-                       "RMSprop": 0.05}, minima=((0.0, -1.0), (0.0, 1.0))),
+                      (-1.6, 1.6), -0.25, 80, minima=((0.0, -1.0), (0.0, 1.0))),
     "rosenbrock": Surface("rosenbrock", "f = (1 − x)² + 100 (y − x²)²", _rosenbrock_f, _rosenbrock_grad,
-                          (-1.5, 2.0), (-2.0, 2.0), (-1.0, 3.0), 0.0, 400,
-                          {"SGD": 1e-3, "SGD+momentum": 1e-3, "Adam": 0.1, "Adadelta": 10.0, "Adagrad": 0.3,
-                           "RMSprop": 0.01}, minima=((1.0, 1.0),), log_levels=True),
+                          (-1.5, 2.0), (-2.0, 2.4), (-1.0, 4.5), 0.0, 400, minima=((1.0, 1.0),), log_levels=True),
 }
 
 #: the racers, in the lecture's table order (SGD, then momentum, then the adaptive ones).
@@ -161,65 +165,168 @@ def run_optimizer(optimizer: Any, surface: "str | Surface", steps: int | None = 
     return path
 
 
+def loss_gaps(surface: "str | Surface", path: np.ndarray) -> np.ndarray:
+    """``f(w_k) - f(minimum)`` along a path (NaN rows, after a divergence, stay NaN)."""
+    surface = _surface(surface)
+    return surface.f(path[:, 0], path[:, 1]) - surface.minimum
+
+
+def race_score(surface: "str | Surface", path: np.ndarray) -> float:
+    """How well a path did, smaller is better: the mean over its steps of ``log10(f(w_k) - f(minimum))``.
+
+    A racer scores well by getting close early and staying there; a diverged path scores ``inf``. Gaps
+    below :data:`LOG_PLOT_FLOOR` count as that floor.
+    """
+    gaps = loss_gaps(surface, path)
+    if np.isnan(gaps).any():
+        return math.inf
+    return float(np.mean(np.log10(np.maximum(gaps, LOG_PLOT_FLOOR))))
+
+
+def sweep_learning_rates(surface: "str | Surface", name: str, rates: Sequence[float] = SWEEP_RATES
+                         ) -> list[float]:
+    """:func:`race_score` of racer ``name`` at each of ``rates`` (each run from the surface's start)."""
+    surface = _surface(surface)
+    return [race_score(surface, run_optimizer(make_optimizers({name: r}, [name])[name], surface)) for r in rates]
+
+
+@functools.lru_cache(maxsize=None)
+def _best_rate(surface_name: str, name: str) -> float:
+    scores = sweep_learning_rates(surface_name, name)
+    return SWEEP_RATES[min(range(len(scores)), key=scores.__getitem__)]
+
+
+def best_learning_rates(surface: "str | Surface", names: Sequence[str] = RACERS) -> dict[str, float]:
+    """Each racer's best learning rate on ``surface`` among :data:`SWEEP_RATES` (by :func:`race_score`)."""
+    surface = _surface(surface)
+    if surface.name in SURFACES and SURFACES[surface.name] is surface:
+        return {name: _best_rate(surface.name, name) for name in names}
+    rates = {}
+    for name in names:
+        scores = sweep_learning_rates(surface, name)
+        rates[name] = SWEEP_RATES[min(range(len(scores)), key=scores.__getitem__)]
+    return rates
+
+
 def race(surface: "str | Surface" = "ravine", names: Sequence[str] = RACERS, *, steps: int | None = None,
          learning_rates: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
-    """Run every racer from the surface's start; ``{name: path}`` (see :func:`run_optimizer`)."""
+    """Run every racer from the surface's start; ``{name: path}`` (see :func:`run_optimizer`).
+
+    Each racer runs at its best rate (:func:`best_learning_rates`) unless ``learning_rates`` names one.
+    """
     surface = _surface(surface)
-    rates = dict(surface.learning_rates)
-    rates.update(learning_rates or {})
+    rates = _rates(surface, names, learning_rates)
     return {name: run_optimizer(opt, surface, steps) for name, opt in make_optimizers(rates, names).items()}
 
 
-def _draw_race(ax_path, ax_loss, surface: Surface, paths: Mapping[str, np.ndarray],
-               rates: Mapping[str, float]) -> None:
+def _rates(surface: Surface, names: Sequence[str], learning_rates: Mapping[str, float] | None) -> dict[str, float]:
+    given = dict(learning_rates or {})
+    missing = [n for n in names if n not in given]
+    rates = best_learning_rates(surface, missing) if missing else {}
+    rates.update(given)
+    return rates
+
+
+def _contours(ax, surface: Surface) -> None:
     xs = np.linspace(*surface.xlim, 200)
     ys = np.linspace(*surface.ylim, 200)
     gx, gy = np.meshgrid(xs, ys)
     gz = surface.f(gx, gy)
     if surface.log_levels:
         levels = np.logspace(-1, math.log10(gz.max()), 18)
-        ax_path.contour(gx, gy, gz, levels=levels, cmap="Greys", linewidths=0.7, norm="log")
+        ax.contour(gx, gy, gz, levels=levels, colors="0.75", linewidths=0.6, norm="log")
     else:
-        ax_path.contour(gx, gy, gz, levels=20, cmap="Greys", linewidths=0.7)
-    ax_path.plot(*surface.start, marker="s", color="black", linestyle="none", label="start")
-    for name, path in paths.items():
-        color = OPTIMIZER_COLORS.get(name)
-        ax_path.plot(path[:, 0], path[:, 1], color=color, marker=".", markersize=3, linewidth=1.2)
-        losses = surface.f(path[:, 0], path[:, 1]) - surface.minimum
-        ax_loss.plot(np.arange(len(path)), np.maximum(losses, LOG_PLOT_FLOOR), color=color,
-                     label=f"{name} (learning rate {rates[name]:g})")
+        ax.contour(gx, gy, gz, levels=16, colors="0.75", linewidths=0.6)
+    ax.set_xlim(surface.xlim)
+    ax.set_ylim(surface.ylim)
+
+
+def _draw_path_panel(ax, surface: Surface, name: str, path: np.ndarray, rate: float,
+                     default_path: np.ndarray | None = None) -> None:
+    """One racer on the contours: its path in its colour, the start, the minima and a legend."""
+    _contours(ax, surface)
+    color = OPTIMIZER_COLORS[name]
+    gaps = loss_gaps(surface, path)
+    ax.plot(path[:, 0], path[:, 1], color=color, marker=".", markersize=3, linewidth=1.3,
+            label=f"{name}, η = {rate:.3g}: gap {_gap_text(gaps)}")
+    if default_path is not None:
+        ax.plot(default_path[:, 0], default_path[:, 1], color=color, linestyle="none", marker="x", markersize=7,
+                label=f"η = {KERAS_DEFAULT_RATES[name]:g} (Keras default): gap {_gap_text(loss_gaps(surface, default_path))}")
+    ax.plot(*surface.start, marker="s", color="black", linestyle="none", label="start")
     for k, point in enumerate(surface.minima):
-        ax_path.plot(*point, marker="*", markersize=14, color="gold", markeredgecolor="black", linestyle="none",
-                     label="minimum" if k == 0 else None)
-    ax_path.set_xlim(surface.xlim)
-    ax_path.set_ylim(surface.ylim)
-    label(ax_path, "x (weight 1)", "y (weight 2)", f"{surface.name}: {surface.formula}  (paths: colours as right)")
-    ax_path.legend(fontsize=7, loc="lower left")
-    ax_loss.legend(fontsize=7, loc="lower left")
-    ax_loss.set_yscale("log")
-    label(ax_loss, "step", "f(w) − f(minimum)  (log scale)", f"{surface.name}: loss against step")
-    ax_loss.grid(alpha=0.3)
+        ax.plot(*point, marker="*", markersize=12, color="gold", markeredgecolor="black", linestyle="none",
+                label="minimum" if k == 0 else None)
+    ax.set_title(name, fontsize=10, color=color)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6.5, loc="lower left", framealpha=0.85)
+
+
+def _gap_text(gaps: np.ndarray) -> str:
+    if np.isnan(gaps).any():
+        return "diverged"
+    final = float(gaps[-1])
+    return "0" if final < LOG_PLOT_FLOOR else f"{final:.1e}"
+
+
+def _draw_loss_panel(ax, surface: Surface, paths: Mapping[str, np.ndarray], rates: Mapping[str, float],
+                     default_paths: Mapping[str, np.ndarray]) -> None:
+    for name, path in paths.items():
+        gaps = loss_gaps(surface, path)
+        ax.plot(np.arange(len(path)), np.maximum(gaps, LOG_PLOT_FLOOR), color=OPTIMIZER_COLORS[name], linewidth=1.6,
+                label=f"{name} (η = {rates[name]:.3g})")
+    for name, path in default_paths.items():
+        gaps = loss_gaps(surface, path)
+        ax.plot(np.arange(len(path)), np.maximum(gaps, LOG_PLOT_FLOOR), color=OPTIMIZER_COLORS[name],
+                linestyle="--", linewidth=1.2, label=f"{name} at Keras' default η = {KERAS_DEFAULT_RATES[name]:g}")
+    ax.axhline(REACHED, color="black", linestyle=":", linewidth=0.8, label=f"reached: gap < {REACHED:g}")
+    ax.set_yscale("log")
+    label(ax, "step", "f(w) − f(minimum)  (log scale)", f"{surface.name}: loss gap against step")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax.grid(alpha=0.3)
+
+
+#: racers whose Keras-default run is drawn beside the best one (where the default explains a stall).
+SHOW_KERAS_DEFAULT = ("Adadelta",)
+
+
+def _draw_race(subfig, surface: Surface, names: Sequence[str], steps: int | None,
+               learning_rates: Mapping[str, float] | None) -> None:
+    rates = _rates(surface, names, learning_rates)
+    paths = race(surface, names, steps=steps, learning_rates=rates)
+    defaults = {name: run_optimizer(make_optimizers(KERAS_DEFAULT_RATES, [name])[name], surface, steps)
+                for name in names if name in SHOW_KERAS_DEFAULT}
+    columns = -(-len(names) // 2)
+    mosaic = [[f"p{k}" for k in range(columns)] + ["loss"],
+              [f"p{k + columns}" for k in range(columns)] + ["loss"]]
+    axes = subfig.subplot_mosaic(mosaic, width_ratios=[1.0] * columns + [1.6])
+    for k, name in enumerate(names):
+        _draw_path_panel(axes[f"p{k}"], surface, name, paths[name], rates[name], defaults.get(name))
+    for k in range(len(names), 2 * columns):
+        axes[f"p{k}"].set_visible(False)
+    _draw_loss_panel(axes["loss"], surface, paths, rates, defaults)
+    n_steps = surface.steps if steps is None else steps
+    subfig.suptitle(f"{surface.name}: {surface.formula}, {n_steps} steps from the square; each optimizer at its "
+                    f"best learning rate of {len(SWEEP_RATES)} tried (1e-4 to 1e3)", fontsize=10)
 
 
 def plot_optimizer_race(surface: "str | Surface" = "ravine", names: Sequence[str] = RACERS, *,
                         steps: int | None = None, learning_rates: Mapping[str, float] | None = None,
                         save: PathLike | None = None) -> "Figure":
-    """Paths of the racers on the contours of ``surface`` (left) and their loss against step (right)."""
+    """One panel per racer with its path on the contours of ``surface``, and the loss gap against step."""
+    from matplotlib.figure import Figure
+
     surface = _surface(surface)
-    rates = dict(surface.learning_rates)
-    rates.update(learning_rates or {})
-    paths = race(surface, names, steps=steps, learning_rates=rates)
-    fig, axes = new_figure(1, 2, figsize=(11.0, 4.4))
-    _draw_race(axes[0, 0], axes[0, 1], surface, paths, rates)
-    return finish(fig, save, title=f"Optimizer race on the {surface.name}: adaptive steps follow the landscape")
+    fig = Figure(figsize=(15.0, 6.2), layout="constrained")
+    _draw_race(fig, surface, names, steps, learning_rates)
+    return finish(fig, save)
 
 
 def plot_optimizer_races(surfaces: Sequence[str] = tuple(SURFACES), names: Sequence[str] = RACERS, *,
                          save: PathLike | None = None) -> "Figure":
-    """All surfaces, one row each: paths on contours and loss against step."""
-    fig, axes = new_figure(len(surfaces), 2, figsize=(11.0, 4.2 * len(surfaces)))
-    for row, name in enumerate(surfaces):
-        surface = _surface(name)
-        paths = race(surface, names)
-        _draw_race(axes[row, 0], axes[row, 1], surface, paths, surface.learning_rates)
-    return finish(fig, save, title="Optimizer race: SGD zig-zags and stalls, momentum and adaptive rates adapt")
+    """All surfaces, one block each (see :func:`plot_optimizer_race`)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(15.0, 6.2 * len(surfaces)), layout="constrained")
+    for subfig, name in zip(np.atleast_1d(fig.subfigures(len(surfaces), 1)), surfaces):
+        _draw_race(subfig, _surface(name), names, None, None)
+    return finish(fig, save)

@@ -15,17 +15,16 @@
   ``f = linear`` for none).
 * softmax over rows, forward ``p = exp(z - max z) / sum exp(z - max z)`` (sum in float64) and the
   Jacobian-vector product backward ``dz_k = p_k (dp_k - sum_j p_j dp_j)``, for a softmax layer that is
-  not fused with the loss.
+  not fused with the loss: one thread per row running the CPU kernels' row functions
+  (:func:`microgradx.kernels.activations.softmax_row`, ``softmax_backward_row``).
 """
 
 from __future__ import annotations
 
-import math
-
-from numba import cuda, float64
+from numba import cuda
 
 from ..activations import LINEAR
-from .device import activate_derivative, hash_uniform
+from .device import activate_derivative, hash_uniform, softmax_backward_row, softmax_row
 from .launch import launch
 
 __all__ = [
@@ -92,30 +91,14 @@ def _dropout_backward(dy, dx, seed, step, rate, mask_rows, mask_cols, code, act_
 def _softmax_rows(z, out):
     i = cuda.grid(1)
     if i < z.shape[0]:
-        k = z.shape[1]
-        m = z[i, 0]
-        for j in range(1, k):
-            if z[i, j] > m:
-                m = z[i, j]
-        total = float64(0.0)
-        for j in range(k):
-            e = math.exp(z[i, j] - m)
-            out[i, j] = e
-            total += out[i, j]
-        for j in range(k):
-            out[i, j] = out[i, j] / total
+        softmax_row(z, out, i)
 
 
 @cuda.jit
 def _softmax_backward(y, dy, dz):
     i = cuda.grid(1)
     if i < y.shape[0]:
-        k = y.shape[1]
-        s = float64(0.0)
-        for j in range(k):
-            s += float64(y[i, j]) * float64(dy[i, j])
-        for j in range(k):
-            dz[i, j] = y[i, j] * (dy[i, j] - s)
+        softmax_backward_row(y, dy, dz, i)
 
 
 def gather_rows(src, index, dst, stream=0) -> None:

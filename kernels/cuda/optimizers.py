@@ -21,7 +21,8 @@ are computed on the host and passed as numbers (at most :data:`MAX_ARGUMENTS`), 
 copy happens per step. A slot an option switches off is a one-element placeholder that is never read
 (which slots exist is a compile-time constant of the kernel). Every update kernel first reads
 ``halted[0]`` (set by the loss kernel when a batch's loss is not finite) and then leaves everything
-unchanged.
+unchanged. :func:`guard_update` (after the update) undoes an update that made a weight non-finite and
+sets the same flag.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .launch import launch
 from .reduce import block_sum
 
 __all__ = ["THREADS", "MAX_SLOTS", "MAX_ARGUMENTS", "CLIP_NONE", "CLIP_NORM", "CLIP_GLOBAL_NORM",
-           "squared_norms", "update_kernel", "update", "placeholder"]
+           "squared_norms", "update_kernel", "update", "placeholder", "guard_update"]
 
 #: threads per block.
 THREADS = 256
@@ -164,3 +165,38 @@ def update(rule: Callable, present: Sequence[bool], step_rules: tuple, halted, w
     scalars += [0.0] * (MAX_ARGUMENTS - len(scalars))
     launch(kernel, *launch_shape(w.shape[0], THREADS), halted, w, g, *slots, offsets, sq, int(clip_mode),
            float(clipnorm), float(clipvalue), float(weight_decay), float(lr), *scalars, stream=stream)
+
+
+# ----------------------------------------------------------------------------- after an update
+@cuda.jit
+def _flag_non_finite(halted, w, flags, slot):
+    i = cuda.grid(1)
+    if i < w.shape[0] and halted[0] == 0:
+        wi = w[i]
+        if math.isinf(wi) or math.isnan(wi):
+            halted[0] = 2
+            flags[slot] = 1.0
+
+
+@cuda.jit
+def _commit_or_restore(halted, w, committed):
+    i = cuda.grid(1)
+    if i < w.shape[0]:
+        if halted[0] == 2:
+            w[i] = committed[i]
+        else:
+            committed[i] = w[i]
+
+
+def guard_update(halted, w, committed, flags, slot: int, stream=0) -> None:
+    """After an update: undo it when it made a weight of ``w`` non-finite. Two launches:
+
+    1. any thread whose ``w[i]`` is NaN or inf (while ``halted[0] == 0``) sets ``halted[0] = 2`` and
+       ``flags[slot] = 1`` (so the later updates of the epoch are skipped, as after a non-finite loss);
+    2. ``halted[0] == 2``: ``w <- committed`` (the weights before the update); else ``committed <- w``.
+
+    ``committed`` must equal ``w`` before the first update (the engine copies it when it uploads).
+    """
+    shape = launch_shape(w.shape[0], THREADS)
+    launch(_flag_non_finite, *shape, halted, w, flags, int(slot), stream=stream)
+    launch(_commit_or_restore, *shape, halted, w, committed, stream=stream)

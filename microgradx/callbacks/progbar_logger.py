@@ -31,7 +31,7 @@ class ProgbarLogger(Callback):
         verbose: 1 or 2, as above.
         stream: where to write (default: ``sys.stdout`` at the time of writing).
         dynamic: redraw the bar in place; ``None`` (default) decides from the stream: a terminal
-            (``isatty()``) or a running Jupyter kernel.
+            (``isatty()``) or a Jupyter kernel's output stream.
     """
 
     BAR_WIDTH = 20
@@ -56,8 +56,10 @@ class ProgbarLogger(Callback):
     def _redraws(self) -> bool:
         if self.dynamic is not None:
             return self.dynamic
-        isatty = getattr(self._out(), "isatty", None)
-        return bool(isatty is not None and isatty()) or "ipykernel" in sys.modules
+        out = self._out()
+        isatty = getattr(out, "isatty", None)
+        # Jupyter's stream is not a tty but redraws "\r" lines; ipykernel merely being imported is no sign
+        return bool(isatty is not None and isatty()) or type(out).__module__.startswith("ipykernel")
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._epochs = self.params.get("epochs", 0)

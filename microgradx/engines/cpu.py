@@ -102,8 +102,7 @@ class _Workspace:
             self.outputs.append(np.empty((n, width), dtype))
             self.grads.append(np.empty((n, width), dtype))
             self.scales.append(np.empty((n, width), dtype) if isinstance(step, _DropoutStep) else None)
-        self.y = np.empty((n, engine.output_dim), dtype)
-        self.labels = np.zeros(n, np.int64)
+        self.y = np.empty((n, engine.target_width), dtype)
         self.coef = np.empty(n, np.float64)
         self.per_sample = np.empty(n, np.float64)
         self.current: list[np.ndarray] = list(self.outputs)
@@ -112,10 +111,9 @@ class _Workspace:
 class _Targets:
     """The checked targets of ``n`` rows (a whole epoch): what :meth:`CpuEngine._fill_targets` fills."""
 
-    def __init__(self, n: int, width: int, dtype: np.dtype, sparse: bool) -> None:
+    def __init__(self, n: int, width: int, dtype: np.dtype) -> None:
         self.n = n
-        self.y = np.empty((0 if sparse else n, width), dtype)
-        self.labels = np.zeros(n if sparse else 0, np.int64)
+        self.y = np.empty((n, width), dtype)
 
 
 class CpuEngine(Engine):
@@ -186,6 +184,7 @@ class CpuEngine(Engine):
             raise ValueError(f"engine='cpu' does not support the loss {loss!r} (kind={kind!r}); supported "
                              f"kinds: {sorted(LOSS_CODES)}")
         self.loss_code = LOSS_CODES[kind]
+        self.target_width = 1 if self.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY else self.output_dim
         self.from_logits = bool(getattr(loss, "from_logits", False))
         self.label_smoothing = float(getattr(loss, "label_smoothing", 0.0) or 0.0)
         self.reduction = getattr(loss, "reduction", "sum_over_batch_size") or "none"
@@ -230,15 +229,16 @@ class CpuEngine(Engine):
         return x
 
     def _load_targets(self, ws: _Workspace, y: Any, sample_weight: Any) -> None:
-        """Validate labels and weights; fill ``ws.y`` / ``ws.labels`` and the coefficients ``ws.coef``.
+        """Validate labels and weights; fill ``ws.y`` and the coefficients ``ws.coef``.
 
-        ``ws`` needs ``n``, ``y`` (n, K), ``labels`` (n,) and ``coef`` (n,) (the CUDA engine passes a
+        ``ws`` needs ``n``, ``y`` (n, target_width) and ``coef`` (n,) (the CUDA engine passes a
         namespace with these fields)."""
         mask = self._fill_targets(ws, y)
         self._coefficients(ws, self._check_sample_weight(sample_weight, ws.n), mask)
 
     def _fill_targets(self, ws: Any, y: Any) -> np.ndarray | None:
-        """Validate the labels of ``ws.n`` rows into ``ws.labels`` (sparse) or ``ws.y`` (the others).
+        """Validate the labels of ``ws.n`` rows into ``ws.y`` (the class indices as floats in ``ws.y[:, 0]``
+        for the sparse loss, whose ``target_width`` is 1).
 
         Returns the mask of rows not equal to ``ignore_class`` (``None`` without ignore_class)."""
         n, k = ws.n, self.output_dim
@@ -260,7 +260,7 @@ class CpuEngine(Engine):
             if labels.min() < 0 or labels.max() >= k:
                 raise ValueError(f"SparseCategoricalCrossentropy: labels must be in [0, {k}) for {k} classes, "
                                  f"got values from {labels.min()} to {labels.max()}")
-            ws.labels[...] = labels
+            ws.y[:, 0] = labels
         else:
             if y.ndim == 1 and k == 1:
                 y = y[:, None]
@@ -356,7 +356,7 @@ class CpuEngine(Engine):
 
     def _loss_and_gradients(self, ws: _Workspace, training: bool, step: int) -> float:
         pred = self._forward(ws, training, step)
-        return loss_forward_backward(self.loss_code, ws.y, ws.labels, pred, ws.coef, self.from_logits,
+        return loss_forward_backward(self.loss_code, ws.y, pred, ws.coef, self.from_logits,
                                      self.label_smoothing, self.clip_low, self.clip_high, self.fused,
                                      ws.per_sample, ws.grads[-1])
 
@@ -396,7 +396,8 @@ class CpuEngine(Engine):
                 return
             except NotImplementedError:   # an option only the reference rule supports
                 self._use_flat = False
-        opt.apply(self.grad_views, self.weight_views)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone by _checked_update
+            opt.apply(self.grad_views, self.weight_views)
 
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
@@ -405,11 +406,16 @@ class CpuEngine(Engine):
         return self._step(ws, step, outputs)
 
     def _checked_update(self) -> None:
-        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite."""
+        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite.
+
+        (``optimizer.apply``, the reference path, refuses a non-finite gradient: that step is skipped
+        the same way here, as the fused path's weights would have become non-finite.)"""
+        if not self._use_flat and not all_finite(self.grads):
+            self.rejected_update = True
+            return
         np.copyto(self._before_update, self.params)
         raw_iterations = self.optimizer._raw_iterations
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for just below
-            self._update()
+        self._update()
         if not all_finite(self.params):
             np.copyto(self.params, self._before_update)
             self.optimizer._raw_iterations = raw_iterations
@@ -433,8 +439,7 @@ class CpuEngine(Engine):
         Labels and sample weights are checked once, for the whole epoch, before the first step."""
         x = self._check_x(x)
         n = x.shape[0]
-        sparse = self.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY
-        targets = _Targets(n, self.output_dim, self.dtype, sparse)
+        targets = _Targets(n, self.target_width, self.dtype)
         mask = self._fill_targets(targets, y)
         weights = self._check_sample_weight(sample_weight, n)
         losses: list[float] = []
@@ -443,10 +448,7 @@ class CpuEngine(Engine):
             if on_batch_begin is not None:
                 on_batch_begin(i)
             ws = self._workspace(len(index))
-            if sparse:
-                np.take(targets.labels, index, out=ws.labels)
-            else:
-                np.take(targets.y, index, axis=0, out=ws.y)
+            np.take(targets.y, index, axis=0, out=ws.y)
             self._coefficients(ws, None if weights is None else weights[index],
                                None if mask is None else mask[index])
             if x.dtype == self.dtype:

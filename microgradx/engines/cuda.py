@@ -25,7 +25,15 @@ of the epoch arrays, not slices) and copies the per-batch losses back once at th
 the caller asks for per-batch feedback (``on_batch_end``, ``should_stop``, ``outputs``) does it read
 each batch's loss as the batch finishes (one float).
 A batch whose loss is not finite sets a device flag that makes the optimizer kernels skip the
-update, so the weights are those before that batch, as with the CPU engine.
+update, so the weights are those before that batch, as with the CPU engine. After each update two
+small launches (:func:`microgradx.kernels.cuda.optimizers.guard_update`) undo an update that made a
+weight non-finite (the weights before it are kept in a device buffer) and set the same flag; the
+batch's loss and that flag share one slot pair of the epoch's totals, so reading a batch's loss reads
+the flag with it.
+
+Threads: every call that launches kernels holds the engine's lock (the GPU runs one stream anyway,
+and Numba's CUDA simulator cannot run two kernels at once), so ``predict`` from several threads is
+safe; it waits while another thread's ``train_epoch`` runs.
 
 Availability: :func:`cuda_status` says whether a real GPU is usable and, if not, why (numba's own
 reason: no driver, no libNVVM, ...). Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) is a test
@@ -38,14 +46,16 @@ Not supported on this engine (a clear error at compile time): ``use_ema``,
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..kernels.activations import LINEAR, SOFTMAX
-from ..kernels.losses import HINGE, SPARSE_CATEGORICAL_CROSSENTROPY
+from ..kernels.losses import HINGE
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .cpu import CpuEngine, _DenseStep
 
@@ -141,6 +151,15 @@ class _DeviceWorkspace:
         self.coef = cuda.device_array(n, np.float64)
 
 
+def _locked(method: Callable) -> Callable:
+    """Run ``method`` holding the engine's lock (see the module docstring)."""
+    @functools.wraps(method)
+    def locked(self: "CudaEngine", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class CudaEngine(Engine):
     """numba-cuda kernels over flat device buffers (see the module docstring).
 
@@ -174,8 +193,7 @@ class CudaEngine(Engine):
         self.plan = host.plan
         self.segments = host.segments
         self.input_dim, self.output_dim = host.input_dim, host.output_dim
-        self.sparse = host.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY
-        self.target_width = 1 if self.sparse else self.output_dim
+        self.target_width = host.target_width
         self._first_dense = host._first_dense
         total = host.params.size
         self.params = cuda.to_device(np.zeros(total, self.dtype))
@@ -196,7 +214,9 @@ class CudaEngine(Engine):
         self._offsets = cuda.to_device(np.array([o for o, _ in self.segments] + [total], dtype=np.int64))
         self._squares = cuda.device_array(max(1, len(self.segments)), np.float64)
         self._halted = cuda.to_device(np.zeros(1, np.int32))
-        self._totals = cuda.device_array(1, np.float64)
+        self._committed = cuda.device_array(total, self.dtype)   # the weights an undone update restores
+        self._totals = cuda.device_array(2, np.float64)          # (loss, update undone) of one step
+        self._lock = threading.RLock()
         self._slots: dict[str, Any] = {}
         self._loss_producer = -1     # the plan step whose output gradient the last loss launch wrote
         self._workspace = WorkspaceCache(lambda n: _DeviceWorkspace(self, n), WORKSPACE_CACHE_SIZE)
@@ -238,10 +258,13 @@ class CudaEngine(Engine):
     # ------------------------------------------------------------------ weights
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         self._host.set_weights(weights)          # the same checks, into the host mirror
-        self.params.copy_to_device(self._host.params)
+        with self._lock:
+            self.params.copy_to_device(self._host.params)
+            self._committed.copy_to_device(self._host.params)
 
     def get_weights(self) -> list[np.ndarray]:
-        self.params.copy_to_host(self._host.params)
+        with self._lock:
+            self.params.copy_to_host(self._host.params)
         return self._host.get_weights()
 
     def optimizer_state(self) -> list[dict[str, np.ndarray]]:
@@ -257,12 +280,10 @@ class CudaEngine(Engine):
         float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
         """
         n = len(y)
-        ns = SimpleNamespace(n=n, y=np.empty((n, self.output_dim), self.dtype), labels=np.zeros(n, np.int64),
-                             coef=np.empty(n, np.float64))
+        ns = SimpleNamespace(n=n, y=np.empty((n, self.target_width), self.dtype), coef=np.empty(n, np.float64))
         self._host._load_targets(ns, y, sample_weight)
-        targets = ns.labels.astype(self.dtype).reshape(n, 1) if self.sparse else ns.y
         binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self._host.loss_code == HINGE else True
-        return targets, ns.coef, binary
+        return ns.y, ns.coef, binary
 
     def _epoch_targets(self, y: np.ndarray, sw: np.ndarray | None, batches: list[np.ndarray],
                        order: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[bool]]:
@@ -396,11 +417,13 @@ class CudaEngine(Engine):
             self._finish_gradient(p, ws, current)
             i = p
 
-    def _update(self, step: int) -> None:
-        """One optimizer step on the device, for the update at raw iteration ``step``."""
+    def _update(self, step: int, totals, slot: int, lr: float | None = None) -> None:
+        """One optimizer step on the device, for the update at raw iteration ``step`` (learning rate
+        ``lr``, or the optimizer's at that step), then the guard that undoes it when it made a weight
+        non-finite (setting ``totals[slot + 1]``, next to the batch's loss in ``totals[slot]``)."""
         opt = self.optimizer
         k = self._k.optimizers
-        lr = opt.learning_rate_at(step)
+        lr = opt.learning_rate_at(step) if lr is None else lr
         clipvalue = opt.clipvalue or 0.0
         if opt.clipnorm:
             mode, clipnorm = k.CLIP_NORM, opt.clipnorm
@@ -414,6 +437,7 @@ class CudaEngine(Engine):
         k.update(opt.rule, opt.slots_present(), opt.step_rules, self._halted, self.params, self.grads, slots,
                  self._offsets, self._squares, mode, clipnorm, clipvalue, opt.weight_decay or 0.0, lr,
                  opt.rule_arguments(lr, step + 1))
+        k.guard_update(self._halted, self.params, self._committed, totals, slot + 1)
 
     def _gradients(self, ws: _DeviceWorkspace, x, training: bool, step: int, slot: int, totals,
                    binary: bool, probabilities: bool, y=None, coef=None):
@@ -432,6 +456,7 @@ class CudaEngine(Engine):
         return ws, binary
 
     # ------------------------------------------------------------------ the engine seam
+    @_locked
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = self._host._check_x(x)
         out = np.empty((x.shape[0], self.output_dim), self.dtype)
@@ -443,6 +468,7 @@ class CudaEngine(Engine):
             out[start:start + chunk.shape[0]] = current[-1].copy_to_host()
         return out
 
+    @_locked
     def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                           *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
         ws, binary = self._upload_batch(x, y, sample_weight)
@@ -451,21 +477,25 @@ class CudaEngine(Engine):
         loss = float(self._totals.copy_to_host()[0])
         return loss, [g.copy_to_host() for g in self.grad_views]
 
+    @_locked
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
         ws, binary = self._upload_batch(x, y, sample_weight)
         self._sync_slots_to_device()
         self._halted.copy_to_device(np.zeros(1, np.int32))
+        self._totals.copy_to_device(np.zeros(2))
         current = self._gradients(ws, ws.x, True, step, 0, self._totals, binary, probabilities=outputs)
-        self._update(int(self.optimizer.iterations))
-        loss = float(self._totals.copy_to_host()[0])
-        if math.isfinite(loss):
+        self._update(int(self.optimizer.iterations), self._totals, 0)
+        loss, undone = self._totals.copy_to_host()
+        self.rejected_update = bool(undone)
+        if math.isfinite(loss) and not undone:
             self.optimizer.iterations = self.optimizer.iterations + 1
         self._sync_slots_to_host()
         if outputs:
-            return loss, current[-1].copy_to_host()
-        return loss
+            return float(loss), current[-1].copy_to_host()
+        return float(loss)
 
+    @_locked
     def train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
                     batches: Sequence[np.ndarray], on_batch_end: Callable | None = None,
                     *, outputs: bool = False, should_stop: Callable[[], bool] | None = None,
@@ -474,6 +504,7 @@ class CudaEngine(Engine):
         cuda = self._cuda
         rows = self._k.launch.rows          # a batch's rows of the epoch arrays, without slicing them
         x = self._host._check_x(x)
+        self.rejected_update = False
         batches = [np.asarray(index, dtype=np.int64).reshape(-1) for index in batches]
         if not batches:
             return np.zeros(0, np.float64)
@@ -481,6 +512,13 @@ class CudaEngine(Engine):
         y = np.asarray(y)
         sw = None if sample_weight is None else np.asarray(sample_weight)
         targets, coefs, flags = self._epoch_targets(y, sw, batches, order)
+        feedback = (on_batch_end is not None or should_stop is not None or outputs
+                    or on_batch_begin is not None)
+        opt = self.optimizer
+        first_step = int(opt.iterations)
+        # without feedback no callback runs between batches: every rate is checked before any launch
+        rates = [None] * len(batches) if feedback else \
+            [opt.learning_rate_at(first_step + i) for i in range(len(batches))]
         d_x = cuda.to_device(np.ascontiguousarray(x, dtype=self.dtype))
         d_order = cuda.to_device(order)
         d_xe = cuda.device_array((order.size, self.input_dim), self.dtype)
@@ -488,13 +526,9 @@ class CudaEngine(Engine):
         del d_x
         d_ye = cuda.to_device(targets)
         d_coef = cuda.to_device(coefs)
-        totals = cuda.device_array(len(batches), np.float64)
+        totals = cuda.to_device(np.zeros(2 * len(batches), np.float64))  # batch i: (loss, update undone)
         self._sync_slots_to_device()
         self._halted.copy_to_device(np.zeros(1, np.int32))
-        feedback = (on_batch_end is not None or should_stop is not None or outputs
-                    or on_batch_begin is not None)
-        opt = self.optimizer
-        first_step = int(opt.iterations)
         losses: list[float] = []
         start = 0
         ran = 0
@@ -504,26 +538,29 @@ class CudaEngine(Engine):
                 on_batch_begin(i)
             ws = self._workspace(index.size)
             step = first_step + i
-            current = self._gradients(ws, rows(d_xe, start, stop), True, step, i, totals, flags[i],
+            current = self._gradients(ws, rows(d_xe, start, stop), True, step, 2 * i, totals, flags[i],
                                       probabilities=outputs, y=rows(d_ye, start, stop),
                                       coef=rows(d_coef, start, stop))
-            self._update(step)
+            self._update(step, totals, 2 * i, rates[i])
             ran = i + 1
             start = stop
             if feedback:
-                loss = float(totals[i:i + 1].copy_to_host()[0])
+                loss, undone = totals[2 * i:2 * i + 2].copy_to_host()
+                loss = float(loss)
                 losses.append(loss)
-                if math.isfinite(loss):
+                self.rejected_update = bool(undone)
+                if math.isfinite(loss) and not undone:
                     opt.iterations = opt.iterations + 1
                 if on_batch_end is not None:
                     on_batch_end(i, loss, current[-1].copy_to_host() if outputs else None)
-                if not math.isfinite(loss) or (should_stop is not None and should_stop()):
+                if not math.isfinite(loss) or undone or (should_stop is not None and should_stop()):
                     break
         if not feedback:
-            all_losses = totals.copy_to_host()[:ran]
-            bad = np.flatnonzero(~np.isfinite(all_losses))
+            pairs = totals.copy_to_host()[:2 * ran].reshape(ran, 2)
+            bad = np.flatnonzero(~np.isfinite(pairs[:, 0]) | (pairs[:, 1] != 0))
             kept = ran if bad.size == 0 else int(bad[0]) + 1
-            losses = list(all_losses[:kept])
+            losses = list(pairs[:kept, 0])
+            self.rejected_update = bool(bad.size and pairs[bad[0], 1])
             opt.iterations = first_step + (kept if bad.size == 0 else kept - 1)
         self._sync_slots_to_host()
         return np.asarray(losses, dtype=np.float64)

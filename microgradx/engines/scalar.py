@@ -202,7 +202,9 @@ class ScalarEngine(Engine):
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
         loss, grads, y_pred = self._gradients(x, y, sample_weight, True, step)
         self.rejected_update = False
-        if np.isfinite(loss):
+        if np.isfinite(loss) and not all(np.isfinite(g).all() for g in grads):
+            self.rejected_update = True  # optimizer.apply refuses a non-finite gradient: skip the update
+        elif np.isfinite(loss):
             before, raw_iterations = self.get_weights(), self.optimizer._raw_iterations
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for just below
                 self.optimizer.apply(grads, self._weights)

@@ -2,7 +2,11 @@
 
 One call of :meth:`Optimizer.apply` (Keras' ``apply``/``apply_gradients``) runs, in this order:
 
-1. ``None`` gradients are dropped (with a warning); all ``None`` raises ``ValueError``.
+1. ``None`` gradients are dropped (with a warning); all ``None`` raises ``ValueError``. A NaN or inf
+   gradient raises ``ValueError`` naming ``grads[i]`` before any variable (or accumulator) changes:
+   Keras would write the NaN into the variable (its ``LossScaleOptimizer`` skips such steps). The fused
+   :meth:`Optimizer.apply_flat` does not scan the gradients (an extra pass per step); the engines
+   instead check the weights after each update and undo an update that made one non-finite.
 2. ``loss_scale_factor = s``: ``g <- g / s``.
 3. ``gradient_accumulation_steps = N``: on calls where ``(r + 1) % N != 0`` (``r`` = raw call counter)
    the gradient is only added to an accumulator and *no* variable changes; otherwise
@@ -32,6 +36,7 @@ there and exactly 0.01 here); negative hyper-parameters raise ``ValueError`` (Ke
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from numbers import Integral, Real
@@ -51,7 +56,20 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def _check_learning_rate(learning_rate: Any) -> Any:
     """Keras' rule: a Python float, a LearningRateSchedule or a zero-argument callable. An ``int``
     (``learning_rate=1``) is rejected, exactly as in Keras; write ``1.0``."""
-    if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
+    if isinstance(learning_rate, LearningRateSchedule):
+        return learning_rate
+    if callable(learning_rate):
+        try:
+            signature = inspect.signature(learning_rate)
+        except (TypeError, ValueError):  # some builtins have none: checked when called
+            return learning_rate
+        try:
+            signature.bind()
+        except TypeError:
+            raise ValueError(f"Argument `learning_rate` is a callable that needs arguments {signature}; expected a "
+                             f"callable that takes no arguments and returns the learning rate (or a "
+                             f"LearningRateSchedule, which is called with the step). Received: "
+                             f"learning_rate={learning_rate!r}") from None
         return learning_rate
     if not isinstance(learning_rate, (float, np.floating)):
         raise ValueError(
@@ -252,13 +270,26 @@ class Optimizer:
         self._raw_iterations = int(value) * (self.gradient_accumulation_steps or 1)
 
     def learning_rate_at(self, step: int) -> float:
-        """The learning rate used by the update at raw step ``step`` (a schedule sees ``step``)."""
+        """The learning rate used by the update at raw step ``step`` (a schedule sees ``step``).
+
+        A schedule or callable whose value at ``step`` is not a finite number >= 0 (or that fails)
+        raises ``ValueError`` naming ``learning_rate`` and the step, before any variable changes."""
         lr = self._learning_rate
-        if isinstance(lr, LearningRateSchedule):
-            return float(lr(step))
-        if callable(lr):
-            return float(lr())
-        return lr
+        if not callable(lr):
+            return lr
+        try:
+            value = lr(step) if isinstance(lr, LearningRateSchedule) else lr()
+        except (TypeError, ValueError, ArithmeticError) as error:
+            raise ValueError(f"`learning_rate` ({lr!r}) failed at step {step}: {type(error).__name__}: {error}. "
+                             f"Expected a LearningRateSchedule, or a callable that takes no arguments, "
+                             f"returning a finite float >= 0.") from error
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not math.isfinite(value) \
+                or value < 0:
+            raise ValueError(f"`learning_rate` ({lr!r}) gave {value!r} at step {step}; expected a finite "
+                             f"number >= 0. The update was not applied.")
+        return float(value)
 
     @property
     def learning_rate(self) -> float:
@@ -370,11 +401,19 @@ class Optimizer:
                                  f"was built for {self.shapes[i]} and {self.dtype}")
         active = [i for i, g in enumerate(grads) if g is not None]
         gradients = [self._gradient_array(grads[i], work[i], i) for i in active]
+        for i, g in zip(active, gradients):                                      # 1b. finite gradients
+            bad = ~np.isfinite(g)
+            if np.any(bad):
+                index = tuple(int(k) for k in np.argwhere(bad)[0])
+                raise ValueError(f"grads[{i}] (the gradient of variables[{i}], shape {g.shape}) holds a non-finite "
+                                 f"value: {g[index]} at index {index} ({int(bad.sum())} in all). The update was not "
+                                 f"applied: no variable changed. Lower the learning rate or scale the inputs, "
+                                 f"or clip the gradients before calling apply().")
         if self.loss_scale_factor is not None:                                   # 2. loss scale
             gradients = [g / self.dtype.type(self.loss_scale_factor) for g in gradients]
+        lr = self._learning_rate_of_this_call()  # checked before the accumulators change
         gradients = self._accumulate(gradients, [self._view(self._accumulator, i) for i in active])  # 3.
         if gradients is not None:
-            lr = self.learning_rate_at(self._raw_iterations)
             t = self.iterations + 1
             gradients = self._clip(dict(zip(active, gradients)))                 # 4. clipping
             for i in active:
@@ -426,6 +465,7 @@ class Optimizer:
                              f"was built for ({self.segments}, {self.dtype})")
         if self.loss_scale_factor is not None:
             g = g / w.dtype.type(self.loss_scale_factor)
+        lr = self._learning_rate_of_this_call()  # checked before the accumulator changes
         step_now = self._accumulate([g], [self._accumulator])
         if step_now is not None:
             g = np.ascontiguousarray(step_now[0])
@@ -435,7 +475,6 @@ class Optimizer:
             scales = np.ones(len(segments), dtype=np.float64)
             if self.clipnorm or self.global_clipnorm:
                 scales[:] = self._clip_scales(kernels.squared_norms(g, offsets, sizes))
-            lr = self.learning_rate_at(self._raw_iterations)
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
@@ -462,6 +501,13 @@ class Optimizer:
             return None
         o, s = self.segments[index]
         return buffer[o:o + s].reshape(self.shapes[index])
+
+    def _learning_rate_of_this_call(self) -> float | None:
+        """The learning rate of the update this call makes (``None`` on an accumulate-only call)."""
+        n = self.gradient_accumulation_steps
+        if n and (self._raw_iterations + 1) % n != 0:
+            return None
+        return self.learning_rate_at(self._raw_iterations)
 
     def _accumulate(self, grads: list[np.ndarray], accumulators: list[np.ndarray | None]):
         """Gradient accumulation: ``None`` on an accumulate-only call, else the gradients to apply."""

@@ -5,6 +5,12 @@ update) and returns a Python float. Pass one as ``learning_rate`` to any optimiz
 
 PyTorch's ``torch.optim.lr_scheduler`` objects instead mutate the optimizer's ``lr`` once per
 ``scheduler.step()`` (usually per epoch); Keras schedules are pure functions of the step.
+
+Unlike Keras, arguments that would give a negative or non-finite rate are refused at construction
+(a negative initial or end rate, a negative ``decay_rate``, ``CosineDecay(alpha < 0)``,
+``PolynomialDecay(power < 0)``); a rate that only goes wrong at some step (``ExponentialDecay`` whose
+``decay_rate ** p`` overflows) is a ``ValueError`` at that step, naming ``learning_rate`` and the step
+(:meth:`microgradx.optimizers.Optimizer.learning_rate_at`).
 """
 
 from __future__ import annotations
@@ -55,16 +61,16 @@ class LearningRateSchedule:
 
 class _DecayOverSteps(LearningRateSchedule):
     """What ExponentialDecay and InverseTimeDecay share: ``lr0``, ``decay_steps``, ``decay_rate``,
-    ``staircase`` and the progress ``p = step / decay_steps`` (floored with ``staircase``)."""
+    ``staircase`` and the progress ``p = step / decay_steps`` (floored with ``staircase``).
 
-    #: whether ``decay_rate`` may be negative (a growing rate is allowed by ExponentialDecay only).
-    decay_rate_may_be_negative = True
+    ``decay_rate`` must be >= 0 (a negative base has no real power; a growing rate, ``decay_rate > 1``,
+    is allowed)."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool, name: str) -> None:
-        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate")
+        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate", non_negative=True)
         self.decay_steps = _real(decay_steps, "decay_steps", positive=True)
-        self.decay_rate = _real(decay_rate, "decay_rate", non_negative=not self.decay_rate_may_be_negative)
+        self.decay_rate = _real(decay_rate, "decay_rate", non_negative=True)
         self.staircase = bool(staircase)
         self.name = name
 
@@ -92,8 +98,6 @@ class ExponentialDecay(_DecayOverSteps):
 class InverseTimeDecay(_DecayOverSteps):
     """``lr0 / (1 + decay_rate * step / decay_steps)``; with ``staircase`` the ratio is floored."""
 
-    decay_rate_may_be_negative = False
-
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay") -> None:
         super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
@@ -115,7 +119,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.boundaries = [_real(b, "boundaries") for b in boundaries]
         if any(b2 <= b1 for b1, b2 in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(f"Argument `boundaries` must be strictly increasing, received {self.boundaries}")
-        self.values = [_real(v, "values") for v in values]
+        self.values = [_real(v, "values", non_negative=True) for v in values]
         self.name = name
 
     def __call__(self, step: int) -> float:
@@ -137,11 +141,12 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
                  name: str = "CosineDecay", warmup_target: float | None = None,
                  warmup_steps: int = 0) -> None:
-        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate")
+        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate", non_negative=True)
         self.decay_steps = _real(decay_steps, "decay_steps", positive=True)
-        self.alpha = _real(alpha, "alpha")
+        self.alpha = _real(alpha, "alpha", non_negative=True)
         self.name = name
-        self.warmup_target = None if warmup_target is None else _real(warmup_target, "warmup_target")
+        self.warmup_target = None if warmup_target is None else _real(warmup_target, "warmup_target",
+                                                                      non_negative=True)
         self.warmup_steps = _real(warmup_steps, "warmup_steps", non_negative=True)
 
     def __call__(self, step: int) -> float:
@@ -166,10 +171,10 @@ class PolynomialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0001,
                  power: float = 1.0, cycle: bool = False, name: str = "PolynomialDecay") -> None:
-        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate")
+        self.initial_learning_rate = _real(initial_learning_rate, "initial_learning_rate", non_negative=True)
         self.decay_steps = _real(decay_steps, "decay_steps", positive=True)
-        self.end_learning_rate = _real(end_learning_rate, "end_learning_rate")
-        self.power = _real(power, "power")
+        self.end_learning_rate = _real(end_learning_rate, "end_learning_rate", non_negative=True)
+        self.power = _real(power, "power", non_negative=True)
         self.cycle = bool(cycle)
         self.name = name
 

@@ -119,32 +119,51 @@ fig.savefig("04_gradient_descent.png", dpi=100)
 # %%
 hessian = 2.0 * design.T @ design / len(xs)
 critical = 2.0 / np.linalg.eigvalsh(hessian).max()
-rates = {"too small": 0.02 * critical, "too large": 1.1 * critical, "stable": 0.5 * critical}
-runs = {name: gradient_descent(rate, max_steps=100) for name, rate in rates.items()}
+rates = {"too small": 0.01 * critical, "too large": 1.1 * critical, "stable": 0.5 * critical}
+steps = {"too small": 40, "too large": 12, "stable": 40}   # the steps drawn below, and the only ones taken
+runs = {name: gradient_descent(rate, max_steps=steps[name]) for name, rate in rates.items()}
 print(f"critical learning rate 2 / lambda_max = {critical:.4f}")
-for name, (run_path, run_losses) in runs.items():
-    print(f"{name:10} η = {rates[name]:.4f}: J after {len(run_losses)} steps = {run_losses[-1]:.4g}")
-
-small, large, stable = (runs[name][1] for name in rates)
-assert large[-1] > 1e3 * large[0] and all(b > a for a, b in zip(large[5:], large[6:]))  # diverges
 lowest = float(np.mean((ys - design @ w_exact) ** 2))   # J at the least-squares weights
-assert stable[-1] - lowest < 1e-6                       # stable: converged to the minimum
-assert small[-1] - lowest > 1e3 * (stable[-1] - lowest)  # too small: far behind after as many steps
+start_distance = np.linalg.norm(runs["stable"][0][0] - w_exact)
+final_loss = {name: loss_numbers(*runs[name][0][-1]).item() for name in rates}   # J at the last drawn step
+for name, (run_path, run_losses) in runs.items():
+    print(f"{name:10} η = {rates[name]:.4f}: after {len(run_path) - 1} steps J = {final_loss[name]:.4g}, "
+          f"distance to the minimum {np.linalg.norm(run_path[-1] - w_exact) / start_distance:.1%} of the start's")
+
+small_path, large_path, stable_path = (runs[name][0] for name in rates)
+distances = {name: np.linalg.norm(runs[name][0] - w_exact, axis=1) for name in rates}
+assert distances["too small"][-1] > 0.4 * start_distance            # too small: still far after 40 steps
+assert distances["stable"][-1] < 0.01 * start_distance              # stable: at the minimum
+assert np.all(np.diff(distances["too large"][3:]) > 0)              # too large: further out at every step
+assert distances["too large"][-1] > 3 * start_distance
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
 for ax, (name, (run_path, run_losses)) in zip(axes, runs.items()):
-    ax.contour(grid0, grid1, surface, levels=np.geomspace(0.05, surface.max(), 20), cmap="viridis")
-    ax.plot(run_path[:30, 0], run_path[:30, 1], "r.-", markersize=4)   # the first 30 steps
-    ax.plot(*w_exact, "y*", markersize=14, markeredgecolor="black")
-    ax.set(xlim=(grid0.min(), grid0.max()), ylim=(grid1.min(), grid1.max()), xlabel="w0", ylabel="w1",
-           title=f"{name}: η = {rates[name]:.3f}, final J = {run_losses[-1]:.3g}")
+    low = np.minimum(run_path.min(axis=0), w_exact) - 0.4     # each panel shows all of its steps
+    high = np.maximum(run_path.max(axis=0), w_exact) + 0.4
+    g0, g1 = np.meshgrid(np.linspace(low[0], high[0], 150), np.linspace(low[1], high[1], 150))
+    view = loss_numbers(g0, g1)
+    ax.contour(g0, g1, view, levels=np.geomspace(max(view.min(), 0.05), view.max(), 15), cmap="viridis",
+               linewidths=0.8)
+    ax.plot(run_path[:, 0], run_path[:, 1], "-", color="tab:red", linewidth=0.7, alpha=0.6)
+    ax.plot(run_path[:, 0], run_path[:, 1], "o", color="tab:red", markersize=3.5)
+    if name == "too large":                                     # number the steps: side to side, further out
+        for k, (a, b) in enumerate(run_path):
+            ax.annotate(str(k), (a, b), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.plot(*run_path[0], "ks", label="start")
+    ax.plot(*w_exact, "y*", markersize=14, markeredgecolor="black", label="minimum W*")
+    ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), xlabel="w0", ylabel="w1")
+    ax.set_title(f"{name}: η = {rates[name]:.3f}, {len(run_path) - 1} steps drawn\n"
+                 f"J after them = {final_loss[name]:.3g}  (J(W*) = {lowest:.3f})", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
 fig.suptitle("Too small crawls, too large overshoots and diverges, stable converges")
 fig.savefig("04_learning_rates_2d.png", dpi=100)
 
 # %% [markdown]
-# **What you should see:** left, short steps that are still far from the star after 100 steps; middle, a path that
-# jumps from one side of the valley to the other, further out each time; right, a path into the star.
+# **What you should see:** left, 40 short steps that still leave almost half of the way to the star; middle, 12
+# steps that jump from one side of the valley to the other, further out each time (the view widens to hold
+# them); right, 40 steps into the star.
 #
 # ## The lecture's picture: false local minima
 #

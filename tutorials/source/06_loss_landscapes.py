@@ -18,8 +18,9 @@ import math
 import numpy as np
 
 import microgradx as mgx
-from microgradx.viz.landscape import (WeightTrajectory, filter_normalized_direction, loss_line,
-                                      plot_landscape, plot_trajectory, trajectory_pca)
+from microgradx.viz.landscape import (WeightTrajectory, filter_normalized_direction, hard_landscape, loss_line,
+                                      plot_hard_landscape, plot_landscape, plot_trajectory, trajectory_pca,
+                                      unflatten)
 
 # %% [markdown]
 # ## Train a small network, recording its weights after every epoch
@@ -76,13 +77,56 @@ assert np.allclose(model.get_weights()[0], weights[0])   # the model got its own
 # ## 1-D, 2-D and 3-D pictures of the landscape
 
 # %%
-fig = plot_landscape(model, x, y, points=15, save="06_landscape.png")
+fig = plot_landscape(model, x, y, points=41, save="06_landscape.png")
 fig
 
 # %% [markdown]
 # **What you should see:** left, a valley with the trained weights (star) at the bottom and the accuracy
-# (dashed) highest there; middle, closed contours around the star: the minimum sits in a basin; right, the
-# same plane as a bowl-shaped surface.
+# (dashed) highest there; middle, closed contours around the star; right, the same plane as a bowl-shaped
+# surface. Around this small network's weights the landscape is smooth: the opposite of the lecture's slide.
+#
+# ## Why the slide says "difficult": deep narrow networks and barriers between minima
+#
+# Li et al.'s chaotic surface belongs to a *deep* network without skip connections. We can see the same thing
+# at our scale: the same two moons, a shallow 2-16-1 network and a deep narrow one (six hidden layers of 8
+# units), each plane drawn as $\log_{10}$ of the loss, with the local minima of the sampled grid marked. And
+# a second, direction-free test of convexity: train from two seeds $a$ and $b$ and walk the straight line
+# $(1 - t)\,\theta_a + t\,\theta_b$. A convex loss could not rise above its two ends on that line.
+
+# %%
+hard = hard_landscape()          # 41 x 41 planes, three pairs of seeds per network (a few seconds)
+shallow, deep = hard.networks
+for name in hard.networks:
+    print(f"{name}: {hard.minima(name)} local minima on the grid; barriers between minima "
+          f"{np.round(hard.barriers(name), 3).tolist()}")
+assert hard.minima(shallow) <= 2 and hard.minima(deep) >= 4          # one basin vs a chaotic surface
+assert all(np.all(hard.barriers(name) > 0.1) for name in hard.networks)   # every line crosses a barrier
+assert hard.barriers(deep).mean() > 0.5
+fig = plot_hard_landscape(hard, save="06_hard_landscape.png")
+fig
+
+# %% [markdown]
+# Swapping two hidden units (their incoming weights, their bias and their outgoing weights) gives *the same*
+# function, so every minimum has many copies in weight space:
+
+# %%
+k1, b1, k2, b2, k3, b3 = model.get_weights()
+swap = np.arange(16)
+swap[[0, 1]] = [1, 0]
+permuted = [k1[:, swap], b1[swap], k2[swap], b2, k3, b3]
+before = model.predict(x, verbose=0)
+model.set_weights(permuted)
+after = model.predict(x, verbose=0)
+model.set_weights([k1, b1, k2, b2, k3, b3])
+assert np.allclose(before, after, rtol=1e-12) and not np.allclose(permuted[0], k1)
+print("the same predictions from different weights: units 1 and 2 of the first hidden layer swapped")
+
+# %% [markdown]
+# **What you should see:** left, one basin; middle, a narrow, steep basin around the trained weights with
+# several other dips and ridges around it; right, the loss rising in the middle of the line between two good
+# minima: for the deep network by most of the loss of a random guess (0.69), even for the shallow one. Part of
+# the reason: swapping two hidden units gives the same function, so the same minimum exists at many places
+# in weight space, and the straight line between two copies leaves the valley.
 #
 # ## The path training took
 #
@@ -95,12 +139,22 @@ print(f"the two principal directions explain {explained[0]:.0%} and {explained[1
 assert np.allclose(coords[-1], 0.0) and 0 < explained.sum() <= 1 + 1e-12
 assert np.allclose(directions @ directions.T, np.eye(2), atol=1e-10)   # orthonormal directions
 
-fig = plot_trajectory(model, x, y, trajectory, points=15, save="06_trajectory.png")
+fig = plot_trajectory(model, x, y, trajectory, points=41, save="06_trajectory.png")
 fig
 
 # %% [markdown]
 # **What you should see:** the path starts at the square (the random initial weights, on higher ground) and runs
-# downhill across the contours into the star; almost all of the movement lies along one direction.
+# downhill across the contours to the star; most of the movement lies along one direction. The title says
+# whether the plane still goes lower beyond the star (training had not converged yet) or not.
+
+# %%
+model.set_weights(unflatten(trajectory.snapshots[0], weights))   # the weights before training
+initial_loss = model.evaluate(x, y, verbose=0)[0]
+model.set_weights(weights)
+final_loss = model.evaluate(x, y, verbose=0)[0]
+print(f"loss at the initial weights {initial_loss:.3f}, at the end {final_loss:.3f}; "
+      f"{explained[0]:.0%} of the movement along the first direction")
+assert initial_loss > final_loss and explained[0] > 0.5
 
 # %% [markdown]
 # ## Exercises

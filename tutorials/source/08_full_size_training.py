@@ -71,17 +71,19 @@ assert abs(loss_scalar - loss_cpu) < 1e-10 and largest < 1e-10
 # ## Timed: the same `fit` on each engine
 #
 # The scalar engine gets 16 samples (one batch, no validation: a graph of about 150,000 `Value`s); the CPU
-# engine the whole training set, validated on the test set after every epoch. We compare training **samples
+# engine the whole training set, of which `validation_split=0.2` holds back the last 20% to validate on after
+# every epoch. The test set stays unseen until the very end: choosing anything (epochs, learning rate) by
+# looking at test loss would make the final test score optimistic. We compare training **samples
 # per second**. The CPU engine's first call also compiles its kernels (Numba caches them on
 # disk, so the next session starts fast): we time that warm-up separately.
 
 # %%
 def timed_fit(model: mgx.Sequential, x: np.ndarray, y: np.ndarray, epochs: int,
               validate: bool = True) -> tuple[float, object]:
-    """Seconds taken by model.fit (validating on the test set after each epoch when ``validate``)."""
+    """Seconds taken by model.fit (validating on the last 20% of ``x`` after each epoch when ``validate``)."""
     start = time.perf_counter()
     history = model.fit(x, y, batch_size=32, epochs=epochs, verbose=0,
-                        validation_data=(x_test, y_test) if validate else None)
+                        validation_split=0.2 if validate else 0.0)
     return time.perf_counter() - start, history
 
 
@@ -97,7 +99,7 @@ print(f"cpu: first call (kernel compilation or cache load) {time.perf_counter() 
 epochs = 20
 cpu_model = make_model("cpu")
 seconds, history = timed_fit(cpu_model, x_train, y_train, epochs=epochs)
-throughput["cpu"] = epochs * len(x_train) / seconds
+throughput["cpu"] = epochs * round(0.8 * len(x_train)) / seconds     # samples trained on (80% of the set)
 print(f"cpu: {epochs} epochs of {len(x_train)} samples in {seconds:.2f} s")
 
 # %% [markdown]
@@ -111,7 +113,7 @@ if cuda_available():
     timed_fit(make_model("cuda"), x_train[:64], y_train[:64], epochs=1, validate=False)   # compile kernels
     cuda_model = make_model("cuda")
     seconds, cuda_history = timed_fit(cuda_model, x_train, y_train, epochs=epochs)
-    throughput["cuda"] = epochs * len(x_train) / seconds
+    throughput["cuda"] = epochs * round(0.8 * len(x_train)) / seconds
     print(f"cuda: {epochs} epochs in {seconds:.2f} s")
     cuda_accuracy = cuda_model.evaluate(x_test, y_test, verbose=0)[1]
     assert cuda_accuracy > 0.9
@@ -124,7 +126,8 @@ print(f"cpu engine after {epochs} epochs: test loss {test_loss:.3f}, test accura
 assert test_accuracy > 0.9
 for engine, rate in throughput.items():
     print(f"{engine:6}: {rate:12,.0f} samples/s  ({rate / throughput['scalar']:,.0f}x the scalar engine)")
-assert throughput["cpu"] > 10 * throughput["scalar"]
+assert throughput["cpu"] > 100 * throughput["scalar"]      # orders of magnitude apart
+assert list(throughput) == ["scalar", "cpu"] + (["cuda"] if cuda_available() else [])   # one bar per engine
 
 # %%
 fig, (ax_speed, ax_curve) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
@@ -132,18 +135,19 @@ names = list(throughput)
 ax_speed.bar(names, [throughput[n] for n in names], color=["tab:gray", "tab:blue", "tab:green"][:len(names)])
 ax_speed.set_yscale("log")
 ax_speed.set(xlabel="engine", ylabel="training samples per second (log scale)",
-             title="The same model and fit(), three engines")
+             title=f"The same model and fit() on the {len(names)} engines available here")
 epochs_axis = np.arange(1, epochs + 1)
 ax_curve.plot(epochs_axis, history.history["loss"], label="train loss")
-ax_curve.plot(epochs_axis, history.history["val_loss"], "--", label="test loss")
+ax_curve.plot(epochs_axis, history.history["val_loss"], "--", label="validation loss (20% held out)")
 ax_curve.set(xlabel="epoch", ylabel="sparse categorical cross-entropy", title="CPU engine on the digits")
 ax_curve.legend()
 fig.savefig("08_engines.png", dpi=100)
 
 # %% [markdown]
-# **What you should see:** left, bars several orders of magnitude apart (the scalar engine builds and walks a
-# graph of Python objects; the kernels work on whole arrays); right, both losses falling as the network learns
-# the digits (above 90% test accuracy). On a GPU a model this small, in batches of 32, is not faster than the
+# **What you should see:** left, one bar per engine available here (scalar and CPU; a third for CUDA only on a
+# machine with an NVIDIA GPU), orders of magnitude apart (the scalar engine builds and walks a graph of Python
+# objects; the kernels work on whole arrays); right, both losses falling as the network learns the digits
+# (above 90% accuracy on the test set, which no training decision looked at). On a GPU a model this small, in batches of 32, is not faster than the
 # CPU: each step launches a few dozen tiny kernels, and their launch cost dominates. The GPU pays off with
 # wide layers and large batches.
 
