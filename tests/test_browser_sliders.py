@@ -9,6 +9,7 @@ import pytest
 from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
 from microgradx.viz import slider_demos as demos
 from microgradx.viz import sliders as sl
+from microgradx.viz.optimizers import RACERS
 
 
 def _open(page, path):
@@ -69,7 +70,7 @@ def test_each_optimizer_slider_moves_only_its_own_path(page, tmp_path):
     page.locator('input[data-control="lr_Adam"]').focus()
     page.keyboard.press("ArrowLeft")
     after = _shown(page)
-    adam = 1 + list(demos.RACERS_ORDER).index("Adam")
+    adam = 1 + list(RACERS).index("Adam")
     changed = [k for k, (a, b) in enumerate(zip(before["keys"].split("|"), after["keys"].split("|"))) if a != b]
     assert changed == [adam]
     selection = [int(i) for i in after["selection"].split("-")]

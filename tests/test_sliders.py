@@ -14,6 +14,7 @@ import pytest
 
 from microgradx.exercises.regularization import early_stopping_run
 from microgradx.viz import slider_demos as demos
+from microgradx.viz.optimizers import best_learning_rates
 from microgradx.viz import sliders as sl
 
 
@@ -120,9 +121,12 @@ def test_descent_rates_straddle_the_critical_rate_and_momentum_rescues_the_large
 
 
 # ------------------------------------------------------------------------------ the race
+RACED = ("SGD", "SGD+momentum", "Adam")
+
+
 @pytest.fixture(scope="module")
 def race():
-    return demos.race_spec(surfaces=("ravine",))
+    return demos.race_spec(surfaces=("ravine",), racers=RACED)
 
 
 def test_race_sgd_diverges_exactly_above_its_stability_bound_on_the_ravine(race):
@@ -130,17 +134,21 @@ def test_race_sgd_diverges_exactly_above_its_stability_bound_on_the_ravine(race)
     (momentum 0.9) for η > 2 (1 + 0.9) / 4."""
     for name, bound in (("SGD", 2 / 4), ("SGD+momentum", 2 * 1.9 / 4)):
         for rate in demos.RACE_RATES:
-            data = sl.parts_at(race, **{f"lr_{name}": rate})[list(demos.RACERS_ORDER).index(name) + 1]["data"]
+            data = sl.parts_at(race, **{f"lr_{name}": rate})[RACED.index(name) + 1]["data"]
             assert data["diverged"] == (rate > bound), (name, rate)
 
 
 def test_race_has_one_slider_per_optimizer_and_captions_name_their_rate(race):
     names = [c["name"] for c in race["controls"]]
-    assert names == ["surface"] + [f"lr_{n}" for n in demos.RACERS_ORDER]
-    for layer, name in zip(race["layers"][1:], demos.RACERS_ORDER):
+    assert names == ["surface"] + [f"lr_{n}" for n in RACED]
+    for layer, name in zip(race["layers"][1:], RACED):
         for key, frame in layer["frames"].items():
             rate = demos.RACE_RATES[int(key.split("-")[1])]
-            assert frame["text"].startswith(f"{name} (η = {rate:g}): ")
+            assert frame["text"].startswith(f"{name} (η = {rate:.3g}; best of the sweep here: ")
+    best = best_learning_rates("ravine", RACED)
+    for c, name in enumerate(RACED, start=1):                   # each slider starts at its best rate
+        control = race["controls"][c]
+        assert control["values"][control["index"]] == pytest.approx(best[name])
 
 
 # ------------------------------------------------------------------------------ fitting

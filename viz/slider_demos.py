@@ -22,7 +22,7 @@ import numpy as np
 from . import sliders as sl
 from ._style import OPTIMIZER_COLORS
 
-__all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "RACERS_ORDER", "race_spec", "fitting_spec",
+__all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
            "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "thin"]
 
 
@@ -163,10 +163,14 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
 
 
 # ------------------------------------------------------------------------------------ the optimizer race
-#: the learning rates each optimizer's slider offers (log-spaced)
-RACE_RATES = (1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-#: the racers, one slider each, in the lecture's table order
-RACERS_ORDER = ("SGD", "SGD+momentum", "Adam", "Adadelta", "Adagrad", "RMSprop")
+def _race_rates() -> tuple[float, ...]:
+    from .optimizers import SWEEP_RATES
+
+    return tuple(SWEEP_RATES)
+
+
+#: the learning rates each optimizer's slider offers: the race's sweep, half a decade apart
+RACE_RATES = _race_rates()
 
 
 def _nearest(values: Sequence[float], target: float) -> int:
@@ -175,15 +179,17 @@ def _nearest(values: Sequence[float], target: float) -> int:
 
 def race_spec(surfaces: Sequence[str] = ("ravine", "saddle", "rosenbrock"), *, rates: Sequence[float] = RACE_RATES,
               racers: Sequence[str] | None = None) -> dict[str, Any]:
-    """The optimizer race with one learning-rate slider per optimizer and one for the surface."""
-    from .optimizers import SURFACES, make_optimizers, run_optimizer
+    """The optimizer race with one learning-rate slider per optimizer (starting at its best rate on the first
+    surface, :func:`~microgradx.viz.optimizers.best_learning_rates`) and one for the surface."""
+    from .optimizers import RACERS, SURFACES, best_learning_rates, loss_gaps, make_optimizers, run_optimizer
 
-    racers = list(RACERS_ORDER if racers is None else racers)
+    racers = list(RACERS if racers is None else racers)
     first = SURFACES[surfaces[0]]
+    best = {s: best_learning_rates(s, racers) for s in surfaces}
     controls = [sl.control("surface", "surface", list(surfaces), [SURFACES[s].formula for s in surfaces], 0)]
     for name in racers:
-        controls.append(sl.control(f"lr_{name}", f"{name} η", list(rates), [f"{r:g}" for r in rates],
-                                   _nearest(rates, first.learning_rates.get(name, 0.01))))
+        controls.append(sl.control(f"lr_{name}", f"{name} η", list(rates), [f"{r:.3g}" for r in rates],
+                                   _nearest(rates, best[surfaces[0]][name])))
 
     def background(k: int) -> dict[str, Any]:
         surface = SURFACES[surfaces[k]]
@@ -201,20 +207,20 @@ def race_spec(surfaces: Sequence[str] = ("ravine", "saddle", "rosenbrock"), *, r
         def frame(k: int, r: int) -> dict[str, Any]:
             surface = SURFACES[surfaces[k]]
             path = run_optimizer(make_optimizers({name: rates[r]}, [name])[name], surface)
-            gaps = np.array([surface.loss(p) - surface.minimum if not np.isnan(p).any() else np.nan for p in path])
+            gaps = loss_gaps(surface, path)
             finite = gaps[~np.isnan(gaps)]
-            if np.isnan(gaps).any():
-                outcome = f"diverged (loss above 1e6 at step {len(finite)})"
-            else:
-                outcome = f"f − f* = {finite[-1]:.2g} after {len(finite) - 1} steps"
+            diverged = bool(np.isnan(gaps).any())
+            outcome = (f"diverged (loss above 1e6 at step {len(finite)})" if diverged
+                       else f"f − f* = {finite[-1]:.2g} after {len(finite) - 1} steps")
             color = OPTIMIZER_COLORS[name]
             curve = np.column_stack([np.arange(len(gaps)), np.maximum(gaps, 1e-12)])
             shown = len(finite)                                  # thin the recorded part, keep the NaN gap
-            return sl.part({0: {"lines": [sl.line(thin(path[:shown]), color, label=name, width=2)]},
-                            1: {"lines": [sl.line(thin(curve[:shown]), color, label=name, width=2)]}},
-                           f"{name} (η = {rates[r]:g}): {outcome}",
-                           {"learning_rate": rates[r], "diverged": bool(np.isnan(gaps).any()),
-                            "steps": len(finite) - 1, "gap": float(finite[-1])})
+            return sl.part({0: {"lines": [sl.line(thin(path[:shown], 40), color, label=name, width=2)]},
+                            1: {"lines": [sl.line(thin(curve[:shown], 40), color, label=name, width=2)]}},
+                           f"{name} (η = {rates[r]:.3g}; best of the sweep here: {best[surfaces[k]][name]:.3g}): "
+                           f"{outcome}",
+                           {"learning_rate": rates[r], "diverged": diverged, "steps": len(finite) - 1,
+                            "gap": float(finite[-1])})
         return frame
 
     panels = [{"title": "", "xlabel": "x", "ylabel": "y", "xlim": list(first.xlim), "ylim": list(first.ylim)},
@@ -223,7 +229,8 @@ def race_spec(surfaces: Sequence[str] = ("ravine", "saddle", "rosenbrock"), *, r
     layers = [sl.layer([0], background, [len(surfaces)])]
     for c, name in enumerate(racers, start=1):
         layers.append(sl.layer([0, c], racer(name), [len(surfaces), len(rates)]))
-    return sl.make_spec("The optimizer race: one learning rate per optimizer", controls, panels, layers)
+    return sl.make_spec("The optimizer race: one learning rate per optimizer (each starts at its best)", controls,
+                        panels, layers)
 
 
 # ------------------------------------------------------------------------------------ fitting
