@@ -98,5 +98,10 @@ def test_the_library_writers_go_through_it(tmp_path, umask):
 
     graph.save_dot(Value(2.0) * Value(3.0), tmp_path / "g.dot")
     assert _mode(tmp_path / "g.dot") == 0o644
-    assert sorted(os.listdir(tmp_path)) == ["g.dot", "w.npz"]
+    from microgradx.viz import _style
+
+    umask(0o027)
+    _style.save_figure(_style.new_figure()[0], tmp_path / "f.png")
+    assert _mode(tmp_path / "f.png") == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["f.png", "g.dot", "w.npz"]
     np.testing.assert_array_equal(np.load(tmp_path / "w.npz")["w0"], model.get_weights()[0])

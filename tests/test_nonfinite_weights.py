@@ -66,13 +66,22 @@ def test_finite_training_warns_nothing():
         model.fit(X, Y, batch_size=2, epochs=3, verbose=0)
 
 
-@pytest.mark.parametrize("engine", ["cpu", "scalar"])
+@pytest.mark.parametrize("engine", ["cpu", "scalar", "cuda"])
 def test_predict_with_a_non_finite_weight_is_a_clear_error(engine):
+    if engine == "cuda":
+        pytest.importorskip("numba.cuda")
     model = _model(engine, 0.01, "float64")
+    weights = model.get_weights()
+    assert model.engine.weights_finite()
     if engine == "cpu":
         model.engine.weight_views[2][1, 0] = np.inf   # dense_1/kernel[1, 0], behind set_weights' back
-    else:
+    elif engine == "scalar":
         model.engine._weights[2][1, 0] = np.inf
+    else:
+        host = model.engine._host.params
+        host[:] = np.concatenate([w.ravel() for w in weights])
+        host[model.engine.segments[2][0] + 1 * 1 + 0] = np.inf   # kernel (3, 1): [1, 0] is element 1
+        model.engine.params.copy_to_device(host)
     with pytest.raises(ValueError, match=r"non-finite weight .*dense_\d*/?.*kernel\[1, 0\] = inf.*`predict\(\)`"):
         model.predict(X, verbose=0)
 
@@ -105,3 +114,27 @@ def test_the_cuda_engine_undoes_an_overflowing_update_in_its_device_loop(feedbac
     assert model.optimizer.iterations == 1
     for w, w0 in zip(model.get_weights(), after_one):
         np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the CUDA simulator's numpy scalars
+@pytest.mark.parametrize("engine", ["cpu", "scalar", "cuda"])
+def test_huge_finite_weights_count_as_finite(engine):
+    """1e200 squares beyond the float64 range: the check must still call it finite."""
+    if engine == "cuda":
+        pytest.importorskip("numba.cuda")
+    model = _model(engine, 0.01, "float64")
+    model.set_weights([np.full(w.shape, 1e200) for w in model.get_weights()])
+    assert model.engine.weights_finite()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_fused_check_finds_one_bad_entry_anywhere(dtype, bad):
+    from microgradx.kernels.optimizers import all_finite
+
+    a = np.linspace(-3e38 if dtype == np.float32 else -1e300, 1e30, 1031).astype(dtype)
+    assert all_finite(a) and all_finite(a[:0])
+    for position in (0, 7, 512, 1030):
+        b = a.copy()
+        b[position] = bad
+        assert not all_finite(b), position

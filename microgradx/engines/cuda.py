@@ -267,6 +267,15 @@ class CudaEngine(Engine):
             self.params.copy_to_host(self._host.params)
         return self._host.get_weights()
 
+    def weights_finite(self) -> bool:
+        """One launch and a copy of one float per weight: ``sum(w_i^2)`` is finite for finite float32
+        weights; a float64 weight beyond 1e154 squares to inf, so a non-finite sum is confirmed on the host."""
+        with self._lock:
+            self._k.optimizers.squared_norms(self.params, self._offsets, self._squares)
+            if np.all(np.isfinite(self._squares.copy_to_host())):
+                return True
+        return super().weights_finite()
+
     def optimizer_state(self) -> list[dict[str, np.ndarray]]:
         if self._slots:
             self._sync_slots_to_host()
