@@ -661,7 +661,18 @@ def test_dropout_and_early_stopping_claims(fits, tmp_path):
     def confidence(run):
         return np.mean([np.abs(np.asarray(m.predict(problem.x_val, verbose=0)) - 0.5).mean() for m in run.models])
 
-    assert confidence(early) < confidence(dropout)                            # unsure answers, cheap mistakes
+    assert confidence(early) < confidence(dropout)                            # unsure answers ...
+
+    def mistake_cost(run):                                                    # ... and cheap mistakes
+        costs = []
+        for model in run.models:
+            p = np.clip(np.asarray(model.predict(problem.x_val, verbose=0)).reshape(-1), 1e-7, 1 - 1e-7)
+            y = problem.y_val.reshape(-1)
+            wrong = (p >= 0.5) != (y >= 0.5)
+            costs.append(-(y * np.log(p) + (1 - y) * np.log(1 - p))[wrong].mean())
+        return np.mean(costs)
+
+    assert mistake_cost(early) < mistake_cost(dropout)
     assert dropout.answers_flipped(problem).mean() < 0.5
     for stopper in early.stoppers:
         assert stopper.restore_best_weights and stopper.stopped_epoch > 0
