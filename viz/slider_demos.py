@@ -21,6 +21,7 @@ import numpy as np
 
 from . import sliders as sl
 from ._style import OPTIMIZER_COLORS
+from .optimizers import SWEEP_RATES
 
 __all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
            "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "thin"]
@@ -163,14 +164,8 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
 
 
 # ------------------------------------------------------------------------------------ the optimizer race
-def _race_rates() -> tuple[float, ...]:
-    from .optimizers import SWEEP_RATES
-
-    return tuple(SWEEP_RATES)
-
-
 #: the learning rates each optimizer's slider offers: the race's sweep, half a decade apart
-RACE_RATES = _race_rates()
+RACE_RATES = tuple(SWEEP_RATES)
 
 
 def _nearest(values: Sequence[float], target: float) -> int:
