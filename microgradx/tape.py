@@ -425,7 +425,7 @@ class Tape:
                 on_step(step, value)
             return {"loss": value}
 
-        def validate() -> dict[str, float]:
+        def validate(step: int) -> dict[str, float]:
             if validation is None:
                 return {}
             return {"val_loss": self._regularized(self.batch(validation, reduce=reduce), regularizer)[0]}

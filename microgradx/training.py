@@ -7,7 +7,7 @@ epoch) differ only in what one epoch does; the loop around it is this one, in Ke
     for epoch in epochs:
         on_epoch_begin(epoch)
         logs = run_epoch(epoch)                 # the batches, their callbacks and progress
-        logs |= validate()                      # "val_loss", ... (nothing without validation data)
+        logs |= validate(epoch)                 # "val_loss", ... (nothing on epochs without validation)
         on_epoch_end(epoch, logs)               # History, EarlyStopping, ... (may set stop_training)
         if owner.stop_training: break
     on_train_end(logs)
@@ -47,7 +47,7 @@ class Mean:
 
 
 def fit_loop(owner: Any, callbacks: Any, epochs: Iterable[int], run_epoch: Callable[[int], dict[str, float]],
-             validate: Callable[[], dict[str, float]] | None = None) -> dict[str, float]:
+             validate: Callable[[int], dict[str, float]] | None = None) -> dict[str, float]:
     """Run ``run_epoch`` for each epoch between the callbacks' hooks (module docstring); returns the
     last epoch's logs. ``callbacks`` is a :class:`~microgradx.callbacks.CallbackList`."""
     owner.stop_training = False
@@ -57,7 +57,7 @@ def fit_loop(owner: Any, callbacks: Any, epochs: Iterable[int], run_epoch: Calla
         callbacks.on_epoch_begin(epoch)
         logs = dict(run_epoch(epoch))
         if validate is not None:
-            logs.update(validate())
+            logs.update(validate(epoch))
         callbacks.on_epoch_end(epoch, logs)
         if owner.stop_training:
             break

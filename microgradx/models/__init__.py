@@ -22,11 +22,12 @@ One concept per module:
 * :mod:`.data`: the data checks (each array validated once, errors naming the argument);
 * :mod:`.training`: ``fit`` and ``evaluate`` (an epoch of mini-batches inside the one training loop of
   :mod:`microgradx.training`, shared with ``Tape.fit``);
-* :mod:`.weights_file`: the ``save_weights`` / ``load_weights`` file format;
+* :mod:`.weights_file`: the ``save_weights`` / ``load_weights`` ``.npz`` format (Keras' ``.keras`` and
+  ``.weights.h5``: :mod:`microgradx.saving`);
 * :mod:`.summary`: the summary table.
 """
 
-from .sequential import Sequential
+from .sequential import Sequential, load_model
 from .weights_file import WEIGHTS_FORMAT
 
-__all__ = ["Sequential", "WEIGHTS_FORMAT"]
+__all__ = ["Sequential", "WEIGHTS_FORMAT", "load_model"]

@@ -29,7 +29,7 @@ from ..layers import Dense, Input, Layer
 from . import data, training, weights_file
 from .summary import summary as print_summary
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "load_model"]
 
 
 class Sequential:
@@ -93,6 +93,28 @@ class Sequential:
             # Like Keras: a layer whose input shape is known is built (its weights drawn) when it is
             # added, so weights are drawn in model-creation order. Otherwise it waits for the data.
             self._build_new_layers()
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove the last layer and return it (Keras 3's ``Sequential.pop``); its weights leave the model.
+
+        A compiled model gets an engine for the shorter weight list; if its optimizer already holds state
+        for the old weights, ``fit`` asks for ``compile()`` again (as after :meth:`add`). ``rebuild`` is
+        accepted for Keras compatibility: the model is always rebuilt when its input width is known."""
+        if not self.layers:
+            raise ValueError(f"There are no layers in model {self.name!r} to pop.")
+        weights = self.get_weights() if self.built else []
+        layer = self.layers.pop()
+        count = len(layer.weight_shapes()) if layer.built else 0
+        layer._model = None
+        if self.built:
+            self._host_weights = weights[:len(weights) - count]
+            if self._engine is not None:
+                self._engine = None
+                if count and getattr(self.optimizer, "built", False):
+                    self._grown_after_optimizer_built = True
+            self.built = bool(self.layers)
+            self._make_engine()
+        return layer
 
     def build(self, input_shape: tuple[int | None, ...] | int | None = None) -> None:
         """Fix the input width (``build((None, 2))`` or ``build(2)``) and draw the initial weights."""
@@ -286,14 +308,16 @@ class Sequential:
         if self.loss is None and method in ("fit", "evaluate", "compute_gradients"):
             raise ValueError(f"`{method}()` needs a loss: call `compile(loss=...)` first.")
         if method == "fit" and self._grown_after_optimizer_built:
-            raise ValueError(f"Layers were added to model {self.name!r} after its optimizer was built for the "
+            raise ValueError(f"Layers were added to (or popped from) model {self.name!r} after its optimizer "
+                             f"was built for the "
                              f"old weights: call `compile()` again before `fit()`.")
 
     # ------------------------------------------------------------ train, evaluate
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = data.DEFAULT_BATCH_SIZE, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Sequence[Callback] | None = None,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
-            sample_weight: Any = None, initial_epoch: int = 0) -> History:
+            class_weight: dict | None = None, sample_weight: Any = None, initial_epoch: int = 0,
+            validation_freq: int | list[int] = 1) -> History:
         """Train for ``epochs`` epochs; return the :class:`~microgradx.callbacks.History`.
 
         ``validation_split`` takes the *last* fraction of ``x``/``y`` (before shuffling), like Keras;
@@ -304,10 +328,16 @@ class Sequential:
         a weight non-finite (NaN or inf), stops training with a ``RuntimeWarning``: the update of that
         batch is skipped (the weights are the last finite ones; the optimizer's slots are not rolled
         back); the history so far, including that epoch, is kept. The loop: :mod:`.training`.
+
+        ``class_weight={label: weight}`` weighs each training sample by its class (1.0 for a class not in
+        the dict), like a ``sample_weight``; ``validation_freq=N`` validates only after epochs whose
+        1-based number is a multiple of ``N`` (:mod:`microgradx.fit_options`). As in Keras, the metrics of
+        ``compile(metrics=...)`` are computed without sample or class weights.
         """
         with self._exclusive("fit"):
             return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                validation_data, shuffle, sample_weight, initial_epoch)
+                                validation_data, shuffle, sample_weight, initial_epoch, class_weight,
+                                validation_freq)
 
     @contextmanager
     def _exclusive(self, method: str) -> Iterator[None]:
@@ -406,15 +436,41 @@ class Sequential:
         like Keras (pass ``print_fn=lines.append`` for the text). See :mod:`.summary`."""
         print_summary(self, print_fn)
 
+    def save(self, filepath: str | os.PathLike) -> None:
+        """Write the model to a ``.keras`` file: architecture, compile configuration, weights and optimizer
+        state (Keras 3's format, :mod:`microgradx.saving.model_io`); read it back with :func:`load_model`
+        here or ``keras.saving.load_model`` in Keras (which needs the weights as HDF5: install h5py)."""
+        from ..saving import model_io
+        model_io.save_model(self, filepath)
+
     def save_weights(self, path: str | os.PathLike) -> None:
-        """Write the weights to ``path`` (a ``.npz`` with a JSON header, atomically; :mod:`.weights_file`).
-        A NaN or inf weight is refused (``ValueError`` naming it)."""
+        """Write the weights to ``path`` atomically: ``*.weights.h5`` in Keras 3's HDF5 layout (with the
+        optimizer's variables, as Keras; needs h5py), any other name as ``.npz`` (a JSON header + one array
+        per weight; :mod:`.weights_file`). A NaN or inf weight is refused (``ValueError`` naming it):
+        :meth:`load_weights` would refuse the file."""
+        if os.fspath(path).endswith(".weights.h5"):
+            from ..saving import model_io
+            model_io.save_weights_h5(self, path)
+            return
         weights_file.save_weights(self, path)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load weights written by :meth:`save_weights` (never unpickles; names and shapes checked before
-        any array is read; :mod:`.weights_file`)."""
+        any array is read; :mod:`.weights_file`). A ``*.weights.h5`` file (Keras 3's layout, from
+        microgradx or Keras) is matched by Keras' layer groups and shapes."""
+        if os.fspath(path).endswith(".weights.h5"):
+            from ..saving import model_io
+            model_io.load_weights_h5(self, path)
+            return
         weights_file.load_weights(self, path)
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name}, layers={[layer.name for layer in self.layers]}>"
+
+
+def load_model(filepath: str | os.PathLike, compile: bool = True) -> Sequential:
+    """The model of a ``.keras`` file saved by :meth:`Sequential.save` or by Keras 3 (a Sequential of
+    Input/Dense/Dropout), with its weights and, if ``compile``, its compile configuration and optimizer
+    state. Never unpickles; anything microgradx does not have raises ``ValueError`` naming it."""
+    from ..saving import model_io
+    return model_io.load_model(filepath, compile=compile)

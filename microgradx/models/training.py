@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import losses as losses_module
-from .. import utils
+from .. import fit_options, utils
 from ..callbacks import Callback, CallbackList, History
 from ..training import Mean, fit_loop
 from . import data
@@ -28,9 +28,13 @@ __all__ = ["fit", "evaluate", "evaluate_arrays", "train_epoch"]
 
 def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose: int | str,
         callbacks: Sequence[Callback] | None, validation_split: float, validation_data: tuple | None,
-        shuffle: bool, sample_weight: Any, initial_epoch: int) -> History:
+        shuffle: bool, sample_weight: Any, initial_epoch: int, class_weight: dict | None = None,
+        validation_freq: int | list[int] = 1) -> History:
     """``model.fit`` (see :meth:`Sequential.fit <microgradx.models.Sequential.fit>`)."""
     model._assert_compiled("fit")
+    validation_freq = fit_options.check_validation_freq(validation_freq)
+    if class_weight is not None and sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     batch_size = data.check_batch_size(batch_size)
     verbose = data.check_verbose(verbose)
     for argument, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
@@ -60,6 +64,8 @@ def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose
         sample_weight = None if sample_weight is None else sample_weight[:split_at]
 
     data.check_targets(model, y)
+    if class_weight is not None:
+        sample_weight = fit_options.class_weight_to_sample_weights(y, class_weight)
     if val is not None:
         data.check_targets(model, val[1], "validation y")
     data.build_metrics(model, y)
@@ -87,8 +93,8 @@ def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose
             model.stop_training = True
         return logs
 
-    def validate() -> dict[str, float]:
-        if val is None:
+    def validate(epoch: int) -> dict[str, float]:
+        if val is None or not fit_options.should_validate(epoch, validation_freq):
             return {}
         logs = evaluate_arrays(model, *val, batch_size=batch_size, callback_list=callback_list)
         return {f"val_{key}": value for key, value in sorted(logs.items())}
@@ -115,9 +121,8 @@ def train_epoch(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndar
         index = batches[i]
         loss_mean.update(loss, len(index))
         if y_pred is not None and np.all(np.isfinite(y_pred)):
-            weights = 1.0 if sample_weight is None else sample_weight[index]
-            for metric, mean in zip(model.metrics, metric_means):
-                mean.update(metric(y[index], y_pred), weights)
+            for metric, mean in zip(model.metrics, metric_means):   # unweighted, as Keras' compiled metrics
+                mean.update(metric(y[index], y_pred))
         if not math.isfinite(loss) and state["bad"] < 0:
             state["bad"] = i
         callback_list.on_train_batch_end(i, batch_logs())
@@ -147,7 +152,7 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.
         if np.all(np.isfinite(y_pred)):
             loss_mean.update(float(losses_module.training_loss(model.loss(yb, y_pred, swb))), len(xb))
             for metric, mean in zip(model.metrics, metric_means):
-                mean.update(metric(yb, y_pred), 1.0 if swb is None else swb)
+                mean.update(metric(yb, y_pred))   # unweighted, as Keras' compiled metrics
         else:
             loss_mean.update(math.nan, len(xb))
         if callback_list is not None:
