@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import losses as losses_module
-from .. import fit_options, utils
+from .. import fit_options, regularizers, utils
 from ..callbacks import Callback, CallbackList, History
 from ..training import Mean, fit_loop
 from . import data
@@ -141,6 +141,11 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.
     engine = model.engine
     loss_mean = Mean()
     metric_means = [Mean() for _ in model.metrics]
+    # Keras' evaluate reports the compiled loss plus the regularization penalties (activity ones of the
+    # inference-mode outputs, per batch); the weights are fixed during evaluation
+    penalized = any(getattr(layer, option, None) is not None for layer in model.layers
+                    for option in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"))
+    weights = model.get_weights() if penalized else []
     if callback_list is not None:
         callback_list.on_test_begin()
     for i, start in enumerate(range(0, len(x), batch_size)):
@@ -150,7 +155,10 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.
         swb = None if sample_weight is None else sample_weight[start:start + batch_size]
         y_pred = engine.predict(xb)
         if np.all(np.isfinite(y_pred)):
-            loss_mean.update(float(losses_module.training_loss(model.loss(yb, y_pred, swb))), len(xb))
+            loss = float(losses_module.training_loss(model.loss(yb, y_pred, swb)))
+            if penalized:
+                loss += regularizers.model_penalty(model.layers, weights, xb)
+            loss_mean.update(loss, len(xb))
             for metric, mean in zip(model.metrics, metric_means):
                 mean.update(metric(yb, y_pred))   # unweighted, as Keras' compiled metrics
         else:
