@@ -14,6 +14,7 @@ import pytest
 
 from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
 from microgradx.tour import backprop_example
+from microgradx.trace import node_name
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' binary not installed")
 
@@ -207,6 +208,11 @@ def test_a_model_graph_folds_neurons_searches_labels_and_sums_paths(page, tmp_pa
     assert sorted(found) == sorted(sums) and len(found) == 2  # ... are folded into one box per sample
     rows = page.inner_text(".mgx-detail")
     assert re.search(re.escape(kernel.label) + r" × x\[\d,\d\] = ", rows)
+    page.focus(".mgx-explorer")
+    page.keyboard.press("Escape")  # closes the folded box: the steps table is back
+    assert page.locator(".mgx-detail .mgx-steps").count() == 1
+    page.click(f"g#{found[1]}")  # a click on a folded box opens it
+    assert page.inner_text(".mgx-folded-head").startswith(f"{node_name(trace.order[int(found[1][1:])])} = the sum")
     # its paths: the products add up to the gradient the Trace accumulated into it
     page.select_option(".mgx-leaf", ident(kernel))
     products = page.eval_on_selector_all(".mgx-paths tbody tr td:last-child", "tds => tds.map(t => t.textContent)")
