@@ -57,6 +57,14 @@ def _state(page) -> dict:
     })""")
 
 
+def _boxes_at(page) -> dict:
+    """Every box's outline in SVG coordinates (the layout, independent of scrolling)."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('g.node')].map(g => {
+        const b = g.querySelector('.mgx-shape').getBBox();
+        return [g.id, [b.x, b.y, b.width, b.height].map(v => Math.round(v * 10) / 10)];
+    }))""")
+
+
 def test_backward_steps_follow_the_trace_with_arrow_keys(page, lecture_page) -> None:
     path, root, nodes, trace = lecture_page
     ident = _ids(trace)
@@ -85,10 +93,14 @@ def test_backward_steps_follow_the_trace_with_arrow_keys(page, lecture_page) -> 
                                        f"{_g(trace[3].local)} = {_g(trace[3].contribution)}")
     assert nodes["w2"].grad == pytest.approx(trace[3].contribution)
     screenshot(page, "explorer_backward_step4")
+    before = _boxes_at(page)
     page.keyboard.press("ArrowLeft")
     state = _state(page)
     assert state["counter"] == f"backward step 3 of {len(trace)}"
     assert state["grads"][ident(nodes["w2"])] == "grad ?"  # stepping back forgets w2's gradient again
+    page.click(".mgx-phase[data-phase=forward]")
+    page.click(".mgx-phase[data-phase=paths]")
+    assert _boxes_at(page) == before  # highlighting is style only: no box ever moved or changed size
     assert_no_horizontal_scrollbar(page)
 
 
