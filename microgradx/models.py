@@ -781,7 +781,11 @@ class Sequential:
         with archive:
             header = _read_weights_header(archive, path)
             shapes = header["shapes"]
-            if not self.built and self.input_dim is None and shapes and len(shapes[0]) == 2:
+            if not self.built and self.input_dim is None:
+                if not shapes or len(shapes[0]) != 2 or shapes[0][0] == 0:
+                    raise ValueError(f"Weights file {path!r} does not match model {self.name!r}: the model is not "
+                                     f"built and the file's first weight, of shape "
+                                     f"{shapes[0] if shapes else None}, is not a kernel (inputs, units).")
                 self.input_dim = shapes[0][0]
             self._ensure_built()
             expected = self._weight_shapes()
