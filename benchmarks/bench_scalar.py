@@ -6,7 +6,10 @@ The step (micrograd's ``demo.ipynb``): ``MLP(2, [16, 16, 1])`` (337 parameters),
 micrograd's), run the same number of steps, and the script checks that their losses and final weights
 agree within rounding before printing the ratio of median step times.
 
-    python benchmarks/bench_scalar.py [--steps 5] [--repeats 5] [--seed 1337]
+    python benchmarks/bench_scalar.py [--steps 5] [--repeats 5] [--seed 1337] [--explain-chain 100000]
+
+It then times ``explain`` on chains of ``N/2`` and ``N`` nodes (``--explain-chain N``, 0 skips it) and prints
+the ratio of the medians: about 2 for the linear explanation, 4 where it was quadratic.
 
 Timings on a shared machine are noisy: the script measures process CPU time (``time.process_time``, which
 other processes' load disturbs less than wall time), reports medians over ``--repeats`` runs, each timing
@@ -27,6 +30,7 @@ import time
 import numpy as np
 
 from microgradx.engine import Value, sum_values
+from microgradx.explain import explain
 from microgradx.nn import MLP
 
 try:
@@ -80,11 +84,28 @@ def copy_weights(src: MLP, dst) -> None:
         p_dst.data = p_src.data
 
 
+def explain_chain_seconds(depth: int, repeats: int) -> float:
+    """Median CPU seconds of ``explain(root, x)`` on a chain ``x * c * c * ...`` of ``depth`` products."""
+    x = Value(0.5, label="x")
+    root = x
+    for _ in range(depth):
+        root = root * 1.0000001
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.process_time()
+        explain(root, x)
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="SGD steps per timed run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per library (median reported)")
     parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--explain-chain", type=int, default=100_000, metavar="N",
+                        help="also time explain() on chains of N/2 and N nodes (0: skip)")
     args = parser.parse_args(argv)
 
     x, y = two_moons(100, 0.1, args.seed)
@@ -127,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed-up microgradx vs micrograd: {med['micrograd'] / med['microgradx']:.2f}x (CPU time), "
           f"{wall['micrograd'] / wall['microgradx']:.2f}x (wall clock: {wall['micrograd'] * 1e3:.1f} vs "
           f"{wall['microgradx'] * 1e3:.1f} ms/step)")
+    if args.explain_chain:
+        half, full = (explain_chain_seconds(n, 3) for n in (args.explain_chain // 2, args.explain_chain))
+        print(f"explain on a chain of {args.explain_chain // 2:,} / {args.explain_chain:,} nodes: median "
+              f"{half:.2f} / {full:.2f} s CPU, ratio {full / half:.2f} (linear: 2, quadratic: 4)")
     rtol = 1e-9  # summation order differs (micrograd's set-ordered backward), so allow rounding
     if loss_diff > rtol * max(1.0, max(abs(v) for v in losses["micrograd"])) or weight_diff > 1e-9:
         print("MISMATCH: the two libraries disagree beyond rounding", file=sys.stderr)

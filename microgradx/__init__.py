@@ -3,8 +3,9 @@
 One model, three engines, one API:
 
 * the scalar graph (:class:`Value`), where every chain-rule step can be printed (:class:`Trace`),
-  explained as path products (:func:`explain`), checked (:func:`gradcheck`) and drawn
-  (:mod:`microgradx.viz.graph`), or compiled into a Numba tape (:func:`compile_tape`);
+  explained as path products (:func:`explain`), checked (:func:`gradcheck`), drawn
+  (:mod:`microgradx.viz.graph`) and animated (:func:`backward_frames`), or compiled into a Numba tape
+  (:func:`compile_tape`);
 * Numba CPU kernels and CUDA kernels that train the same :class:`Sequential` model through the same
   Keras-style :mod:`~microgradx.losses`, :mod:`~microgradx.optimizers` and :mod:`~microgradx.callbacks`
   (``model.compile(..., engine="scalar" | "cpu" | "cuda" | "auto")``).
@@ -31,6 +32,7 @@ _LAZY_ATTRIBUTES = {
     "compile_tape": ("tape", "compile_tape"),
     "Tape": ("tape", "Tape"),
     "set_random_seed": ("utils", "set_random_seed"),
+    "backward_frames": ("viz.frames", "backward_frames"),  # draws: imports graphviz on first use only
 }
 _SUBMODULES = frozenset({
     "activations", "callbacks", "datasets", "engines", "initializers", "kernels", "layers", "losses",

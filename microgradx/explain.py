@@ -196,22 +196,42 @@ def explain(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS, digits:
 
 
 def _enumerate_paths(root: Value, wrt: Value, count: dict[Value, int]) -> list[Path]:
-    """Depth-first over the edges that lead to ``wrt`` (count > 0), root first, children in order."""
+    """Depth-first over the edges that lead to ``wrt`` (count > 0), root first, children in order.
+
+    The current path is one list that grows and shrinks as the search goes down and back up; a path is
+    copied only when it reaches ``wrt``. The cost is the size of the answer (at most ``max_paths``
+    paths) plus the edges walked, so a chain of depth D costs O(D), not O(D**2).
+    """
+    if root is wrt:
+        return [Path((root,), (), (), 1.0)]
+
+    def edges_down(node: Value):
+        return iter([(i, child, local) for i, (child, local) in enumerate(zip(node.children, node.local_grads))
+                     if count.get(child, 0)])
+
     paths: list[Path] = []
-    # stack of (node, nodes so far, positions so far, locals so far)
-    stack: list[tuple[Value, tuple[Value, ...], tuple[int, ...], tuple[float, ...]]] = [(root, (root,), (), ())]
-    while stack:
-        node, nodes, positions, local_list = stack.pop()
-        if node is wrt:
-            product = 1.0
-            for x in local_list:
-                product *= x
-            paths.append(Path(nodes, positions, local_list, product))
+    nodes, positions, local_list = [root], [], []
+    pending = [edges_down(root)]  # one iterator of untried edges per node on the current path
+    while pending:
+        edge = next(pending[-1], None)
+        if edge is None:  # every edge below nodes[-1] tried: back up one node
+            pending.pop()
+            nodes.pop()
+            if positions:
+                positions.pop()
+                local_list.pop()
             continue
-        edges = [(i, child, local) for i, (child, local) in enumerate(zip(node.children, node.local_grads))
-                 if count.get(child, 0)]
-        for i, child, local in reversed(edges):  # reversed: the first child's paths come out first
-            stack.append((child, nodes + (child,), positions + (i,), local_list + (local,)))
+        i, child, local = edge
+        if child is wrt:
+            product = 1.0
+            for x in (*local_list, local):  # multiplied root first, as the lecture writes it
+                product *= x
+            paths.append(Path((*nodes, child), (*positions, i), (*local_list, local), product))
+            continue
+        nodes.append(child)
+        positions.append(i)
+        local_list.append(local)
+        pending.append(edges_down(child))
     return paths
 
 

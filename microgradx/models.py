@@ -42,7 +42,7 @@ import numpy as np
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from . import utils
+from . import fit_options, utils
 from .callbacks import Callback, CallbackList, History
 from .engine import Value
 from .engines import get_engine
@@ -50,7 +50,7 @@ from .engines.base import Engine, resolve_dtype
 from .engines.scalar import build_loss_graph
 from .layers import Dense, Input, Layer
 
-__all__ = ["Sequential", "WEIGHTS_FORMAT"]
+__all__ = ["Sequential", "WEIGHTS_FORMAT", "load_model"]
 
 #: the ``format`` tag in the header of a weights file.
 WEIGHTS_FORMAT = "microgradx.weights"
@@ -161,6 +161,28 @@ class Sequential:
             # Like Keras: a layer whose input shape is known is built (its weights drawn) when it is
             # added, so weights are drawn in model-creation order. Otherwise it waits for the data.
             self._build_new_layers()
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove the last layer and return it (Keras 3's ``Sequential.pop``); its weights leave the model.
+
+        A compiled model gets an engine for the shorter weight list; if its optimizer already holds state
+        for the old weights, ``fit`` asks for ``compile()`` again (as after :meth:`add`). ``rebuild`` is
+        accepted for Keras compatibility: the model is always rebuilt when its input width is known."""
+        if not self.layers:
+            raise ValueError(f"There are no layers in model {self.name!r} to pop.")
+        weights = self.get_weights() if self.built else []
+        layer = self.layers.pop()
+        count = len(layer.weight_shapes()) if layer.built else 0
+        layer._model = None
+        if self.built:
+            self._host_weights = weights[:len(weights) - count]
+            if self._engine is not None:
+                self._engine = None
+                if count and getattr(self.optimizer, "built", False):
+                    self._grown_after_optimizer_built = True
+            self.built = bool(self.layers)
+            self._make_engine()
+        return layer
 
     def build(self, input_shape: tuple[int | None, ...] | int | None = None) -> None:
         """Fix the input width (``build((None, 2))`` or ``build(2)``) and draw the initial weights."""
@@ -354,7 +376,8 @@ class Sequential:
         if self.loss is None and method in ("fit", "evaluate", "compute_gradients"):
             raise ValueError(f"`{method}()` needs a loss: call `compile(loss=...)` first.")
         if method == "fit" and self._grown_after_optimizer_built:
-            raise ValueError(f"Layers were added to model {self.name!r} after its optimizer was built for the "
+            raise ValueError(f"Layers were added to (or popped from) model {self.name!r} after its optimizer "
+                             f"was built for the "
                              f"old weights: call `compile()` again before `fit()`.")
 
     # ------------------------------------------------------------ data checks
@@ -449,7 +472,8 @@ class Sequential:
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = DEFAULT_BATCH_SIZE, epochs: int = 1,
             verbose: int | str = "auto", callbacks: Sequence[Callback] | None = None,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
-            sample_weight: Any = None, initial_epoch: int = 0) -> History:
+            class_weight: dict | None = None, sample_weight: Any = None, initial_epoch: int = 0,
+            validation_freq: int | list[int] = 1) -> History:
         """Train for ``epochs`` epochs; return the :class:`~microgradx.callbacks.History`.
 
         ``validation_split`` takes the *last* fraction of ``x``/``y`` (before shuffling), like Keras;
@@ -460,10 +484,15 @@ class Sequential:
         a weight non-finite (NaN or inf), stops training with a ``RuntimeWarning``: the update of that
         batch is skipped (the weights are the last finite ones; the optimizer's slots are not rolled
         back); the history so far, including that epoch, is kept.
+
+        ``class_weight={label: weight}`` weighs each training sample by its class (1.0 for a class not in
+        the dict), like a ``sample_weight``; ``validation_freq=N`` validates only after epochs whose
+        1-based number is a multiple of ``N`` (:mod:`microgradx.fit_options`). As in Keras, the metrics of
+        ``compile(metrics=...)`` are computed without sample or class weights.
         """
         with self._exclusive("fit"):
             return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                             shuffle, sample_weight, initial_epoch)
+                             shuffle, sample_weight, initial_epoch, class_weight, validation_freq)
 
     @contextmanager
     def _exclusive(self, method: str) -> Iterator[None]:
@@ -479,8 +508,12 @@ class Sequential:
 
     def _fit(self, x: Any, y: Any, batch_size: int | None, epochs: int, verbose: int | str,
              callbacks: Sequence[Callback] | None, validation_split: float, validation_data: tuple | None,
-             shuffle: bool, sample_weight: Any, initial_epoch: int) -> History:
+             shuffle: bool, sample_weight: Any, initial_epoch: int, class_weight: dict | None = None,
+             validation_freq: int | list[int] = 1) -> History:
         self._assert_compiled("fit")
+        validation_freq = fit_options.check_validation_freq(validation_freq)
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
         batch_size = self._check_batch_size(batch_size)
         verbose = self._check_verbose(verbose)
         for argument, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
@@ -510,6 +543,8 @@ class Sequential:
             sample_weight = None if sample_weight is None else sample_weight[:split_at]
 
         self._check_targets(y)
+        if class_weight is not None:
+            sample_weight = fit_options.class_weight_to_sample_weights(y, class_weight)
         if val is not None:
             self._check_targets(val[1], "validation y")
         self._build_metrics(y)
@@ -539,7 +574,7 @@ class Sequential:
                     f"{type(self.optimizer).__name__}); lower it or scale the inputs.", RuntimeWarning,
                     stacklevel=3)
                 self.stop_training = True
-            if val is not None:
+            if val is not None and fit_options.should_validate(epoch, validation_freq):
                 val_logs = self._evaluate_arrays(*val, batch_size=batch_size, callback_list=callback_list)
                 logs.update({f"val_{key}": value for key, value in sorted(val_logs.items())})
             callback_list.on_epoch_end(epoch, logs)
@@ -569,9 +604,8 @@ class Sequential:
             index = batches[i]
             loss_mean.update(loss, len(index))
             if y_pred is not None and np.all(np.isfinite(y_pred)):
-                weights = 1.0 if sample_weight is None else sample_weight[index]
-                for metric, mean in zip(self.metrics, metric_means):
-                    mean.update(metric(y[index], y_pred), weights)
+                for metric, mean in zip(self.metrics, metric_means):   # unweighted, as Keras' compiled metrics
+                    mean.update(metric(y[index], y_pred))
             if not math.isfinite(loss) and state["bad"] < 0:
                 state["bad"] = i
             callback_list.on_train_batch_end(i, batch_logs())
@@ -600,7 +634,7 @@ class Sequential:
             if np.all(np.isfinite(y_pred)):
                 loss_mean.update(float(losses_module.training_loss(self.loss(yb, y_pred, swb))), len(xb))
                 for metric, mean in zip(self.metrics, metric_means):
-                    mean.update(metric(yb, y_pred), 1.0 if swb is None else swb)
+                    mean.update(metric(yb, y_pred))   # unweighted, as Keras' compiled metrics
             else:
                 loss_mean.update(math.nan, len(xb))
             if callback_list is not None:
@@ -740,10 +774,22 @@ class Sequential:
         (print_fn or print)("\n".join(text))
 
     # ------------------------------------------------------------ save / load
+    def save(self, filepath: str | os.PathLike) -> None:
+        """Write the model to a ``.keras`` file: architecture, compile configuration, weights and optimizer
+        state (Keras 3's format, :mod:`microgradx.saving.model_io`); read it back with :func:`load_model`
+        here or ``keras.saving.load_model`` in Keras (which needs the weights as HDF5: install h5py)."""
+        from .saving import model_io
+        model_io.save_model(self, filepath)
+
     def save_weights(self, path: str | os.PathLike) -> None:
-        """Write the weights to ``path`` (``.npz``: a JSON header + one array per weight), atomically
-        (:func:`microgradx.utils.atomic_write`). A NaN or inf weight is refused (``ValueError`` naming it):
-        :meth:`load_weights` would refuse the file."""
+        """Write the weights to ``path`` atomically: ``*.weights.h5`` in Keras 3's HDF5 layout (with the
+        optimizer's variables, as Keras; needs h5py), any other name as ``.npz`` (a JSON header + one array
+        per weight; :func:`microgradx.utils.atomic_write`). A NaN or inf weight is refused (``ValueError``
+        naming it): :meth:`load_weights` would refuse the file."""
+        if os.fspath(path).endswith(".weights.h5"):
+            from .saving import model_io
+            model_io.save_weights_h5(self, path)
+            return
         self._ensure_built()
         if not self.built:
             raise ValueError(f"Model {self.name!r} is not built: there are no weights to save.")
@@ -769,8 +815,13 @@ class Sequential:
 
         The JSON header is checked against the model before any weight array is read, and each array's
         own shape and dtype (from its ``.npy`` header) before its data is: a file that promises
-        arrays other than the model's is refused without allocating them."""
+        arrays other than the model's is refused without allocating them. A ``*.weights.h5`` file (Keras 3's
+        layout, from microgradx or Keras) is matched by Keras' layer groups and shapes."""
         path = os.fspath(path)
+        if path.endswith(".weights.h5"):
+            from .saving import model_io
+            model_io.load_weights_h5(self, path)
+            return
         try:
             archive = zipfile.ZipFile(path)
         except FileNotFoundError:
@@ -877,3 +928,11 @@ def _bytes(size: int) -> str:
             return f"{size:.2f} {unit}"
         size /= 1024
     return f"{size:.2f} GB"
+
+
+def load_model(filepath: str | os.PathLike, compile: bool = True) -> Sequential:
+    """The model of a ``.keras`` file saved by :meth:`Sequential.save` or by Keras 3 (a Sequential of
+    Input/Dense/Dropout), with its weights and, if ``compile``, its compile configuration and optimizer
+    state. Never unpickles; anything microgradx does not have raises ``ValueError`` naming it."""
+    from .saving import model_io
+    return model_io.load_model(filepath, compile=compile)

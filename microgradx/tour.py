@@ -230,7 +230,7 @@ def _sections() -> dict[str, Section]:
                 "activations to 0 during training, so the network cannot rely on any one node. Early stopping ends "
                 "training when the validation loss stops improving and restores the best epoch's weights."),
         Section("curves", "11. Early stopping, epoch by epoch", "tf.keras.callbacks.EarlyStopping",
-                "The training curves of a fit with EarlyStopping(patience=…, restore_best_weights=True): training "
+                "The training curves of a fit with EarlyStopping(patience={patience}, restore_best_weights=True): training "
                 "loss solid, validation loss dashed, the grey line where training stopped, the green line the best "
                 "epoch whose weights the model keeps."),
         Section("boundaries", "12. What the trained networks learned", "Putting it together",
@@ -283,6 +283,7 @@ def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSett
                                          patience=patience), "regularization.png", "regularization")
     with progress.step("training curves with the early-stopping markers"):
         stopper = EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        sections["curves"].text = sections["curves"].text.format(patience=patience)
         _, history = fitting.train_regime(problem, engine=settings.engine, early_stopping=stopper,
                                           **regimes["overfitting"])
         save(curves.plot_training_curves(history, stopper), "training_curves.png", "curves")

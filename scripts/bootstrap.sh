@@ -53,6 +53,10 @@ stamp=".venv/.microgradx-installed"
 want="$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-12) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing microgradx${extras:+ with extras [$extras]} into .venv (first time takes a few minutes) ..."
-    .venv/bin/python -m pip install -q -e "$spec"
+    # setuptools prints an "Editable installation" notice for every flat-layout project (even one with a single
+    # package and no package_dir): only a src/ layout avoids it, and kernels/ and viz/ stay top-level folders.
+    # Its advice (a folder named like the package in the working directory may shadow it) cannot bite here,
+    # where that folder is the installed source itself, so the notice alone is silenced.
+    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -e "$spec"
     echo "$want" > "$stamp"
 fi

@@ -216,3 +216,31 @@ def test_a_model_graph_folds_neurons_searches_labels_and_sums_paths(page, tmp_pa
     assert page.eval_on_selector_all("g.node.mgx-path-box", "gs => gs.length") >= 3
     screenshot(page, "explorer_model_paths")
     assert_no_horizontal_scrollbar(page)
+
+
+def test_buttons_jump_and_play_move_through_the_steps(page, lecture_page) -> None:
+    path, root, nodes, trace = lecture_page
+    _open(page, path)
+    page.click(".mgx-next")
+    page.click(".mgx-next")
+    assert page.inner_text(".mgx-counter") == "backward step 2 of 8"
+    page.click(".mgx-prev")
+    assert page.inner_text(".mgx-counter") == "backward step 1 of 8"
+    page.fill(".mgx-jump", "6")
+    page.press(".mgx-jump", "Enter")
+    assert page.inner_text(".mgx-counter") == "backward step 6 of 8"
+    step = trace[5]
+    assert _state(page)["formula"].endswith(f"= {_g(step.contribution)}")
+    # the steps table under the picture marks the same row, numbered as trace.table() numbers it
+    row = page.inner_text(".mgx-steps tr.mgx-row-now")
+    assert row.split("\t")[0] == "6" and f"{step.contribution:.4g}" in row
+    page.click(".mgx-play")
+    page.wait_for_function("document.querySelector('.mgx-counter').textContent === 'backward step 7 of 8'",
+                           timeout=5_000)
+    page.focus(".mgx-explorer")
+    page.keyboard.press(" ")  # space pauses
+    page.wait_for_timeout(1_500)
+    assert page.inner_text(".mgx-counter") in ("backward step 7 of 8", "backward step 8 of 8")
+    settled = page.inner_text(".mgx-counter")
+    page.wait_for_timeout(1_400)
+    assert page.inner_text(".mgx-counter") == settled  # paused

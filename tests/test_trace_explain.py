@@ -151,6 +151,42 @@ def test_exploding_paths_are_counted_and_grouped_fast() -> None:
     assert "too many to list" in str(e)
 
 
+def _all_paths(node: Value, wrt: Value) -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
+    """Every path from ``node`` down to ``wrt`` as (positions, local derivatives), by plain recursion."""
+    if node is wrt:
+        return [((), ())]
+    return [((i, *positions), (local, *locals_))
+            for i, (child, local) in enumerate(zip(node.children, node.local_grads))
+            for positions, locals_ in _all_paths(child, wrt)]
+
+
+def test_listed_paths_are_every_path_in_depth_first_order() -> None:
+    a, b = Value(0.7, label="a"), Value(-1.2, label="b")
+    s = a * b
+    graphs = [(s.tanh() + s.exp() * a) ** 2, a + a, (a * a + a) * (a - b), sum_values([a, s, a * 2.0, s.relu()])]
+    for root in graphs:
+        e = explain(root, a, max_paths=1000)
+        assert [(p.positions, p.local_grads) for p in e.paths] == _all_paths(root, a)
+        assert all(p.nodes[0] is root and p.nodes[-1] is a and len(p.nodes) == len(p.positions) + 1
+                   for p in e.paths)
+
+
+def test_explaining_a_long_chain_is_linear_in_its_depth() -> None:
+    """A chain of 250,000 nodes: linear work takes a few seconds; the quadratic path copying of the past
+    (26 s for 100,000 nodes, so more than 150 s here) cannot fit the generous bound. Not a benchmark:
+    benchmarks/bench_scalar.py prints the ratio of two depths."""
+    x = Value(0.5, label="x")
+    h = x
+    for _ in range(250_000):
+        h = h * 1.0000001
+    start = time.perf_counter()
+    e = explain(h, x)
+    elapsed = time.perf_counter() - start
+    assert e.count == 1 and len(e.paths[0].nodes) == 250_001
+    assert e.total == pytest.approx(1.0000001 ** 250_000, rel=1e-9)
+    assert elapsed < 60.0
+
+
 def test_grouped_explanation_of_an_mlp_weight_matches_backward_and_central_differences() -> None:
     model = MLP(2, [4, 4, 1], activation="tanh", seed=3)
     w = model.layers[0].neurons[1].w[0]

@@ -193,3 +193,19 @@ def test_a_model_graph_folds_each_neuron_and_keeps_every_step() -> None:
     assert len(rows) == 3  # two w * x products and the bias
     total = sum(float(r["text"].rsplit("= ", 1)[1]) for r in rows)
     assert total == pytest.approx(readers[0].data, abs=2e-3)
+
+
+def test_every_asset_ships_as_package_data() -> None:
+    """The wheel carries viz/assets through setup.cfg's package_data: a new asset must match a pattern there."""
+    import configparser
+    import fnmatch
+    import pathlib
+
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    config = configparser.ConfigParser()
+    config.read(repo / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["microgradx.viz"].split(",")]
+    assets = sorted(p.relative_to(repo / "viz").as_posix() for p in (repo / "viz" / "assets").iterdir())
+    assert "assets/explorer.js" in assets
+    for asset in assets:
+        assert any(fnmatch.fnmatch(asset, pattern) for pattern in patterns), asset

@@ -182,10 +182,12 @@ def explorer_script(root: Value, trace: Trace | None = None, *, title: str | Non
         raise ValueError("explorer: trace must be the Trace of a backward() call on this root")
     layout = FixedLayout(root, collapse=collapse, max_nodes=max_nodes)
     boxes = layout.boxes()
+    seed = trace[0].upstream if len(trace) else root.grad
     return {
         "title": title or f"Backpropagation through {layout.names[root]}",
         "root": layout.ids[root],
-        "svg": layout.svg(),
+        # drawn as backward step 0 shows it: only the root's gradient (the seed) is known
+        "svg": layout.svg({box: (seed if box == layout.ids[root] else None) for box in boxes}),
         "colors": FACTOR_COLORS,
         "nodes": {layout.ids[n]: {"name": layout.names[n], "box": layout.shown[layout.ids[n]],
                                   "boxes": layout.tucked.get(layout.ids[n], [layout.shown[layout.ids[n]]]),
@@ -193,6 +195,10 @@ def explorer_script(root: Value, trace: Trace | None = None, *, title: str | Non
                                   "unknown": layout.grad_text(None), "leaf": not n.children}
                   for n in layout.order},
         "boxes": boxes,
+        # each box's centre and size in Graphviz points (y up), so the page can follow a step without
+        # measuring the DOM
+        "at": {box: [round(float(x), 1), round(float(y), 1), round(float(w) * 72), round(float(h) * 72)]
+               for box, (x, y, w, h) in layout.positions()["nodes"].items()},
         "edges": [e for e, _, _ in layout.edges],
         "folded": _folded(layout),
         "forward": _forward(layout),

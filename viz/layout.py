@@ -327,13 +327,17 @@ class FixedLayout:
         finally:
             self._positions = saved
 
-    def svg(self) -> str:
-        """The explorer's picture: every box with its final numbers, ids on every node and edge.
+    def svg(self, grads: Mapping[str, float | None] | None = None) -> str:
+        """The explorer's picture: every box with its numbers, ids on every node and edge.
+
+        ``grads`` shows those gradients instead of the final ones (``None``: ``grad ?``), by box id: the
+        layout is the same whatever they say.
 
         Graphviz' own tooltips (``<title>``) are dropped and the ``data``/``grad`` texts are centred on their
         cells (``text-anchor="middle"``), so the page can change them without re-measuring anything.
         """
-        text = self.render("svg").decode("utf-8")
+        styles = None if grads is None else {box: NodeStyle(grad=self.grad_text(g)) for box, g in grads.items()}
+        text = self.render("svg", styles).decode("utf-8")
         text = re.sub(r"<title>[^<]*</title>\n?", "", text[text.index("<svg"):])
         half = self._cell_width() / 2
         centres = {box: float(self.positions()["nodes"][box][0]) for box in self.boxes()}

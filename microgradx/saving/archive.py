@@ -81,9 +81,9 @@ def _read_npz_bundle(data: bytes) -> dict:
 
 
 def write_keras(path: str | os.PathLike, config: dict, model_name: str, layers: LayerEntries,
-                optimizer: OptimizerEntry = None, weights_format: str = "auto") -> str:
+                optimizer: OptimizerEntry = None, weights_format: str = "auto", metadata: dict | None = None) -> str:
     """Write a ``.keras`` archive atomically; ``weights_format`` is ``"h5"``, ``"npz"`` or ``"auto"`` (h5 when
-    h5py is installed). Returns the name of the weights member written."""
+    h5py is installed); ``metadata`` adds keys to ``metadata.json``. Returns the weights member's name."""
     if weights_format not in ("auto", "h5", "npz"):
         raise ValueError(f"weights_format must be 'auto', 'h5' or 'npz', got {weights_format!r}")
     use_h5 = weights_format == "h5" or (weights_format == "auto" and h5py_available())
@@ -95,7 +95,7 @@ def write_keras(path: str | os.PathLike, config: dict, model_name: str, layers: 
         member, payload = WEIGHTS_NPZ, _npz_bytes(model_name, layers, optimizer)
     metadata = {"keras_version": KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-                "saved_by": f"microgradx {__version__}"}
+                "saved_by": f"microgradx {__version__}", **(metadata or {})}
 
     def write(tmp: str) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:

@@ -71,7 +71,7 @@ def keras_optimizer_variables(optimizer: optimizers.Optimizer) -> list[np.ndarra
     """Copies of the optimizer's variables in Keras' order (only the two scalars before it is built)."""
     head = [np.array(optimizer._raw_iterations, dtype=np.int64)]
     if _has_learning_rate_variable(optimizer):
-        head.append(np.array(optimizer._learning_rate, dtype=optimizer.dtype or np.float64))
+        head.append(np.array(optimizer._learning_rate, dtype=np.float64))   # the exact float (Keras casts it)
     if not optimizer.built:
         return head
     return head + [view.copy() for view in _views(optimizer)]

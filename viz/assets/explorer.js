@@ -61,9 +61,7 @@ function render({ model, el }) {
   const view = h("div", { class: "mgx-view" });
   view.innerHTML = S.svg;
   const svg = view.querySelector("svg");
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
-  svg.setAttribute("preserveAspectRatio", "xMidYMin meet");
+  svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
   const detail = h("div", { class: "mgx-detail" });
   const legend = h("div", { class: "mgx-legend" });
   legend.innerHTML = `<span class="mgx-key mgx-key-up">blue box: dJ/d(node), the gradient arriving from above</span>
@@ -93,15 +91,18 @@ function render({ model, el }) {
 
   // -------------------------------------------------------------------- incremental number state
   // shownForward: how many forward steps have shown their value; shownBackward: last applied backward step
-  // (-1: no gradient known yet). Moving between states touches only the nodes in between.
-  let shownForward = F, shownBackward = B;
+  // (-1: no gradient known yet). The SVG comes drawn as backward step 0: every value, only the seed's
+  // gradient. Moving between states touches only the nodes in between.
+  let shownForward = F, shownBackward = 0;
   const grad = {};
-  for (const [id, n] of Object.entries(S.nodes)) grad[id] = n.grad;
+  for (const [id, n] of Object.entries(S.nodes)) grad[id] = n.unknown;
+  grad[S.root] = S.backward[0].after;
   function setGrad(id, text) {
     grad[id] = text;
     const t = gradText[id];
     if (t) { t.textContent = text; t.classList.toggle("mgx-unknown", text.endsWith("?")); }
   }
+  for (const [id, t] of Object.entries(gradText)) t.classList.toggle("mgx-unknown", grad[id].endsWith("?"));
   function setForward(k) {
     if (shownBackward >= 0) setBackward(-1);
     while (shownForward < k) {
@@ -117,12 +118,6 @@ function render({ model, el }) {
   }
   function setBackward(k) {
     if (k >= 0 && shownForward < F) setForward(F);
-    if (shownBackward === B && k < B && !setBackward.cleared) {
-      // first move away from the final state: every gradient becomes unknown, then replay
-      for (const id of Object.keys(S.nodes)) setGrad(id, S.nodes[id].unknown);
-      shownBackward = -1;
-      setBackward.cleared = true;
-    }
     while (shownBackward < k) { const s = S.backward[++shownBackward]; setGrad(s.target, s.after); }
     while (shownBackward > k) { const s = S.backward[shownBackward--]; setGrad(s.target, s.before); }
   }
@@ -171,7 +166,6 @@ function render({ model, el }) {
       detail.innerHTML = "";
       return null;
     }
-    svg.classList.add("mgx-dim");
     light(boxEl[S.nodes[leaf].box], "mgx-leaf-box");
     const n = p.items.length;
     if (n === 0) {
@@ -199,7 +193,8 @@ function render({ model, el }) {
   }
 
   // the steps table of the backward phase (the Trace table, same numbers), built on first use
-  let stepsTable = null;
+  let stepsTable = null, stepRows = [], rowNow = null;
+  const ROW_PX = 22, STEPS_PX = 220;   // as .mgx-steps tr and .mgx-steps-wrap in explorer.css
   function markRow(k) {
     if (!stepsTable) {
       let rows = `<table class="mgx-table mgx-steps"><thead><tr><th>step</th><th>node</th><th>→ input</th>`
@@ -217,14 +212,19 @@ function render({ model, el }) {
         if (tr) go("backward", Number(tr.dataset.step));
       });
     }
-    if (detail.firstChild !== stepsTable) { detail.innerHTML = ""; detail.append(stepsTable); }
-    const old = stepsTable.querySelector(".mgx-row-now");
-    if (old) old.classList.remove("mgx-row-now");
-    const row = stepsTable.querySelector(`tr[data-step="${k}"]`);
-    if (row) {
-      row.classList.add("mgx-row-now");
-      const top = row.offsetTop - stepsTable.clientHeight / 2;
-      stepsTable.scrollTop = Math.max(0, top);
+    if (detail.firstChild !== stepsTable) {
+      detail.innerHTML = "";
+      detail.append(stepsTable);
+      stepRows = stepsTable.querySelectorAll("tbody tr");
+    }
+    if (rowNow) rowNow.classList.remove("mgx-row-now");
+    rowNow = stepRows[k];
+    if (rowNow) {
+      rowNow.classList.add("mgx-row-now");
+      // rows have a fixed height (CSS), so nothing is measured; scrolling waits for the next frame, so
+      // a step never forces a layout of its own
+      const top = Math.max(0, (k + 1) * ROW_PX - STEPS_PX / 2);
+      requestAnimationFrame(() => { stepsTable.scrollTop = top; });
     }
   }
 
@@ -233,62 +233,79 @@ function render({ model, el }) {
   const full = { x: vb0.x, y: vb0.y, w: vb0.width, h: vb0.height };
   let scale = 1, cx = full.x + full.w / 2, cy = full.y + full.h / 2;
   const MIN_SCALE_FIT = 1;   // 1 px per point: 11 px text; a bigger graph pans instead of shrinking
-  function viewSize() { return { w: view.clientWidth || 960, h: view.clientHeight || 500 }; }
+  // the view's size in CSS pixels, measured only when it can change (fit, resize): never during a step
+  let viewW = 960, viewH = 500;
+  function measureView() { viewW = view.clientWidth || 960; viewH = view.clientHeight || 500; }
   function maxViewHeight() { return Math.max(260, Math.round(window.innerHeight * 0.62)); }
   // natural size is 4/3 px per point; shrink to show the whole graph, but never below MIN_SCALE_FIT
   function fitScale() {
-    const w = view.clientWidth || 960;
-    return Math.min(4 / 3, w / full.w, (maxViewHeight() - 8) / full.h);
+    return Math.min(4 / 3, viewW / full.w, (maxViewHeight() - 8) / full.h);
   }
+  // The SVG keeps its full viewBox, drawn at the current scale inside the view, which scrolls. Panning is
+  // scrolling: it moves pixels already drawn. (A changed viewBox or CSS transform would make the browser lay
+  // out every SVG text again: a third of a second per step on a 1,000-box graph without a GPU.)
+  let drawnScale = null, settingScroll = false;
   function applyView() {
-    const v = viewSize();
-    const w = v.w / scale, hh = v.h / scale;
-    svg.setAttribute("viewBox", `${cx - w / 2} ${cy - hh / 2} ${w} ${hh}`);
+    if (drawnScale !== scale) {
+      svg.setAttribute("width", String(Math.round(full.w * scale)));
+      svg.setAttribute("height", String(Math.round(full.h * scale)));
+      drawnScale = scale;
+    }
+    const left = Math.max(0, Math.round((cx - full.x) * scale - viewW / 2));
+    const top = Math.max(0, Math.round((cy - full.y) * scale - viewH / 2));
+    settingScroll = true;
+    view.scrollLeft = left;
+    view.scrollTop = top;
   }
-  function sizeView() {
-    // the view is as tall as the graph at the fitted scale, within the window's height
-    const s = Math.max(fitScale(), MIN_SCALE_FIT);
-    const want = Math.min(full.h * s + 8, maxViewHeight());
-    view.style.height = `${Math.round(want)}px`;
-  }
+  view.addEventListener("scroll", () => {   // the user scrolled: remember the centre (no layout is dirty here)
+    if (settingScroll) { settingScroll = false; return; }
+    cx = full.x + (view.scrollLeft + viewW / 2) / scale;
+    cy = full.y + (view.scrollTop + viewH / 2) / scale;
+  }, { passive: true });
   function fit() {
-    sizeView();
-    scale = Math.max(fitScale(), MIN_SCALE_FIT);
-    const v = viewSize();
+    measureView();
+    const s = Math.max(fitScale(), MIN_SCALE_FIT);
+    // the view is as tall as the graph at the fitted scale, within the window's height
+    view.style.height = `${Math.round(Math.min(full.h * s + 24, maxViewHeight()))}px`;
+    measureView();
+    scale = s;
     cx = full.x + full.w / 2;
-    cy = full.y + Math.min(full.h, v.h / scale) / 2;
-    if (full.h * scale > v.h) cy = full.y + full.h - v.h / scale / 2;   // tall graphs: start at the output
+    cy = full.y + Math.min(full.h, viewH / scale) / 2;
+    if (full.h * scale > viewH) cy = full.y + full.h - viewH / scale / 2;   // tall graphs: start at the output
     applyView();
   }
   function zoom(f) { scale = Math.min(6, Math.max(0.05, scale * f)); applyView(); }
+  // box centres in the SVG's coordinates: Graphviz points (y up) moved by the drawing's own translation
+  const shift = svg.querySelector("g.graph").transform.baseVal.consolidate().matrix;
   function follow(boxId) {
-    const g = boxEl[boxId];
-    if (!g) return;
-    const r = g.getBoundingClientRect(), v = view.getBoundingClientRect();
-    const margin = 24;
-    if (r.left < v.left + margin || r.right > v.right - margin || r.top < v.top + margin
-        || r.bottom > v.bottom - margin) {
-      cx += ((r.left + r.right) / 2 - (v.left + v.right) / 2) / scale;
-      cy += ((r.top + r.bottom) / 2 - (v.top + v.bottom) / 2) / scale;
+    const at = S.at[boxId];
+    if (!at) return;
+    const x = at[0] + shift.e - full.x, y = -at[1] + shift.f - full.y, halfW = at[2] / 2, halfH = at[3] / 2;
+    const w = viewW / scale, hh = viewH / scale, margin = 16 / scale;
+    const left = cx - full.x - w / 2, top = cy - full.y - hh / 2;
+    const outside = (x - halfW < left + margin && left > 0) || x + halfW > left + w - margin
+        || (y - halfH < top + margin && top > 0) || y + halfH > top + hh - margin;
+    if (outside && (full.w * scale > viewW || full.h * scale > viewH)) {
+      cx = full.x + x; cy = full.y + y;
       applyView();
     }
   }
   let drag = null;
   view.addEventListener("pointerdown", (ev) => {
-    if (ev.button !== 0) return;
-    drag = { x: ev.clientX, y: ev.clientY, cx, cy, moved: false };
+    if (ev.button !== 0 || ev.target === view) return;   // the scrollbars scroll by themselves
+    drag = { x: ev.clientX, y: ev.clientY, left: view.scrollLeft, top: view.scrollTop, moved: false };
   });
   view.addEventListener("pointermove", (ev) => {
     if (!drag) return;
     const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
-    if (drag.moved) { cx = drag.cx - dx / scale; cy = drag.cy - dy / scale; applyView(); }
+    if (drag.moved) { view.scrollLeft = drag.left - dx; view.scrollTop = drag.top - dy; }
   });
   const endDrag = () => { setTimeout(() => { drag = null; }, 0); };
   view.addEventListener("pointerup", endDrag);
   view.addEventListener("pointerleave", endDrag);
   view.addEventListener("wheel", (ev) => {
-    if (!(ev.ctrlKey || ev.metaKey)) return;   // plain wheel scrolls the page
+    if (!(ev.ctrlKey || ev.metaKey)) return;   // a plain wheel scrolls
     ev.preventDefault();
     zoom(ev.deltaY < 0 ? 1.15 : 1 / 1.15);
   }, { passive: false });
@@ -417,14 +434,14 @@ function render({ model, el }) {
 
   function redraw() {
     clearLights();
-    svg.classList.remove("mgx-dim");
     const phase = model.get("phase");
+    svg.classList.toggle("mgx-dim", phase === "paths" && Boolean(S.paths[model.get("leaf")]));
     for (const [p, b] of Object.entries(phaseButtons)) {
       b.classList.toggle("mgx-on", p === phase);
       b.setAttribute("aria-selected", String(p === phase));
     }
     root.dataset.phase = phase;
-    leafSelect.value = model.get("leaf") || "";
+    if (leafSelect.value !== (model.get("leaf") || "")) leafSelect.value = model.get("leaf") || "";
     let focus = null;
     if (phase === "forward") {
       const k = clampStep("forward", model.get("step"));
