@@ -252,6 +252,13 @@ class Sequential:
                 return f"{name}{list(index)} = {w[index]} ({int(bad.sum())} non-finite value(s) in it)"
         return None
 
+    def _refuse_non_finite_weights(self, path: str | os.PathLike) -> None:
+        """Saving a NaN/inf weight is refused (the file would not load: ``set_weights`` refuses it)."""
+        where = self._first_non_finite_weight(self.get_weights()) if self.built else None
+        if where is not None:
+            raise ValueError(f"Cannot save the weights of model {self.name!r} to {os.fspath(path)!r}: a weight "
+                             f"is not finite (NaN or inf): {where}.")
+
     def _check_weights_finite(self, method: str) -> None:
         if self._engine is not None and self._engine.weights_finite():
             return
@@ -779,6 +786,7 @@ class Sequential:
         state (Keras 3's format, :mod:`microgradx.saving.model_io`); read it back with :func:`load_model`
         here or ``keras.saving.load_model`` in Keras (which needs the weights as HDF5: install h5py)."""
         from .saving import model_io
+        self._refuse_non_finite_weights(filepath)
         model_io.save_model(self, filepath)
 
     def save_weights(self, path: str | os.PathLike) -> None:
@@ -786,6 +794,7 @@ class Sequential:
         optimizer's variables, as Keras; needs h5py), any other name as ``.npz`` (a JSON header + one array
         per weight; :func:`microgradx.utils.atomic_write`). A NaN or inf weight is refused (``ValueError``
         naming it): :meth:`load_weights` would refuse the file."""
+        self._refuse_non_finite_weights(path)
         if os.fspath(path).endswith(".weights.h5"):
             from .saving import model_io
             model_io.save_weights_h5(self, path)
@@ -794,10 +803,6 @@ class Sequential:
         if not self.built:
             raise ValueError(f"Model {self.name!r} is not built: there are no weights to save.")
         weights = self.get_weights()
-        where = self._first_non_finite_weight(weights)
-        if where is not None:
-            raise ValueError(f"Cannot save the weights of model {self.name!r} to {os.fspath(path)!r}: a weight "
-                             f"is not finite (NaN or inf): {where}.")
         header = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "model": self.name,
                   "names": self._weight_names(), "shapes": [list(w.shape) for w in weights],
                   "dtypes": [w.dtype.name for w in weights]}
