@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from . import activations, initializers, utils
+from . import activations, initializers, regularizers, utils
 from .engines.base import dropout_scale
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,6 +116,9 @@ class Dense(Layer):
         use_bias: add a bias vector.
         kernel_initializer, bias_initializer: names (``"glorot_uniform"``, ``"zeros"``, ...) or
             :mod:`microgradx.initializers` instances.
+        kernel_regularizer, bias_regularizer: a penalty on the kernel / bias added to the training loss
+            (:mod:`microgradx.regularizers`: ``"l1"``, ``"l2"``, ``"l1l2"``, an ``L1``/``L2``/``L1L2``).
+        activity_regularizer: a penalty on the layer's output, divided by the batch size (Keras 3).
         input_shape: ``(features,)``, accepted on the first layer like Keras.
         name: the layer's name (default ``dense``, ``dense_1``, ...).
 
@@ -127,6 +130,9 @@ class Dense(Layer):
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer: "str | initializers.Initializer" = "glorot_uniform",
                  bias_initializer: "str | initializers.Initializer" = "zeros",
+                 kernel_regularizer: "str | regularizers.Regularizer | None" = None,
+                 bias_regularizer: "str | regularizers.Regularizer | None" = None,
+                 activity_regularizer: "str | regularizers.Regularizer | None" = None,
                  input_shape: tuple[int, ...] | None = None, name: str | None = None) -> None:
         if isinstance(units, bool) or not isinstance(units, Integral) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive integer. "
@@ -136,6 +142,9 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         super().__init__(name=name, input_shape=input_shape)
 
     def output_dim(self, input_dim: int) -> int:

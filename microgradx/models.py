@@ -42,7 +42,7 @@ import numpy as np
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from . import fit_options, utils
+from . import fit_options, regularizers, utils
 from .callbacks import Callback, CallbackList, History
 from .engine import Value
 from .engines import get_engine
@@ -630,6 +630,11 @@ class Sequential:
         assert self._engine is not None
         loss_mean = _Mean()
         metric_means = [_Mean() for _ in self.metrics]
+        # Keras' evaluate reports the compiled loss plus the regularization penalties (activity ones of the
+        # inference-mode outputs, per batch); the weights are fixed during evaluation
+        penalized = any(getattr(layer, option, None) is not None for layer in self.layers
+                        for option in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"))
+        weights = self.get_weights() if penalized else []
         if callback_list is not None:
             callback_list.on_test_begin()
         for i, start in enumerate(range(0, len(x), batch_size)):
@@ -639,7 +644,10 @@ class Sequential:
             swb = None if sample_weight is None else sample_weight[start:start + batch_size]
             y_pred = self._engine.predict(xb)
             if np.all(np.isfinite(y_pred)):
-                loss_mean.update(float(losses_module.training_loss(self.loss(yb, y_pred, swb))), len(xb))
+                loss = float(losses_module.training_loss(self.loss(yb, y_pred, swb)))
+                if penalized:
+                    loss += regularizers.model_penalty(self.layers, weights, xb)
+                loss_mean.update(loss, len(xb))
                 for metric, mean in zip(self.metrics, metric_means):
                     mean.update(metric(yb, y_pred))   # unweighted, as Keras' compiled metrics
             else:

@@ -61,7 +61,8 @@ import numpy as np
 from .engine import Value
 from .losses import NumpyOps, ValueOps, _is_value_array
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize",
+           "weight_penalties", "activity_penalty", "model_penalty"]
 
 
 def validate_float_arg(value: Any, name: str) -> float:
@@ -228,3 +229,44 @@ def get(identifier: Any) -> Regularizer | None:
     raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}. microgradx takes "
                      f"L1, L2 or L1L2 (an instance, a class, a name or a config), not arbitrary callables, "
                      f"because its engines compute the penalty from the l1 and l2 factors.")
+
+
+# ------------------------------------------------------------------------ a model's penalties
+def weight_penalties(layers: Any, weights: Any) -> list[tuple[str, Regularizer, int]]:
+    """``(label, regularizer, index into weights)`` for every regularised weight of ``layers`` (Keras order:
+    per Dense, the kernel then the bias), e.g. ``("dense/kernel", L2(0.01), 0)``."""
+    out = []
+    position = 0
+    for layer in layers:
+        count = len(layer.weight_shapes())
+        kernel, bias = getattr(layer, "kernel_regularizer", None), getattr(layer, "bias_regularizer", None)
+        if kernel is not None:
+            out.append((f"{layer.name}/kernel", kernel, position))
+        if bias is not None and getattr(layer, "use_bias", False):
+            out.append((f"{layer.name}/bias", bias, position + 1))
+        position += count
+    return out
+
+
+def activity_penalty(regularizer: Regularizer, output: Any) -> Any:
+    """Keras' activity penalty of a batch's layer output: ``regularizer(output) / batch size``."""
+    return regularizer(output) / len(output)
+
+
+def model_penalty(layers: Any, weights: Any, x: Any = None) -> float:
+    """Every penalty of a model as a float64 number: the weight penalties at ``weights`` plus, for a batch
+    ``x``, each activity penalty of the layer outputs in inference mode (what ``evaluate`` adds per batch)."""
+    total = 0.0
+    for _, reg, index in weight_penalties(layers, weights):
+        total += float(reg(np.asarray(weights[index], dtype=np.float64)))
+    if x is not None and any(getattr(layer, "activity_regularizer", None) is not None for layer in layers):
+        out = np.asarray(x, dtype=np.float64)
+        position = 0
+        for layer in layers:
+            count = len(layer.weight_shapes())
+            if hasattr(layer, "units"):
+                out = layer.forward(out, *[np.asarray(w, dtype=np.float64) for w in weights[position:position + count]])
+                if layer.activity_regularizer is not None:
+                    total += float(activity_penalty(layer.activity_regularizer, out))
+            position += count
+    return total

@@ -55,6 +55,17 @@ class TourSettings:
     def dpi(self) -> int:
         return 50 if self.quick else 110
 
+    @property
+    def slider_fitting(self) -> dict:
+        """The fitting sliders' controls and epochs: (name, label, values, initial index) per control."""
+        if self.quick:
+            return {"controls": (("noise", "noise", (0.4,), 0), ("width", "hidden units per layer", (4, 64), 1),
+                                 ("dropout", "dropout rate", (0.0,), 0), ("patience", "patience", (5, 20), 0)),
+                    "epochs": 40}
+        return {"controls": (("noise", "noise", (0.1, 0.4), 1), ("width", "hidden units per layer", (4, 64), 1),
+                             ("dropout", "dropout rate", (0.0, 0.5), 0), ("patience", "patience", (5, 20, 60), 1)),
+                "epochs": 200}
+
 
 @dataclass
 class Section:
@@ -240,6 +251,21 @@ def _sections() -> dict[str, Section]:
     return {section.key: section for section in s}
 
 
+def _sliders(sections: dict[str, Section], settings: TourSettings) -> None:
+    """The lecture's sliders on precomputed frames (learning rate and momentum, each optimizer's learning
+    rate, noise/width/dropout/patience), embedded in their sections: they work offline, without a server."""
+    from .viz import slider_demos, sliders
+
+    intro = ('<p class="slider-note">Move the sliders: every position was computed when this page was written '
+             "(no server needed).</p>")
+    demos = (("learning_rate", "descent-sliders", slider_demos.descent_spec()),
+             ("optimizers", "race-sliders", slider_demos.race_spec()),
+             ("fitting", "fitting-sliders", slider_demos.fitting_spec(engine=settings.engine,
+                                                                      **settings.slider_fitting)))
+    for key, element_id, spec in demos:
+        sections[key].embed += intro + sliders.slider_fragment(spec, element_id=element_id)
+
+
 def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSettings, progress: _Progress) -> None:
     """Compute and save every matplotlib figure of the tour (the names are listed in the sections)."""
     from .callbacks import EarlyStopping
@@ -322,6 +348,7 @@ section img { max-width: 100%; border: 1px solid #eee; margin-bottom: .8em; }
 .lecture { color: #777; font-size: .9em; font-style: italic; }
 .note { background: #fff4e0; padding: .5em; border-left: 3px solid orange; white-space: pre-wrap; }
 pre { font-size: 11px; background: #f7f7f7; padding: .6em; overflow-x: auto; }
+.slider-note { color: #555; font-size: .9em; margin: .6em 0 .3em; }
 nav ol { columns: 2; }
 """
 
@@ -383,11 +410,13 @@ def run_tour(out: str | os.PathLike = "tour-output", *, quick: bool = False, eng
     settings = TourSettings(quick=quick, engine=engine, workers=workers)
     sections = _sections()
     start = time.perf_counter()
-    progress = _Progress(11, stream)
+    progress = _Progress(12, stream)
     print(f"microgradx tour: writing the lecture's pictures to {out}/", file=stream, flush=True)
     with progress.step("graphs, chain-rule table and backward animation of a small network"):
         _graphs(out, sections)
     _figures(out, sections, settings, progress)
+    with progress.step("sliders on precomputed frames: learning rate, optimizers, fitting"):
+        _sliders(sections, settings)
     seconds = time.perf_counter() - start
     index = write_index(out, sections, seconds)
     print(f"done in {seconds:.0f} s: {index}", file=stream, flush=True)

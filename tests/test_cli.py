@@ -196,7 +196,7 @@ def test_quick_tour_writes_and_links_every_figure(tmp_path, capsys):
     assert main(["tour", "--out", str(out), "--quick", "--workers", "2"]) == 0
     seconds = time.perf_counter() - start
     progress = capsys.readouterr().out
-    assert "[11/11]" in progress and "index.html" in progress
+    assert "[12/12]" in progress and "index.html" in progress
     links = _links(out / "index.html")
     graphs = {"neuron.svg", "backprop.svg", "backward.gif"} if HAVE_DOT else {"neuron.dot", "backprop.dot"}
     assert EXPECTED_FIGURES | graphs <= links

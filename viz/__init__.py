@@ -12,6 +12,9 @@ module            what it draws
 ``explorer``      the interactive backprop explorer: ``explore(J)`` (a Jupyter widget) and ``save_html`` (the
                   same explorer as one self-contained page), on the fixed layout of ``layout``
 ``widget``        the shared anywidget base: one ES module runs as a notebook widget and in a static page
+``sliders``       sliders over precomputed frames on the same base (``slider_widget``, ``slider_fragment``)
+``slider_demos``  the lecture's slider demos: descent (learning rate, momentum), the optimizer race (one
+                  learning rate per optimizer), fitting (noise, width, dropout, patience)
 ``curves``        training curves: loss and metrics per epoch, train against validation, early stopping
                   marked (``plot_training_curves``)
 ``learning_rate`` a too-small, a too-large and a stable learning rate, as curves and as steps on the loss

@@ -42,6 +42,7 @@ from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
                               SPARSE_CATEGORICAL_CROSSENTROPY, loss_forward_backward)
 from ..kernels.optimizers import all_finite
+from ..kernels.regularizers import penalty_and_gradient
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 
 __all__ = ["CpuEngine"]
@@ -53,6 +54,10 @@ PREDICT_CHUNK = 4096
 #: Keras' fuzz factor, the value of ``microgradx.losses.EPSILON`` (engines do not import the loss layer):
 #: the clip bounds ``[eps, 1 - eps]`` and the ignore_class rescale ``n / (valid + eps)``.
 _EPSILON = 1e-7
+
+
+def _factors(regularizer: Any) -> tuple[float, float] | None:
+    return None if regularizer is None else (float(regularizer.l1), float(regularizer.l2))
 
 
 class _DenseStep:
@@ -67,6 +72,10 @@ class _DenseStep:
         self.n_in, self.n_out = int(layer.input_dim), int(layer.units)
         self.code = ACTIVATION_CODES[layer.activation]
         self.kernel, self.bias = kernel, bias
+        # (l1, l2) of each regularizer (microgradx.regularizers), None without one
+        self.kernel_reg = _factors(getattr(layer, "kernel_regularizer", None))
+        self.bias_reg = _factors(getattr(layer, "bias_regularizer", None)) if bias is not None else None
+        self.activity_reg = _factors(getattr(layer, "activity_regularizer", None))
 
     def bind(self, params: np.ndarray, grads: np.ndarray, empty: np.ndarray) -> None:
         """Keep this layer's views of the flat ``params`` and ``grads`` (``empty`` stands for no bias)."""
@@ -197,7 +206,9 @@ class CpuEngine(Engine):
         last = self.plan[-1]
         last_code = last.code if isinstance(last, _DenseStep) else LINEAR
         # the loss kernel returns d loss / d z (pre-activation) where the composition is fused
-        self.fused = not self.from_logits and (
+        # an activity penalty on the last layer needs d loss / d output, which the fused kernel skips
+        last_activity = isinstance(last, _DenseStep) and last.activity_reg is not None
+        self.fused = not self.from_logits and not last_activity and (
             (self.loss_code == BINARY_CROSSENTROPY and last_code == SIGMOID)
             or (self.loss_code in (CATEGORICAL_CROSSENTROPY, SPARSE_CATEGORICAL_CROSSENTROPY)
                 and last_code == SOFTMAX))
@@ -336,23 +347,36 @@ class CpuEngine(Engine):
             ws.current[i] = a  # an inactive Dropout passes its input array through
         return a
 
-    def _backward(self, ws: _Workspace, training: bool) -> None:
-        """Backpropagate ``ws.grads[-1]`` (d loss / d output, or / d z when fused) into ``self.grads``."""
+    def _backward(self, ws: _Workspace, training: bool) -> float:
+        """Backpropagate ``ws.grads[-1]`` (d loss / d output, or / d z when fused) into ``self.grads``.
+
+        Regularizers join on the way (:mod:`microgradx.kernels.regularizers`, one pass each): an activity
+        penalty adds ``(l1 sign(Y) + 2 l2 Y) / batch`` to d loss / d Y before the layer's backward, a
+        weight penalty adds ``l1 sign(W) + 2 l2 W`` to dW after it. Returns the sum of the penalties."""
         plan = self.plan
         g = ws.grads[-1]
+        total = 0.0
         for i in range(len(plan) - 1, -1, -1):
             s = plan[i]
             if isinstance(s, _DenseStep):
+                if s.activity_reg is not None:
+                    total += penalty_and_gradient(ws.current[i].reshape(-1), g.reshape(-1), *s.activity_reg,
+                                                  float(ws.n))
                 x_in = ws.current[i - 1] if i > 0 else ws.x
                 code = LINEAR if (self.fused and i == len(plan) - 1) else s.code
                 need_dx = i > self._first_dense
                 dx = ws.grads[i - 1] if need_dx else g
                 dense_backward(x_in, s.w, ws.current[i], g, code, s.dw, s.db, dx, need_dx)
+                if s.kernel_reg is not None:
+                    total += penalty_and_gradient(s.w.reshape(-1), s.dw.reshape(-1), *s.kernel_reg, 1.0)
+                if s.bias_reg is not None:
+                    total += penalty_and_gradient(s.b, s.db, *s.bias_reg, 1.0)
                 if not need_dx:
-                    return
+                    return total
                 g = dx
             elif training and s.rate > 0.0:
                 dropout_backward(g, ws.scales[i], g)   # in place; an inactive Dropout passes g on
+        return total
 
     def _loss_and_gradients(self, ws: _Workspace, training: bool, step: int) -> float:
         pred = self._forward(ws, training, step)
@@ -382,7 +406,7 @@ class CpuEngine(Engine):
                           *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
         ws = self._prepare(x, y, sample_weight)
         loss = self._loss_and_gradients(ws, training, step)
-        self._backward(ws, training)
+        loss += self._backward(ws, training)
         return float(loss), [g.copy() for g in self.grad_views]
 
     def _update(self) -> None:
@@ -424,7 +448,7 @@ class CpuEngine(Engine):
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":
         loss = self._loss_and_gradients(ws, True, step)
         if math.isfinite(loss):
-            self._backward(ws, True)
+            loss += self._backward(ws, True)
             self._checked_update()
         if outputs:
             return float(loss), ws.current[-1].copy()

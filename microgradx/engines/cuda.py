@@ -178,6 +178,12 @@ class CudaEngine(Engine):
         super().__init__(layers, loss, optimizer, dtype)
         _require_cuda()
         self._check_optimizer(optimizer)
+        for layer in self.layers:
+            for option in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+                if getattr(layer, option, None) is not None:
+                    raise NotImplementedError(f"engine='cuda' does not compute regularization penalties yet "
+                                              f"(layer {layer.name!r} has {option}="
+                                              f"{getattr(layer, option)!r}); use engine='cpu' or 'scalar'")
         from numba import cuda
 
         from ..kernels.cuda import elementwise, gemm, launch, losses, optimizers

@@ -25,8 +25,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import activations
-from ..engine import Value, weighted_sum
+from ..engine import Value, sum_values, weighted_sum
 from ..losses import training_loss
+from ..regularizers import activity_penalty, weight_penalties
 from .base import Engine
 
 __all__ = ["ScalarEngine", "build_loss_graph", "dense_values", "forward_values", "weight_leaves"]
@@ -91,11 +92,13 @@ def dense_values(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> 
 
 
 def forward_values(layers: Sequence[Any], leaves: Sequence[np.ndarray], x: np.ndarray,
-                   *, training: bool = False, step: int = 0) -> np.ndarray:
+                   *, training: bool = False, step: int = 0, penalties: list | None = None) -> np.ndarray:
     """The model's output as a ``(batch, units)`` object array of ``Value`` (the forward graph).
 
     Dense: ``z[i,k] = sum_j x[i,j] * kernel[j,k] + bias[k]``, then the activation node(s).
     Dropout (training only): ``out = a * scale`` with the constant mask of ``(seed, step)``.
+    ``penalties``: a list that receives each Dense layer's activity penalty node,
+    ``activity_regularizer(output) / batch`` (labelled ``"dense activity penalty"``).
     """
     out = input_leaves(x)
     position = 0
@@ -105,10 +108,31 @@ def forward_values(layers: Sequence[Any], leaves: Sequence[np.ndarray], x: np.nd
             bias = leaves[position + 1] if layer.use_bias else None
             position += 2 if layer.use_bias else 1
             out = activations.value_forward(layer.activation, dense_values(out, kernel, bias))
+            if penalties is not None and getattr(layer, "activity_regularizer", None) is not None:
+                penalties.append(_labelled(activity_penalty(layer.activity_regularizer, out),
+                                           f"{layer.name} activity penalty"))
         elif training and layer.rate > 0.0:  # Dropout
             scale = np.broadcast_to(layer.scale(out.shape, step), out.shape)
             out = out * scale  # Value * float: a "*" node whose other input is the constant scale
     return out
+
+
+def _labelled(node: Value, label: str) -> Value:
+    node.label = label
+    return node
+
+
+def with_penalties(value: Any, layers: Sequence[Any], leaves: Sequence[np.ndarray], activity: list) -> Any:
+    """Keras' training loss: the compiled loss plus the activity penalties plus the weight penalties,
+    one ``sum`` node labelled ``loss`` (the compiled loss relabelled ``compiled loss``); ``value`` alone
+    when the model has no regularizer. Weight penalty nodes are labelled like ``"dense/kernel penalty"``."""
+    terms = activity + [_labelled(reg(leaves[index]), f"{label} penalty")
+                        for label, reg, index in weight_penalties(layers, leaves)]
+    if not terms:
+        return value
+    if isinstance(value, Value) and value.label in ("", "loss"):
+        value.label = "compiled loss"
+    return _labelled(sum_values([value, *terms]), "loss")
 
 
 @_collector_paused()
@@ -117,8 +141,10 @@ def build_loss_graph(layers: Sequence[Any], loss: Any, weights: Sequence[np.ndar
                      step: int = 0) -> tuple[Value, list[np.ndarray], np.ndarray]:
     """``(loss_value, leaves, y_pred)``: the scalar graph of ``loss(y, model(x))`` at ``weights``."""
     leaves = weight_leaves(layers, weights)
-    y_pred = forward_values(layers, leaves, x, training=training, step=step)
+    activity: list = []
+    y_pred = forward_values(layers, leaves, x, training=training, step=step, penalties=activity)
     value = training_loss(loss(np.asarray(y, dtype=np.float64), y_pred, sample_weight))
+    value = with_penalties(value, layers, leaves, activity)
     if not isinstance(value, Value):
         # a loss that reduces to a plain number (e.g. every term was a constant) still gives a graph root
         value = Value(float(value), label="loss")
@@ -171,7 +197,8 @@ class ScalarEngine(Engine):
         leaves = weight_leaves(self.layers, self._weights)
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # non-finite outputs are handled below
-                y_pred = forward_values(self.layers, leaves, x, training=training, step=step)
+                activity: list = []
+                y_pred = forward_values(self.layers, leaves, x, training=training, step=step, penalties=activity)
             outputs = np.vectorize(lambda v: v.data, otypes=[np.float64])(y_pred)
         except OverflowError:  # a diverging model: report a non-finite loss instead of crashing
             outputs = np.full((len(x), 1), np.inf)
@@ -180,6 +207,7 @@ class ScalarEngine(Engine):
             return nan_result
         try:
             value = training_loss(self.loss(np.asarray(y, dtype=np.float64), y_pred, sample_weight))
+            value = with_penalties(value, self.layers, leaves, activity)
         except OverflowError:  # e.g. a squared error beyond the float range
             return nan_result
         if not isinstance(value, Value):

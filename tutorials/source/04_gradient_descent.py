@@ -213,6 +213,39 @@ fig
 # rate ends lowest (the gold star): "just right".
 
 # %% [markdown]
+# ## Your turn: move the learning rate and the momentum
+#
+# The sliders run the library's `SGD` on the loss of this notebook for 50 steps from a fixed start. The learning
+# rates are fractions of the critical rate $2/\lambda_{max}$ computed above; momentum is Keras' (heavy ball:
+# $v \leftarrow \mu v - \eta g$, $w \leftarrow w + v$). Every position was computed when this cell ran (the tour,
+# `microgradx tour`, shows the same sliders in a page that needs no Python). Things to look for, checked below:
+#
+# * without momentum, $0.02\times$ crawls ($J - J^*$ still above 0.5 after 50 steps), $0.9\times$ converges, and
+#   $1.05\times$ grows: above the critical rate every step overshoots a little more;
+# * momentum 0.5 converges in 50 steps from $0.6\times$ up, **including** $1.05\times$: heavy-ball momentum is
+#   stable up to $2(1+\mu)/\lambda_{max}$;
+# * momentum 0.9 speeds up the smallest rate twenty-fold, but at large rates it overshoots and circles the
+#   minimum: after 50 steps it has not converged.
+
+# %%
+from microgradx.viz import slider_demos, sliders
+
+descent = slider_demos.descent_spec()
+assert np.isclose(slider_demos.descent_problem().critical, critical)     # the loss of this notebook
+
+
+def run_at(fraction: float, momentum: float) -> dict:
+    return sliders.parts_at(descent, learning_rate=fraction * critical, momentum=momentum)[1]["data"]
+
+
+assert run_at(0.02, 0.0)["gap"] > 0.5 and run_at(0.9, 0.0)["verdict"] == "converged"
+assert run_at(1.05, 0.0)["verdict"] == "diverging"
+assert all(run_at(f, 0.5)["verdict"] == "converged" for f in (0.6, 0.9, 1.05))
+assert run_at(0.02, 0.9)["gap"] < run_at(0.02, 0.0)["gap"] / 20
+assert all(run_at(f, 0.9)["verdict"] == "still descending" for f in (0.6, 0.9, 1.05))
+sliders.slider_widget(descent)
+
+# %% [markdown]
 # ## Exercises
 #
 # Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).

@@ -1,0 +1,384 @@
+"""The lecture's slider demos, as specs for :mod:`microgradx.viz.sliders` (every frame computed here):
+
+* :func:`descent_spec`: gradient descent (the library's ``SGD``) on the two-weight least-squares loss of
+  tutorial 4, with sliders for the learning rate (curated around the critical rate 2/λ_max) and momentum;
+* :func:`race_spec`: the optimizer race of :mod:`microgradx.viz.optimizers`, one learning-rate slider per
+  optimizer and a slider for the surface;
+* :func:`fitting_spec`: a small network on noisy two moons, with sliders for the noise, the width, the
+  dropout rate and the patience of early stopping (patience replays ``EarlyStopping`` on the recorded
+  validation losses: no retraining).
+
+Each frame's caption states what its numbers show (final loss, where training stopped, accuracies); the
+tests check those statements against independent computations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import sliders as sl
+from ._style import OPTIMIZER_COLORS
+
+__all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
+           "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "thin"]
+
+
+def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, levels: Sequence[float], color: str = "#bbb"):
+    """Contour lines of ``z`` on the grid ``(x, y)`` (1-D axes) as slider lines (one per connected piece)."""
+    import contourpy
+
+    generator = contourpy.contour_generator(*np.meshgrid(x, y), z, line_type="Separate")
+    out = []
+    for level in levels:
+        for piece in generator.lines(level):
+            step = max(1, len(piece) // 60)                   # at most ~60 points per piece: a small page
+            thinned = np.vstack([piece[::step], piece[-1:]])
+            out.append(sl.line(thinned, color, width=0.8))
+    return out
+
+
+def thin(points: np.ndarray, keep: int = 60) -> np.ndarray:
+    """At most about ``keep`` rows of a long path or curve: every row early on, fewer later (log-spaced
+    indices), always the first and the last row."""
+    points = np.asarray(points)
+    if len(points) <= keep:
+        return points
+    index = np.unique(np.concatenate([[0], np.round(np.geomspace(1, len(points) - 1, keep)).astype(int)]))
+    return points[index]
+
+
+# ------------------------------------------------------------------------------------ gradient descent
+class DescentProblem:
+    """Tutorial 4's least squares: 20 points on a noisy line, ``J(w0, w1) = mean((y − w0 − w1 x)²)``."""
+
+    def __init__(self, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.xs = np.linspace(0.0, 2.0, 20)
+        self.ys = 1.0 + 2.0 * self.xs + 0.3 * rng.normal(size=self.xs.size)
+        self.design = np.column_stack([np.ones_like(self.xs), self.xs])
+        self.hessian = 2.0 * self.design.T @ self.design / len(self.xs)
+        self.minimum, *_ = np.linalg.lstsq(self.design, self.ys, rcond=None)
+        self.lowest = self.loss(self.minimum)
+        self.critical = 2.0 / float(np.linalg.eigvalsh(self.hessian).max())
+
+    def loss(self, w: np.ndarray) -> float:
+        return float(np.mean((self.ys - self.design @ w) ** 2))
+
+    def gradient(self, w: np.ndarray) -> np.ndarray:
+        return -2.0 * self.design.T @ (self.ys - self.design @ w) / len(self.xs)
+
+    def surface(self, w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
+        residuals = self.ys[:, None, None] - (w0[None] + w1[None] * self.xs[:, None, None])
+        return (residuals ** 2).mean(axis=0)
+
+
+def descent_problem(seed: int = 0) -> DescentProblem:
+    return DescentProblem(seed)
+
+
+#: learning rates of the descent demo, as fractions of the critical rate 2/λ_max
+DESCENT_FRACTIONS = (0.02, 0.1, 0.3, 0.6, 0.9, 1.05)
+DESCENT_MOMENTA = (0.0, 0.5, 0.9)
+DESCENT_START = (-1.0, 3.6)
+DESCENT_STEPS = 50
+DESCENT_XLIM, DESCENT_YLIM = (-1.5, 3.5), (-0.5, 4.0)
+
+
+def descend(problem: DescentProblem, learning_rate: float, momentum: float, steps: int = DESCENT_STEPS,
+            start: Sequence[float] = DESCENT_START) -> tuple[np.ndarray, np.ndarray]:
+    """The path (``steps + 1`` points) and losses of the library's ``SGD`` (Keras momentum) from ``start``;
+    after a loss above 1e6 the rest is NaN."""
+    from microgradx.optimizers import SGD
+
+    optimizer = SGD(learning_rate=float(learning_rate), momentum=float(momentum))
+    w = np.array(start, dtype=float)
+    path = np.full((steps + 1, 2), np.nan)
+    losses = np.full(steps + 1, np.nan)
+    path[0], losses[0] = w, problem.loss(w)
+    for k in range(steps):
+        optimizer.apply([problem.gradient(w)], [w])
+        loss = problem.loss(w)
+        if not math.isfinite(loss) or loss > 1e6:
+            break
+        path[k + 1], losses[k + 1] = w, loss
+    return path, losses
+
+
+def descent_verdict(gaps: np.ndarray) -> str:
+    """From the loss gaps J − J* of a run: ``"diverging"`` (it blew up, ended above its start, or grew at each
+    of its last 10 steps), ``"converged"`` (J − J* < 1e-6) or ``"still descending"``."""
+    finite = gaps[~np.isnan(gaps)]
+    if len(finite) < len(gaps) or finite[-1] > finite[0] or np.all(np.diff(finite[-11:]) > 0):
+        return "diverging"
+    return "converged" if finite[-1] < 1e-6 else "still descending"
+
+
+def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[float] = DESCENT_FRACTIONS,
+                 momenta: Sequence[float] = DESCENT_MOMENTA, steps: int = DESCENT_STEPS,
+                 rate_index: int = 2, momentum_index: int = 0) -> dict[str, Any]:
+    """Sliders for the learning rate and the momentum of gradient descent on :class:`DescentProblem`."""
+    problem = descent_problem() if problem is None else problem
+    rates = [f * problem.critical for f in fractions]
+    controls = [
+        sl.control("learning_rate", "learning rate η", rates,
+                   [f"{r:.3g} ({f:g} × 2/λmax)" for r, f in zip(rates, fractions)], rate_index),
+        sl.control("momentum", "momentum", list(momenta), [f"{m:g}" for m in momenta], momentum_index),
+    ]
+    g0 = np.linspace(*DESCENT_XLIM, 90)
+    g1 = np.linspace(*DESCENT_YLIM, 90)
+    surface = problem.surface(*np.meshgrid(g0, g1))
+    levels = np.geomspace(problem.lowest + 0.02, surface.max(), 14)
+    background = sl.part({0: {"lines": contour_lines(g0, g1, surface, levels),
+                              "points": [sl.point(*problem.minimum, "#f0c000", shape="star", size=9,
+                                                  label="minimum W*"),
+                                         sl.point(*DESCENT_START, "#222", shape="square", label="start")]}})
+
+    def frame(i: int, j: int) -> dict[str, Any]:
+        path, losses = descend(problem, rates[i], momenta[j], steps)
+        gaps = losses - problem.lowest
+        verdict = descent_verdict(gaps)
+        finite = gaps[~np.isnan(gaps)]
+        text = (f"η = {rates[i]:.3g} ({fractions[i]:g} × the critical rate 2/λmax = {problem.critical:.3g}), "
+                f"momentum {momenta[j]:g}: " + (f"diverged (J − J* above 1e6 at step {len(finite)})"
+                                                 if np.isnan(gaps).any() else
+                                                 f"J − J* = {finite[-1]:.2g} after {len(finite) - 1} steps "
+                                                 f"({verdict})"))
+        color = "#D55E00"
+        return sl.part({0: {"lines": [sl.line(path, color, label="gradient descent path", markers=True)]},
+                        1: {"lines": [sl.line(np.column_stack([np.arange(len(gaps)), np.maximum(gaps, 1e-16)]),
+                                              color, label="J(W) − J(W*)")]}}, text,
+                       {"learning_rate": rates[i], "momentum": momenta[j], "verdict": verdict,
+                        "steps": len(finite) - 1, "gap": float(finite[-1])})
+
+    panels = [{"title": "Steps on the contours of J(w0, w1)", "xlabel": "w0", "ylabel": "w1",
+               "xlim": list(DESCENT_XLIM), "ylim": list(DESCENT_YLIM)},
+              {"title": "Loss above the minimum", "xlabel": "step", "ylabel": "J − J* (log scale)",
+               "xlim": [0, steps], "ylim": [1e-8, 1e3], "logy": True}]
+    layers = [{"controls": [], "frames": {"": background}},
+              sl.layer([0, 1], frame, [len(rates), len(momenta)])]
+    return sl.make_spec("Gradient descent: move the learning rate and the momentum", controls, panels, layers)
+
+
+# ------------------------------------------------------------------------------------ the optimizer race
+def _race_rates() -> tuple[float, ...]:
+    from .optimizers import SWEEP_RATES
+
+    return tuple(SWEEP_RATES)
+
+
+#: the learning rates each optimizer's slider offers: the race's sweep, half a decade apart
+RACE_RATES = _race_rates()
+
+
+def _nearest(values: Sequence[float], target: float) -> int:
+    return int(np.argmin([abs(math.log(v / target)) for v in values]))
+
+
+def race_spec(surfaces: Sequence[str] = ("ravine", "saddle", "rosenbrock"), *, rates: Sequence[float] = RACE_RATES,
+              racers: Sequence[str] | None = None) -> dict[str, Any]:
+    """The optimizer race with one learning-rate slider per optimizer (starting at its best rate on the first
+    surface, :func:`~microgradx.viz.optimizers.best_learning_rates`) and one for the surface."""
+    from .optimizers import RACERS, SURFACES, best_learning_rates, loss_gaps, make_optimizers, run_optimizer
+
+    racers = list(RACERS if racers is None else racers)
+    first = SURFACES[surfaces[0]]
+    best = {s: best_learning_rates(s, racers) for s in surfaces}
+    controls = [sl.control("surface", "surface", list(surfaces), [SURFACES[s].formula for s in surfaces], 0)]
+    for name in racers:
+        controls.append(sl.control(f"lr_{name}", f"{name} η", list(rates), [f"{r:.3g}" for r in rates],
+                                   _nearest(rates, best[surfaces[0]][name])))
+
+    def background(k: int) -> dict[str, Any]:
+        surface = SURFACES[surfaces[k]]
+        gx, gy = np.linspace(*surface.xlim, 90), np.linspace(*surface.ylim, 90)
+        z = surface.f(*np.meshgrid(gx, gy)) - surface.minimum
+        top = float(z.max())
+        levels = np.geomspace(max(top * 1e-4, 1e-3), top, 12) if surface.log_levels else np.linspace(0, top, 14)[1:]
+        stars = [sl.point(x, y, "#f0c000", shape="star", size=9, label="minimum") for x, y in surface.minima]
+        return sl.part({0: {"lines": contour_lines(gx, gy, z, levels), "xlim": list(surface.xlim),
+                            "ylim": list(surface.ylim), "title": f"{surface.name}: {surface.formula}",
+                            "points": stars + [sl.point(*surface.start, "#222", shape="square", label="start")]},
+                        1: {"xlim": [0, surface.steps]}})
+
+    def racer(name: str):
+        def frame(k: int, r: int) -> dict[str, Any]:
+            surface = SURFACES[surfaces[k]]
+            path = run_optimizer(make_optimizers({name: rates[r]}, [name])[name], surface)
+            gaps = loss_gaps(surface, path)
+            finite = gaps[~np.isnan(gaps)]
+            diverged = bool(np.isnan(gaps).any())
+            outcome = (f"diverged (loss above 1e6 at step {len(finite)})" if diverged
+                       else f"f − f* = {finite[-1]:.2g} after {len(finite) - 1} steps")
+            color = OPTIMIZER_COLORS[name]
+            curve = np.column_stack([np.arange(len(gaps)), np.maximum(gaps, 1e-12)])
+            shown = len(finite)                                  # thin the recorded part, keep the NaN gap
+            return sl.part({0: {"lines": [sl.line(thin(path[:shown], 40), color, label=name, width=2)]},
+                            1: {"lines": [sl.line(thin(curve[:shown], 40), color, label=name, width=2)]}},
+                           f"{name} (η = {rates[r]:.3g}; best of the sweep here: {best[surfaces[k]][name]:.3g}): "
+                           f"{outcome}",
+                           {"learning_rate": rates[r], "diverged": diverged, "steps": len(finite) - 1,
+                            "gap": float(finite[-1])})
+        return frame
+
+    panels = [{"title": "", "xlabel": "x", "ylabel": "y", "xlim": list(first.xlim), "ylim": list(first.ylim)},
+              {"title": "Loss above the minimum", "xlabel": "step", "ylabel": "f − f* (log scale)",
+               "xlim": [0, first.steps], "ylim": [1e-12, 1e3], "logy": True}]
+    layers = [sl.layer([0], background, [len(surfaces)])]
+    for c, name in enumerate(racers, start=1):
+        layers.append(sl.layer([0, c], racer(name), [len(surfaces), len(rates)]))
+    return sl.make_spec("The optimizer race: one learning rate per optimizer (each starts at its best)", controls,
+                        panels, layers)
+
+
+# ------------------------------------------------------------------------------------ fitting
+#: the fitting demo's sliders: (name, label, values, initial index)
+FITTING_CONTROLS = (
+    ("noise", "noise", (0.1, 0.25, 0.4), 1),
+    ("width", "hidden units per layer", (4, 16, 64), 2),
+    ("dropout", "dropout rate", (0.0, 0.5), 0),
+    ("patience", "patience", (5, 20, 60), 1),
+)
+
+
+def replay_early_stopping(val_losses: Sequence[float], patience: int) -> tuple[int, int]:
+    """Drive the library's ``EarlyStopping(patience=...)`` over recorded validation losses, as ``fit`` would:
+    ``(epochs run, best epoch)``, both counted from 1."""
+    from microgradx.callbacks import EarlyStopping
+
+    class _Recorded:
+        stop_training = False
+
+        def get_weights(self):
+            return []
+
+        def set_weights(self, weights):
+            pass
+
+    stopper, model = EarlyStopping(monitor="val_loss", patience=int(patience)), _Recorded()
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    epochs = 0
+    for epoch, loss in enumerate(val_losses):
+        epochs += 1
+        stopper.on_epoch_end(epoch, {"val_loss": float(loss)})
+        if model.stop_training:
+            break
+    return epochs, stopper.best_epoch + 1
+
+
+def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    p = np.asarray(model.predict(x, batch_size=len(x), verbose=0)).reshape(-1)
+    return float(np.mean((p > 0.5) == (y.reshape(-1) > 0.5)))
+
+
+def fitting_spec(*, controls: Sequence[tuple] = FITTING_CONTROLS, n_train: int = 40, n_val: int = 300,
+                 epochs: int = 200, learning_rate: float = 0.03, grid: int = 40, seed: int = 0,
+                 engine: str = "cpu") -> dict[str, Any]:
+    """A two-layer ReLU network (``width`` units per layer) trained full-batch with Adam on ``n_train`` noisy
+    two-moons samples, validated on ``n_val``; sliders for noise, width, dropout and patience.
+
+    One training per (noise, width, dropout), recording the weights after every epoch; the patience slider
+    replays ``EarlyStopping`` on the recorded validation losses and shows the restored epoch's boundary."""
+    from .fitting import make_problem
+
+    names = [c[0] for c in controls]
+    if names != ["noise", "width", "dropout", "patience"]:
+        raise ValueError(f"controls must be noise, width, dropout, patience in this order, got {names}")
+    (_, _, noises, _), (_, _, widths, _), (_, _, rates, _), (_, _, patiences, _) = controls
+    spec_controls = [sl.control(name, label, list(values), [f"{v:g}" for v in values], index)
+                     for name, label, values, index in controls]
+    problems = [make_problem(n_train=n_train, n_val=n_val, noise=noise, seed=seed) for noise in noises]
+    runs = {(a, b, c): _record_run(problems[a], widths[b], epochs, learning_rate, rates[c], seed, engine)
+            for a in range(len(noises)) for b in range(len(widths)) for c in range(len(rates))}
+    colors = {0: "#0072B2", 1: "#E69F00"}
+
+    def view(a: int) -> tuple[np.ndarray, np.ndarray]:
+        problem = problems[a]
+        both = np.vstack([problem.x_train, problem.x_val])
+        return both.min(axis=0) - 0.3, both.max(axis=0) + 0.3
+
+    def samples(a: int) -> dict[str, Any]:
+        problem, (lo, hi) = problems[a], view(a)
+        dots = [sl.point(x, y, colors[int(t)], size=3.6, label=f"training sample, class {int(t)}")
+                for (x, y), t in zip(problem.x_train, problem.y_train.reshape(-1))]
+        return sl.part({0: {"points": dots, "xlim": [float(lo[0]), float(hi[0])],
+                            "ylim": [float(lo[1]), float(hi[1])]}})
+
+    def curves(a: int, b: int, c: int) -> dict[str, Any]:
+        logs = runs[a, b, c]["history"]
+        axis = np.arange(1, len(logs["loss"]) + 1)
+        top = max(max(logs["loss"]), max(logs["val_loss"]))
+        every = max(1, len(axis) // 100)
+        return sl.part({1: {"lines": [sl.line(np.column_stack([axis, logs["loss"]])[::every], "#0072B2",
+                                              label="training loss"),
+                                      sl.line(np.column_stack([axis, logs["val_loss"]])[::every], "#0072B2",
+                                              dash="5 3", label="validation loss")],
+                            "ylim": [0.0, float(min(3.0, 1.05 * top))]}})
+
+    def restored(a: int, b: int, c: int, d: int) -> dict[str, Any]:
+        run, problem, (lo, hi) = runs[a, b, c], problems[a], view(a)
+        stopped, best = replay_early_stopping(run["history"]["val_loss"], patiences[d])
+        model = run["model"]
+        model.set_weights(run["weights"][best - 1])
+        gx, gy = np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid)
+        mesh = np.column_stack([m.ravel() for m in np.meshgrid(gx, gy)]).astype(np.float32)
+        prob = np.asarray(model.predict(mesh, batch_size=len(mesh), verbose=0)).reshape(grid, grid)
+        train_acc, val_acc = _accuracy(model, problem.x_train, problem.y_train), _accuracy(model, problem.x_val,
+                                                                                            problem.y_val)
+        boundary = contour_lines(gx, gy, prob, [0.5], color="#222")
+        for piece in boundary:
+            piece["width"] = 2.2
+        if boundary:
+            boundary[0]["label"] = "boundary p = 0.5 (restored weights)"
+        final = run["final"]
+        text = (f"noise {noises[a]:g}, {widths[b]}-{widths[b]} ReLU units, dropout {rates[c]:g}, patience "
+                f"{patiences[d]}: stopped after epoch {stopped} of {epochs}, restored epoch {best} (validation loss "
+                f"{run['history']['val_loss'][best - 1]:.3f}): training accuracy {train_acc:.0%}, validation "
+                f"accuracy {val_acc:.0%}. Without early stopping, after all {epochs} epochs: training "
+                f"{final['train']:.0%}, validation {final['val']:.0%} (validation loss "
+                f"{run['history']['val_loss'][-1]:.3f}).")
+        return sl.part({0: {"lines": boundary, "title": f"restored epoch {best}: training {train_acc:.0%}, "
+                                                         f"validation {val_acc:.0%}"},
+                        1: {"vlines": [sl.vline(best, "#009E73", label="restored (best) epoch", dash="none"),
+                                       sl.vline(stopped, "#555", label="epoch where training stopped")]}},
+                       text, {"stopped": stopped, "best": best, "train": train_acc, "val": val_acc,
+                              "val_loss": run["history"]["val_loss"][best - 1],
+                              "final_train": final["train"], "final_val": final["val"],
+                              "final_val_loss": run["history"]["val_loss"][-1],
+                              "min_val_loss": min(run["history"]["val_loss"])})
+
+    panels = [{"title": "", "xlabel": "x1", "ylabel": "x2", "xlim": [-1.5, 2.5], "ylim": [-1, 1.5]},
+              {"title": "Loss per epoch (the whole run)", "xlabel": "epoch", "ylabel": "binary cross-entropy",
+               "xlim": [0, epochs], "ylim": [0, 1]}]
+    sizes = [len(noises), len(widths), len(rates), len(patiences)]
+    layers = [sl.layer([0], samples, sizes[:1]), sl.layer([0, 1, 2], curves, sizes[:3]),
+              sl.layer([0, 1, 2, 3], restored, sizes)]
+    return sl.make_spec("Fitting: move the noise, the width, the dropout rate and the patience", spec_controls,
+                        panels, layers)
+
+
+def _record_run(problem, width: int, epochs: int, learning_rate: float, dropout: float, seed: int,
+                engine: str) -> dict[str, Any]:
+    """One run of :func:`~microgradx.viz.fitting.train_regime` (hidden ``(width, width)``) that records the
+    weights after every epoch, and the final accuracies."""
+    from microgradx.callbacks import Callback
+
+    from .fitting import train_regime
+
+    class Snapshots(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weights: list[list[np.ndarray]] = []
+
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            self.weights.append([w.copy() for w in self.model.get_weights()])
+
+    snapshots = Snapshots()
+    model, history = train_regime(problem, (width, width), epochs, learning_rate, dropout=dropout,
+                                  early_stopping=snapshots, engine=engine, seed=seed)
+    final = {"train": _accuracy(model, problem.x_train, problem.y_train),
+             "val": _accuracy(model, problem.x_val, problem.y_val)}
+    return {"model": model, "history": history.history, "weights": snapshots.weights, "final": final}
