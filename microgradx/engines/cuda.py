@@ -179,17 +179,15 @@ class CudaEngine(Engine):
         _require_cuda()
         self._check_optimizer(optimizer)
         for layer in self.layers:
-            for option in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
-                if getattr(layer, option, None) is not None:
-                    raise NotImplementedError(f"engine='cuda' does not compute regularization penalties yet "
-                                              f"(layer {layer.name!r} has {option}="
-                                              f"{getattr(layer, option)!r}); use engine='cpu' or 'scalar'")
+            if getattr(layer, "activity_regularizer", None) is not None and layer.activation == "softmax":
+                raise NotImplementedError(f"engine='cuda' does not compute an activity penalty on a softmax "
+                                          f"layer (layer {layer.name!r}); use engine='cpu' or 'scalar'")
         from numba import cuda
 
-        from ..kernels.cuda import elementwise, gemm, launch, losses, optimizers
+        from ..kernels.cuda import elementwise, gemm, launch, losses, optimizers, regularizers
         self._cuda = cuda
         self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
-                                  launch=launch)
+                                  launch=launch, regularizers=regularizers)
         # the host-side plan, flat layout, loss configuration and input checks of the CPU engine
         try:
             self._host = CpuEngine(layers, loss, optimizer, dtype)
@@ -402,8 +400,18 @@ class CudaEngine(Engine):
             self._finish_gradient(producer, ws, current)
         self._loss_producer = producer
 
-    def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int) -> None:
-        """From the gradient left by :meth:`_loss`, fill the flat gradient buffer."""
+    def _penalties(self, s: Any, i: int, ws: _DeviceWorkspace, current, totals, slot: int) -> None:
+        """Dense step ``i``'s activity penalty into the loss total and its gradient into d loss / d z
+        (carried through the activation, :mod:`microgradx.kernels.cuda.regularizers`)."""
+        if s.activity_reg is not None:
+            y, g = current[i], ws.grads[i]
+            self._k.regularizers.penalty_and_gradient(y.reshape(y.size), g.reshape(g.size), *s.activity_reg,
+                                                      float(ws.n), totals, slot, self._halted,
+                                                      activation=s.code)
+
+    def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int, totals, slot: int) -> None:
+        """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (regularization penalties
+        are added to ``totals[slot]``, the batch's loss, on the way)."""
         k = self._k
         i = self._loss_producer
         while i >= 0:
@@ -411,9 +419,14 @@ class CudaEngine(Engine):
             p = self._active_before(i, training)
             g = ws.grads[i]
             if isinstance(s, _DenseStep):
-                w, _, dw, db = self._dense_views[i]
+                w, b, dw, db = self._dense_views[i]
                 x_in = current[p] if p >= 0 else x
+                self._penalties(s, i, ws, current, totals, slot)
                 k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
+                for reg, tensor, grad in ((s.kernel_reg, w, dw), (s.bias_reg, b, db)):
+                    if reg is not None:
+                        k.regularizers.penalty_and_gradient(tensor.reshape(tensor.size), grad.reshape(grad.size),
+                                                            *reg, 1.0, totals, slot, self._halted)
                 if i == self._first_dense or p < 0:
                     return
                 prev = self.plan[p]
@@ -458,7 +471,7 @@ class CudaEngine(Engine):
                    binary: bool, probabilities: bool, y=None, coef=None):
         current = self._forward(ws, x, training, step, probabilities)
         self._loss(ws, current, training, slot, totals, binary, probabilities, y, coef)
-        self._backward(ws, x, current, training, step)
+        self._backward(ws, x, current, training, step, totals, slot)
         return current
 
     def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
