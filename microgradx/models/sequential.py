@@ -456,9 +456,9 @@ class Sequential:
         optimizer's variables, as Keras; needs h5py), any other name as ``.npz`` (a JSON header + one array
         per weight; :mod:`.weights_file`). A NaN or inf weight is refused (``ValueError`` naming it):
         :meth:`load_weights` would refuse the file."""
-        self._refuse_non_finite_weights(path)
         if os.fspath(path).endswith(".weights.h5"):
             from ..saving import model_io
+            self._refuse_non_finite_weights(path)
             model_io.save_weights_h5(self, path)
             return
         weights_file.save_weights(self, path)
