@@ -21,9 +21,10 @@ import numpy as np
 
 from . import sliders as sl
 from ._style import OPTIMIZER_COLORS
+from .optimizers import SWEEP_RATES
 
-__all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
-           "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "thin"]
+__all__ = ["lecture_spec", "lecture_verdict", "LECTURE_SLIDER_RATES", "DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
+           "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "simplify"]
 
 
 def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, levels: Sequence[float], color: str = "#bbb"):
@@ -40,14 +41,30 @@ def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, levels: Sequence[
     return out
 
 
-def thin(points: np.ndarray, keep: int = 60) -> np.ndarray:
-    """At most about ``keep`` rows of a long path or curve: every row early on, fewer later (log-spaced
-    indices), always the first and the last row."""
-    points = np.asarray(points)
-    if len(points) <= keep:
+def simplify(points: np.ndarray, tolerance: float, *, scale: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+    """The rows of a polyline that Ramer–Douglas–Peucker keeps: every dropped point lies within ``tolerance``
+    of the simplified polyline, distances measured after dividing x and y by ``scale`` (so a tolerance of 0.002
+    with the view's width and height as scale is 1 px on a 500 px plot). First and last rows are kept."""
+    points = np.asarray(points, dtype=float)
+    if len(points) < 3:
         return points
-    index = np.unique(np.concatenate([[0], np.round(np.geomspace(1, len(points) - 1, keep)).astype(int)]))
-    return points[index]
+    p = points / np.asarray(scale, dtype=float)
+    keep = np.zeros(len(p), dtype=bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(p) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        d = p[b] - p[a]
+        rel = p[a + 1:b] - p[a]
+        t = np.clip(rel @ d / max(float(d @ d), 1e-300), 0.0, 1.0)         # the nearest point of the segment
+        dist = np.hypot(*(rel - t[:, None] * d).T)
+        k = int(np.argmax(dist))
+        if dist[k] > tolerance:
+            keep[a + 1 + k] = True
+            stack += [(a, a + 1 + k), (a + 1 + k, b)]
+    return points[keep]
 
 
 # ------------------------------------------------------------------------------------ gradient descent
@@ -153,7 +170,7 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
                        {"learning_rate": rates[i], "momentum": momenta[j], "verdict": verdict,
                         "steps": len(finite) - 1, "gap": float(finite[-1])})
 
-    panels = [{"title": "Steps on the contours of J(w0, w1)", "xlabel": "w0", "ylabel": "w1",
+    panels = [{"title": "Steps on the contours of J(w0, w1) (least squares)", "xlabel": "w0", "ylabel": "w1",
                "xlim": list(DESCENT_XLIM), "ylim": list(DESCENT_YLIM)},
               {"title": "Loss above the minimum", "xlabel": "step", "ylabel": "J − J* (log scale)",
                "xlim": [0, steps], "ylim": [1e-8, 1e3], "logy": True}]
@@ -162,15 +179,68 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
     return sl.make_spec("Gradient descent: move the learning rate and the momentum", controls, panels, layers)
 
 
+# ------------------------------------------------------------------------------------ the lecture's 1-D picture
+#: learning rates of the 1-D slider (the lecture's three are among them)
+LECTURE_SLIDER_RATES = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.2)
+LECTURE_STEPS = 30
+LECTURE_VIEW = (-6.0, 6.0)
+
+
+def lecture_verdict(path: np.ndarray) -> str:
+    """Where gradient descent on :func:`~microgradx.viz.learning_rate.loss_1d` ended: ``"diverging"`` (blew up,
+    or its last 10 steps each moved further from 0), ``"global minimum"`` (|w| < 0.05 and a flat gradient),
+    ``"false minimum"`` (a flat gradient elsewhere) or ``"still moving"``."""
+    from .learning_rate import gradient_1d
+
+    finite = path[~np.isnan(path)]
+    if len(finite) < len(path) or np.all(np.diff(np.abs(finite[-11:])) > 0):
+        return "diverging"
+    w = float(finite[-1])
+    if abs(float(gradient_1d(w))) < 1e-3:
+        return "global minimum" if abs(w) < 0.05 else "false minimum"
+    return "still moving"
+
+
+def lecture_spec(*, rates: Sequence[float] = LECTURE_SLIDER_RATES, steps: int = LECTURE_STEPS,
+                 rate_index: int = 0) -> dict[str, Any]:
+    """The lecture's "Setting the learning rate" picture with a learning-rate slider: the library's ``SGD`` on
+    ``J(w) = w²/2 + 3 exp(−2 (w − 2)²)`` (a bowl with a bump: a false minimum near w = 2.78) from w = 4.5."""
+    from .learning_rate import LECTURE_RATES, START, descend, loss_1d
+
+    names = {rate: name for name, rate in LECTURE_RATES.items()}
+    controls = [sl.control("learning_rate", "learning rate η", list(rates),
+                           [f"{r:g}" + (f" ({names[r]})" if r in names else "") for r in rates], rate_index)]
+    ws = np.linspace(*LECTURE_VIEW, 241)
+    background = sl.part({0: {"lines": [sl.line(np.column_stack([ws, loss_1d(ws)]), "#999", label="J(w)")],
+                              "points": [sl.point(START, float(loss_1d(START)), "#222", shape="square",
+                                                  label="start")]}})
+
+    def frame(i: int) -> dict[str, Any]:
+        path = descend(rates[i], steps, START)
+        finite = path[~np.isnan(path)]
+        verdict = lecture_verdict(path)
+        color = "#D55E00"
+        shown = finite[np.abs(finite) <= 12.0]
+        text = (f"η = {rates[i]:g}: after {len(finite) - 1} steps w = {finite[-1]:.3g}, J(w) = "
+                f"{float(loss_1d(finite[-1])):.3g} ({verdict})")
+        return sl.part({0: {"lines": [sl.line(np.column_stack([shown, loss_1d(shown)]), color, markers=True,
+                                              label="gradient descent steps")]},
+                        1: {"lines": [sl.line(np.column_stack([np.arange(len(finite)), loss_1d(finite)]), color,
+                                              label="J(w) per step")]}},
+                       text, {"learning_rate": rates[i], "verdict": verdict, "w": float(finite[-1]),
+                              "steps": len(finite) - 1})
+
+    panels = [{"title": "Steps on J(w) = w²/2 + 3 exp(−2 (w − 2)²)", "xlabel": "w", "ylabel": "J(w)",
+               "xlim": list(LECTURE_VIEW), "ylim": [0.0, 18.0]},
+              {"title": "Loss per step", "xlabel": "step", "ylabel": "J(w) (log scale)", "xlim": [0, steps],
+               "ylim": [1e-4, 1e6], "logy": True}]
+    layers = [{"controls": [], "frames": {"": background}}, sl.layer([0], frame, [len(rates)])]
+    return sl.make_spec("Setting the learning rate: too small, stable, too large", controls, panels, layers)
+
+
 # ------------------------------------------------------------------------------------ the optimizer race
-def _race_rates() -> tuple[float, ...]:
-    from .optimizers import SWEEP_RATES
-
-    return tuple(SWEEP_RATES)
-
-
 #: the learning rates each optimizer's slider offers: the race's sweep, half a decade apart
-RACE_RATES = _race_rates()
+RACE_RATES = tuple(SWEEP_RATES)
 
 
 def _nearest(values: Sequence[float], target: float) -> int:
@@ -213,10 +283,15 @@ def race_spec(surfaces: Sequence[str] = ("ravine", "saddle", "rosenbrock"), *, r
             outcome = (f"diverged (loss above 1e6 at step {len(finite)})" if diverged
                        else f"f − f* = {finite[-1]:.2g} after {len(finite) - 1} steps")
             color = OPTIMIZER_COLORS[name]
-            curve = np.column_stack([np.arange(len(gaps)), np.maximum(gaps, 1e-12)])
-            shown = len(finite)                                  # thin the recorded part, keep the NaN gap
-            return sl.part({0: {"lines": [sl.line(thin(path[:shown], 40), color, label=name, width=2)]},
-                            1: {"lines": [sl.line(thin(curve[:shown], 40), color, label=name, width=2)]}},
+            shown = len(finite)                        # the recorded part (after a divergence the rest is NaN)
+            view = (surface.xlim[1] - surface.xlim[0], surface.ylim[1] - surface.ylim[0])
+            steps = np.arange(shown)
+            log_gap = np.log10(np.maximum(finite, 1e-12))
+            kept = simplify(np.column_stack([steps, log_gap]), 0.002, scale=(surface.steps, 15.0))
+            curve = np.column_stack([kept[:, 0], 10.0 ** kept[:, 1]])
+            return sl.part({0: {"lines": [sl.line(simplify(path[:shown], 0.002, scale=view), color, label=name,
+                                                  width=2)]},
+                            1: {"lines": [sl.line(curve, color, label=name, width=2)]}},
                            f"{name} (η = {rates[r]:.3g}; best of the sweep here: {best[surfaces[k]][name]:.3g}): "
                            f"{outcome}",
                            {"learning_rate": rates[r], "diverged": diverged, "steps": len(finite) - 1,
