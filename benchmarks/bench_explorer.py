@@ -11,6 +11,9 @@ the self-contained page, and opened ``repeats`` times in Debian's Chromium (Play
   (``requestAnimationFrame`` twice), measured inside the page over ``steps`` backward steps, median;
 * jump: End then Home (every gradient text rewritten once each way).
 
+Both in Chromium's full headless mode (``--headless``, the flags of tests/browser.py) and in Playwright's
+default headless shell, side by side.
+
 Prints medians and the 1,000/100 ratios. Needs Graphviz and chromium (apt-get install graphviz chromium).
 """
 
@@ -103,11 +106,12 @@ def main() -> None:
     executable = chromium_path()
     if executable is None or shutil.which("dot") is None:
         sys.exit("needs chromium and Graphviz' dot: apt-get install chromium graphviz")
-    results = {}
+    # the test harness' flags (--headless: Chromium's full headless mode, which composites every frame like a
+    # window does) and Playwright's default headless shell, side by side
+    modes = {"harness flags": CHROMIUM_ARGS, "Playwright default": ["--no-sandbox", "--disable-gpu"]}
+    results: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        print(f"Chromium {browser.version}, viewport 1024 x 768, median of {args.repeats} opens, "
-              f"{args.steps} steps each")
+        pages = {}
         for boxes in args.boxes:
             root = layered_graph(boxes)
             trace = root.backward()
@@ -118,20 +122,30 @@ def main() -> None:
             t0 = time.perf_counter()
             path = save_html(root, pathlib.Path(tmp) / f"g{boxes}.html", trace, collapse=False, max_nodes=None)
             written = time.perf_counter() - t0
-            runs = [measure(path, browser, min(args.steps, len(trace))) for _ in range(args.repeats)]
-            row = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            row.update(nodes=len(trace.order), steps=len(trace), laid=laid, written=written,
-                       size=path.stat().st_size)
-            results[boxes] = row
-            print(f"{row['nodes']:5d} boxes, {row['steps']:5d} backward steps, page {row['size'] / 1e6:.2f} MB: "
-                  f"Graphviz layout {row['laid']:.2f} s, page written {row['written']:.2f} s; "
-                  f"first render {row['first']:.0f} ms, step {row['handler']:.2f} ms handled / "
-                  f"{row['painted']:.1f} ms painted, End {row['end']:.0f} ms, Home {row['home']:.0f} ms")
-        browser.close()
-    if len(args.boxes) >= 2:
-        small, big = results[args.boxes[0]], results[args.boxes[-1]]
-        print("ratios {} / {} boxes: ".format(big["nodes"], small["nodes"]) + ", ".join(
-            f"{k} {big[k] / small[k]:.1f}x" for k in ("first", "handler", "painted", "end", "laid")))
+            pages[boxes] = (path, trace)
+            print(f"{len(trace.order):5d} boxes, {len(trace):5d} backward steps, page "
+                  f"{path.stat().st_size / 1e6:.2f} MB: Graphviz layout {laid:.2f} s, page written {written:.2f} s")
+        for mode, flags in modes.items():
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=flags)
+            print(f"Chromium {browser.version} ({mode}: {' '.join(flags)}), 1024 x 768, "
+                  f"median of {args.repeats} opens, {args.steps} steps each")
+            for boxes, (path, trace) in pages.items():
+                runs = [measure(path, browser, min(args.steps, len(trace))) for _ in range(args.repeats)]
+                row = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                results[(mode, boxes)] = row
+                print(f"  {len(trace.order):5d} boxes: first render {row['first']:.0f} ms, step "
+                      f"{row['handler']:.2f} ms handled / {row['painted']:.1f} ms painted, End {row['end']:.0f} ms, "
+                      f"Home {row['home']:.0f} ms")
+            browser.close()
+    for mode in modes:
+        if len(args.boxes) >= 2:
+            small, big = results[(mode, args.boxes[0])], results[(mode, args.boxes[-1])]
+            print(f"ratios {args.boxes[-1]} / {args.boxes[0]} ({mode}): " + ", ".join(
+                f"{k} {big[k] / small[k]:.1f}x" for k in ("first", "handler", "painted", "end")))
+    for boxes in args.boxes:
+        a, b = results[("harness flags", boxes)], results[("Playwright default", boxes)]
+        print(f"harness flags / Playwright default at {boxes} boxes: first render {a['first'] / b['first']:.1f}x, "
+              f"step painted {a['painted'] / b['painted']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -209,3 +209,20 @@ def test_every_asset_ships_as_package_data() -> None:
     assert "assets/explorer.js" in assets
     for asset in assets:
         assert any(fnmatch.fnmatch(asset, pattern) for pattern in patterns), asset
+
+
+@needs_dot
+def test_bad_starting_state_is_named() -> None:
+    from microgradx.viz.explorer import explorer_html
+
+    root, _, trace = _lecture()
+    with pytest.raises(ValueError, match=r"phase must be 'forward', 'backward' or 'paths', got 'back'"):
+        explorer_html(root, trace, phase="back")
+    with pytest.raises(ValueError, match=r"step must be an int from 0 to 8 in the backward phase, got 9"):
+        explorer_html(root, trace, step=9)
+    with pytest.raises(ValueError, match=r"step must be an int from 1 to 9 in the forward phase, got 0"):
+        explorer_html(root, trace, phase="forward", step=0)
+    with pytest.raises(TypeError, match="root must be a Value, got float"):
+        explorer_html(1.0)
+    with pytest.raises(ValueError, match="collapse must be True, False or 'auto', got 'yes'"):
+        explorer_html(root, trace, collapse="yes")

@@ -207,13 +207,23 @@ def explorer_script(root: Value, trace: Trace | None = None, *, title: str | Non
     }
 
 
+def _state(script: dict[str, Any], phase: str, step: int) -> dict[str, Any]:
+    """The page's starting state, checked: ``phase`` and a ``step`` that exists in it."""
+    if phase not in ("forward", "backward", "paths"):
+        raise ValueError(f"phase must be 'forward', 'backward' or 'paths', got {phase!r}")
+    low, high = (1, len(script["forward"])) if phase == "forward" else (0, len(script["backward"]) - 1)
+    if isinstance(step, bool) or not isinstance(step, int) or (phase != "paths" and not low <= step <= high):
+        raise ValueError(f"step must be an int from {low} to {high} in the {phase} phase, got {step!r}")
+    return {"script": script, "phase": phase, "step": step, "leaf": "", "path": 0}
+
+
 def explorer_html(root: Value, trace: Trace | None = None, *, title: str | None = None,
                   collapse: bool | str = "auto", max_nodes: int | None = DEFAULT_MAX_NODES,
                   max_paths: int = DEFAULT_MAX_PATHS, phase: str = "backward", step: int = 0) -> str:
     """One self-contained HTML page (scripts, styles and SVG inline; no network) showing the explorer."""
     script = explorer_script(root, trace, title=title, collapse=collapse, max_nodes=max_nodes,
                              max_paths=max_paths)
-    state = {"script": script, "phase": phase, "step": step, "leaf": "", "path": 0}
+    state = _state(script, phase, step)
     return static_page(asset_text("explorer.js"), asset_text("explorer.css"), state,
                        title=html.escape(script["title"]))
 
@@ -221,7 +231,7 @@ def explorer_html(root: Value, trace: Trace | None = None, *, title: str | None 
 def explorer_fragment(root: Value, trace: Trace | None = None, *, element_id: str = "mgx-explorer",
                       phase: str = "backward", step: int = 0, **options) -> str:
     """The explorer as an HTML fragment for a larger page (the tour): its module, CSS and state inline."""
-    state = {"script": explorer_script(root, trace, **options), "phase": phase, "step": step, "leaf": "", "path": 0}
+    state = _state(explorer_script(root, trace, **options), phase, step)
     return embed(asset_text("explorer.js"), asset_text("explorer.css"), state, element_id=element_id)
 
 
@@ -243,7 +253,7 @@ def explore(root: Value, trace: Trace | None = None, *, title: str | None = None
     """
     from .widget import ExplorerWidget
 
-    script = explorer_script(root, trace, title=title, collapse=collapse, max_nodes=max_nodes,
-                             max_paths=max_paths)
-    return ExplorerWidget(script=script, phase=phase, step=step)
+    state = _state(explorer_script(root, trace, title=title, collapse=collapse, max_nodes=max_nodes,
+                                   max_paths=max_paths), phase, step)
+    return ExplorerWidget(**state)
 
