@@ -407,15 +407,14 @@ class Tape:
         if regularizer is not None and regularizer.param_leaves != self.param_leaves:
             raise ValueError("Tape.fit: regularizer must be compiled with params=tape.param_leaves")
         from .callbacks import CallbackList
+        from .training import fit_loop
 
         data = self._matrix(inputs)
         validation = None if validation_data is None else self._matrix(validation_data)
         callback_list = CallbackList(callbacks, model=self, params={"verbose": 0, "epochs": steps, "steps": 1})
-        self.stop_training = False
         losses: list[float] = []
-        callback_list.on_train_begin()
-        for step in range(steps):
-            callback_list.on_epoch_begin(step)
+
+        def run_epoch(step: int) -> dict[str, float]:   # one epoch = one full-batch update
             value, grads = self._regularized(self.batch(data, reduce=reduce), regularizer)
             if hasattr(optimizer, "apply"):
                 optimizer.apply([grads], self.parameters)
@@ -424,13 +423,14 @@ class Tape:
             losses.append(value)
             if on_step is not None:
                 on_step(step, value)
-            logs = {"loss": value}
-            if validation is not None:
-                logs["val_loss"] = self._regularized(self.batch(validation, reduce=reduce), regularizer)[0]
-            callback_list.on_epoch_end(step, logs)
-            if self.stop_training:
-                break
-        callback_list.on_train_end()
+            return {"loss": value}
+
+        def validate(step: int) -> dict[str, float]:
+            if validation is None:
+                return {}
+            return {"val_loss": self._regularized(self.batch(validation, reduce=reduce), regularizer)[0]}
+
+        fit_loop(self, callback_list, range(steps), run_epoch, validate)
         self.write_back()
         return losses
 
