@@ -262,7 +262,8 @@ def _sliders(sections: dict[str, Section], settings: TourSettings) -> None:
 
     intro = ('<p class="slider-note">Move the sliders: every position was computed when this page was written '
              "(no server needed).</p>")
-    demos = (("learning_rate", "descent-sliders", slider_demos.descent_spec()),
+    demos = (("descent", "descent-sliders", slider_demos.descent_spec()),
+             ("learning_rate", "lecture-rate-sliders", slider_demos.lecture_spec()),
              ("optimizers", "race-sliders", slider_demos.race_spec()),
              ("fitting", "fitting-sliders", slider_demos.fitting_spec(engine=settings.engine,
                                                                       **settings.slider_fitting)))
