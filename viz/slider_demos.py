@@ -170,7 +170,7 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
                        {"learning_rate": rates[i], "momentum": momenta[j], "verdict": verdict,
                         "steps": len(finite) - 1, "gap": float(finite[-1])})
 
-    panels = [{"title": "Steps on the contours of J(w0, w1)", "xlabel": "w0", "ylabel": "w1",
+    panels = [{"title": "Steps on the contours of J(w0, w1) (least squares)", "xlabel": "w0", "ylabel": "w1",
                "xlim": list(DESCENT_XLIM), "ylim": list(DESCENT_YLIM)},
               {"title": "Loss above the minimum", "xlabel": "step", "ylabel": "J − J* (log scale)",
                "xlim": [0, steps], "ylim": [1e-8, 1e3], "logy": True}]
