@@ -18,12 +18,14 @@ def _open(page, path):
 
 
 def _shown(page, root="") -> dict:
+    """What the widget shows: layer keys, selection, caption lines, slider texts, and the number of points of
+    each labelled line in the first panel."""
     return page.evaluate("""(root) => {
         const el = document.querySelector(root + ' .mgx-sliders');
         return {keys: el.dataset.keys, selection: el.dataset.selection,
                 captions: [...el.querySelectorAll('.mgx-caption-line')].map(e => e.textContent),
                 values: [...el.querySelectorAll('output.mgx-value')].map(e => e.textContent),
-                series: Object.fromEntries([...el.querySelectorAll('g.mgx-line[data-series]')]
+                series: Object.fromEntries([...el.querySelector('svg.mgx-panel').querySelectorAll('g.mgx-line')]
                     .filter(g => g.dataset.series).map(g => [g.dataset.series, Number(g.dataset.points)]))};
     }""", root)
 

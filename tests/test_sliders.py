@@ -187,3 +187,16 @@ def test_replayed_early_stopping_matches_keras_recorded_runs(keras_golden):
         losses = list(np.cumsum(rng.normal(0, 0.1, size=40)) + 5)
         for patience in (0, 1, 4, 10):
             assert demos.replay_early_stopping(losses, patience) == early_stopping_run(losses, patience, 0.0)
+
+
+def test_simplified_paths_stay_within_the_tolerance_of_every_dropped_point():
+    rng = np.random.default_rng(1)
+    path = np.cumsum(rng.normal(size=(300, 2)), axis=0) * np.array([1.0, 10.0])
+    scale, tolerance = (50.0, 500.0), 0.01
+    kept = demos.simplify(path, tolerance, scale=scale)
+    assert 2 < len(kept) < len(path) and np.array_equal(kept[0], path[0]) and np.array_equal(kept[-1], path[-1])
+    p, k = path / scale, kept / scale
+    for q in p:                                   # distance from every original point to the simplified polyline
+        a, b = k[:-1], k[1:]
+        t = np.clip(np.einsum("ij,ij->i", q - a, b - a) / np.maximum(np.einsum("ij,ij->i", b - a, b - a), 1e-300), 0, 1)
+        assert np.min(np.hypot(*(a + t[:, None] * (b - a) - q).T)) <= tolerance + 1e-12

@@ -21,9 +21,10 @@ import numpy as np
 
 from . import sliders as sl
 from ._style import OPTIMIZER_COLORS
+from .optimizers import SWEEP_RATES
 
 __all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
-           "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "thin"]
+           "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "simplify"]
 
 
 def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, levels: Sequence[float], color: str = "#bbb"):
@@ -40,14 +41,30 @@ def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, levels: Sequence[
     return out
 
 
-def thin(points: np.ndarray, keep: int = 60) -> np.ndarray:
-    """At most about ``keep`` rows of a long path or curve: every row early on, fewer later (log-spaced
-    indices), always the first and the last row."""
-    points = np.asarray(points)
-    if len(points) <= keep:
+def simplify(points: np.ndarray, tolerance: float, *, scale: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+    """The rows of a polyline that Ramer–Douglas–Peucker keeps: every dropped point lies within ``tolerance``
+    of the simplified polyline, distances measured after dividing x and y by ``scale`` (so a tolerance of 0.002
+    with the view's width and height as scale is 1 px on a 500 px plot). First and last rows are kept."""
+    points = np.asarray(points, dtype=float)
+    if len(points) < 3:
         return points
-    index = np.unique(np.concatenate([[0], np.round(np.geomspace(1, len(points) - 1, keep)).astype(int)]))
-    return points[index]
+    p = points / np.asarray(scale, dtype=float)
+    keep = np.zeros(len(p), dtype=bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(p) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        d = p[b] - p[a]
+        rel = p[a + 1:b] - p[a]
+        t = np.clip(rel @ d / max(float(d @ d), 1e-300), 0.0, 1.0)         # the nearest point of the segment
+        dist = np.hypot(*(rel - t[:, None] * d).T)
+        k = int(np.argmax(dist))
+        if dist[k] > tolerance:
+            keep[a + 1 + k] = True
+            stack += [(a, a + 1 + k), (a + 1 + k, b)]
+    return points[keep]
 
 
 # ------------------------------------------------------------------------------------ gradient descent
@@ -163,14 +180,8 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
 
 
 # ------------------------------------------------------------------------------------ the optimizer race
-def _race_rates() -> tuple[float, ...]:
-    from .optimizers import SWEEP_RATES
-
-    return tuple(SWEEP_RATES)
-
-
 #: the learning rates each optimizer's slider offers: the race's sweep, half a decade apart
-RACE_RATES = _race_rates()
+RACE_RATES = tuple(SWEEP_RATES)
 
 
 def _nearest(values: Sequence[float], target: float) -> int:
@@ -213,10 +224,15 @@ def race_spec(surfaces: Sequence[str] = ("ravine", "saddle", "rosenbrock"), *, r
             outcome = (f"diverged (loss above 1e6 at step {len(finite)})" if diverged
                        else f"f − f* = {finite[-1]:.2g} after {len(finite) - 1} steps")
             color = OPTIMIZER_COLORS[name]
-            curve = np.column_stack([np.arange(len(gaps)), np.maximum(gaps, 1e-12)])
-            shown = len(finite)                                  # thin the recorded part, keep the NaN gap
-            return sl.part({0: {"lines": [sl.line(thin(path[:shown], 40), color, label=name, width=2)]},
-                            1: {"lines": [sl.line(thin(curve[:shown], 40), color, label=name, width=2)]}},
+            shown = len(finite)                        # the recorded part (after a divergence the rest is NaN)
+            view = (surface.xlim[1] - surface.xlim[0], surface.ylim[1] - surface.ylim[0])
+            steps = np.arange(shown)
+            log_gap = np.log10(np.maximum(finite, 1e-12))
+            kept = simplify(np.column_stack([steps, log_gap]), 0.002, scale=(surface.steps, 15.0))
+            curve = np.column_stack([kept[:, 0], 10.0 ** kept[:, 1]])
+            return sl.part({0: {"lines": [sl.line(simplify(path[:shown], 0.002, scale=view), color, label=name,
+                                                  width=2)]},
+                            1: {"lines": [sl.line(curve, color, label=name, width=2)]}},
                            f"{name} (η = {rates[r]:.3g}; best of the sweep here: {best[surfaces[k]][name]:.3g}): "
                            f"{outcome}",
                            {"learning_rate": rates[r], "diverged": diverged, "steps": len(finite) - 1,

@@ -1,0 +1,94 @@
+"""Behaviour at the edges of the input range, on every engine: logits and pre-activations around 800 (where
+``exp`` overflows float64 unless the row maximum is subtracted first) and ``binary_accuracy`` exactly at its
+threshold.
+
+The oracle is the closed form of a row z = (800, 799, -800): softmax(z) = (1/(1 + e^-1), e^-1/(1 + e^-1), 0),
+the cross-entropy of label 1 is -log softmax(z)_1 = 1 + log(1 + e^-1), and its gradient is softmax(z) - onehot.
+Without the max shift each of these paths returns NaN (inf / inf), which these tests catch (checked by removing
+the shift from each: NumPy/Value log-softmax, the NumPy and Value softmax activation, the CPU/CUDA softmax row
+and the CPU/CUDA cross-entropy row).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from microgradx import activations, layers, losses, metrics
+from microgradx.engine import Value
+from microgradx.models import Sequential
+
+Z = np.array([[800.0, 799.0, -800.0]])
+SOFTMAX = np.array([1.0 / (1.0 + math.exp(-1.0)), math.exp(-1.0) / (1.0 + math.exp(-1.0)), 0.0])
+LOSS = 1.0 + math.log1p(math.exp(-1.0))            # -log softmax(z)_1
+DZ = SOFTMAX - np.array([0.0, 1.0, 0.0])           # d loss / d z
+ENGINES = ["scalar", "cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+def _model(engine: str, activation: str, loss) -> Sequential:
+    """Input 1 -> Dense(3): with x = 1, kernel Z and bias 0 the pre-activations are exactly Z."""
+    model = Sequential([layers.Input(shape=(1,)), layers.Dense(3, activation=activation)])
+    model.compile(optimizer="sgd", loss=loss, engine=engine)
+    model.set_weights([Z, np.zeros(3)])
+    return model
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_softmax_activation_of_large_pre_activations(engine):
+    model = _model(engine, "softmax", "categorical_crossentropy")
+    out = model.predict(np.ones((1, 1)), verbose=0)
+    np.testing.assert_allclose(out[0], SOFTMAX, rtol=2e-6, atol=1e-30)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("activation, loss, sparse", [
+    ("softmax", "categorical_crossentropy", False),
+    ("softmax", "sparse_categorical_crossentropy", True),
+    ("linear", losses.CategoricalCrossentropy(from_logits=True), False),
+    ("linear", losses.SparseCategoricalCrossentropy(from_logits=True), True),
+], ids=["softmax+cce", "softmax+scce", "logits+cce", "logits+scce"])
+def test_cross_entropy_of_large_logits(engine, activation, loss, sparse):
+    model = _model(engine, activation, loss)
+    y = np.array([1]) if sparse else np.array([[0.0, 1.0, 0.0]])
+    value, grads = model.compute_gradients(np.ones((1, 1)), y)
+    assert value == pytest.approx(LOSS, rel=2e-7)
+    np.testing.assert_allclose(grads[0][0], DZ, rtol=2e-6, atol=1e-30)  # d loss / d kernel = x * dz, x = 1
+    np.testing.assert_allclose(grads[1], DZ, rtol=2e-6, atol=1e-30)
+
+
+def test_numpy_and_value_log_softmax_of_large_logits():
+    y = np.array([[0.0, 1.0, 0.0]])
+    assert float(losses.categorical_crossentropy(y, Z, from_logits=True)[0]) == pytest.approx(LOSS, rel=1e-15)
+    np.testing.assert_allclose(activations.forward("softmax", Z)[0], SOFTMAX, rtol=1e-15, atol=1e-300)
+    row = np.array([[Value(float(v)) for v in Z[0]]], dtype=object)
+    probabilities = activations.value_forward("softmax", row)
+    np.testing.assert_allclose([p.data for p in probabilities[0]], SOFTMAX, rtol=1e-15, atol=1e-300)
+    graph = _model("scalar", "linear", losses.CategoricalCrossentropy(from_logits=True)).to_graph(np.ones((1, 1)), y)
+    graph.backward()
+    assert graph.data == pytest.approx(LOSS, rel=1e-15)
+
+
+# ------------------------------------------------------------------------------ binary_accuracy at the threshold
+def test_binary_accuracy_exactly_at_the_threshold_counts_as_class_0():
+    """Keras 3 (``keras/src/metrics/accuracy_metrics.py``): ``y_pred > threshold`` is class 1, strictly, so a
+    prediction exactly at the threshold is class 0."""
+    y_true = np.array([[1.0], [0.0], [1.0], [0.0]])
+    for dtype in (np.float64, np.float32):
+        above = np.nextafter(dtype(0.5), dtype(1.0))  # the next representable number: class 1
+        y_pred = np.array([[0.5], [0.5], [above], [above]], dtype=dtype)
+        np.testing.assert_array_equal(metrics.binary_accuracy(y_true, y_pred), [0.0, 1.0, 1.0, 0.0])
+    at = np.array([[0.7], [0.7]])
+    np.testing.assert_array_equal(metrics.binary_accuracy(np.array([[1.0], [0.0]]), at, threshold=0.7), [0, 1])
+
+
+def test_binary_accuracy_at_the_threshold_matches_live_keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    keras = pytest.importorskip("keras")
+    y_true = np.array([[1.0], [0.0], [1.0], [0.0]], dtype=np.float32)
+    y_pred = np.array([[0.5], [0.5], [0.25], [0.75]], dtype=np.float32)
+    theirs = np.asarray(keras.ops.convert_to_numpy(keras.metrics.binary_accuracy(y_true, y_pred)))
+    np.testing.assert_array_equal(metrics.binary_accuracy(y_true, y_pred), theirs)
