@@ -12,8 +12,9 @@
 Expressions are parsed by :mod:`microgradx.expression` (a whitelist over :mod:`ast`, never ``eval``); a bad
 expression is reported with a caret under the offending column.
 
-Exit codes: 0 success, 2 usage errors (bad arguments, a bad expression, a missing value), 1 a failure
-while running (reported on stderr).
+Exit codes: 0 success; 2 for every error the user can cause (a bad argument, expression, value or output
+path, an engine this machine cannot run), reported as one ``microgradx COMMAND: error: ...`` line on stderr
+and found before any work starts, never as a traceback.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["main", "build_parser", "UsageError"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 class UsageError(ValueError):

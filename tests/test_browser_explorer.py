@@ -14,6 +14,7 @@ import pytest
 
 from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
 from microgradx.tour import backprop_example
+from microgradx.trace import node_name
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' binary not installed")
 
@@ -56,6 +57,14 @@ def _state(page) -> dict:
     })""")
 
 
+def _boxes_at(page) -> dict:
+    """Every box's outline in SVG coordinates (the layout, independent of scrolling)."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('g.node')].map(g => {
+        const b = g.querySelector('.mgx-shape').getBBox();
+        return [g.id, [b.x, b.y, b.width, b.height].map(v => Math.round(v * 10) / 10)];
+    }))""")
+
+
 def test_backward_steps_follow_the_trace_with_arrow_keys(page, lecture_page) -> None:
     path, root, nodes, trace = lecture_page
     ident = _ids(trace)
@@ -84,10 +93,14 @@ def test_backward_steps_follow_the_trace_with_arrow_keys(page, lecture_page) -> 
                                        f"{_g(trace[3].local)} = {_g(trace[3].contribution)}")
     assert nodes["w2"].grad == pytest.approx(trace[3].contribution)
     screenshot(page, "explorer_backward_step4")
+    before = _boxes_at(page)
     page.keyboard.press("ArrowLeft")
     state = _state(page)
     assert state["counter"] == f"backward step 3 of {len(trace)}"
     assert state["grads"][ident(nodes["w2"])] == "grad ?"  # stepping back forgets w2's gradient again
+    page.click(".mgx-phase[data-phase=forward]")
+    page.click(".mgx-phase[data-phase=paths]")
+    assert _boxes_at(page) == before  # highlighting is style only: no box ever moved or changed size
     assert_no_horizontal_scrollbar(page)
 
 
@@ -207,6 +220,11 @@ def test_a_model_graph_folds_neurons_searches_labels_and_sums_paths(page, tmp_pa
     assert sorted(found) == sorted(sums) and len(found) == 2  # ... are folded into one box per sample
     rows = page.inner_text(".mgx-detail")
     assert re.search(re.escape(kernel.label) + r" × x\[\d,\d\] = ", rows)
+    page.focus(".mgx-explorer")
+    page.keyboard.press("Escape")  # closes the folded box: the steps table is back
+    assert page.locator(".mgx-detail .mgx-steps").count() == 1
+    page.click(f"g#{found[1]}")  # a click on a folded box opens it
+    assert page.inner_text(".mgx-folded-head").startswith(f"{node_name(trace.order[int(found[1][1:])])} = the sum")
     # its paths: the products add up to the gradient the Trace accumulated into it
     page.select_option(".mgx-leaf", ident(kernel))
     products = page.eval_on_selector_all(".mgx-paths tbody tr td:last-child", "tds => tds.map(t => t.textContent)")

@@ -87,16 +87,22 @@ def test_each_optimizer_slider_moves_only_its_own_path(page, tmp_path):
     screenshot(page, "sliders_race")
 
 
-def test_the_tour_embeds_three_slider_widgets_that_work_offline(page, tmp_path):
+def test_the_tour_embeds_four_slider_widgets_that_work_offline(page, tmp_path):
     from microgradx import tour
 
     sections = tour._sections()
     tour._sliders(sections, tour.TourSettings(quick=True))
     index = tour.write_index(tmp_path, sections, 1.0)
     page.goto(file_url(index))
-    page.wait_for_function("document.querySelectorAll('.mgx-sliders[data-ready=true]').length === 3",
+    page.wait_for_function("document.querySelectorAll('.mgx-sliders[data-ready=true]').length === 4",
                            timeout=10_000)
     assert_no_horizontal_scrollbar(page)
+    lecture = demos.lecture_spec()
+    page.locator('#learning_rate input[data-control="learning_rate"]').focus()
+    page.keyboard.press("End")                            # the lecture's large rate
+    last = len(lecture["controls"][0]["values"]) - 1
+    assert _shown(page, "#learning_rate")["captions"] == _expected(lecture, [last])[0]
+    assert "(diverging)" in _shown(page, "#learning_rate")["captions"][0]
     spec = demos.fitting_spec(engine="cpu", **tour.TourSettings(quick=True).slider_fitting)
     page.locator('#fitting input[data-control="patience"]').focus()
     page.keyboard.press("ArrowRight")

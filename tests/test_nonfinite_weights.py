@@ -86,12 +86,13 @@ def test_predict_with_a_non_finite_weight_is_a_clear_error(engine):
         model.predict(X, verbose=0)
 
 
-def test_save_weights_refuses_a_non_finite_weight(tmp_path):
+@pytest.mark.parametrize("name", ["w.npz", "w.weights.h5", "m.keras"])
+def test_saving_refuses_a_non_finite_weight(tmp_path, name):
     model = _model("cpu", 0.01, "float64")
     model.engine.weight_views[1][2] = np.nan
-    path = tmp_path / "w.npz"
+    path = tmp_path / name
     with pytest.raises(ValueError, match=rf"Cannot save .*{path.name}.*not finite.*bias\[2\] = nan"):
-        model.save_weights(path)
+        model.save(path) if name.endswith(".keras") else model.save_weights(path)
     assert not path.exists() and list(tmp_path.iterdir()) == []
 
 

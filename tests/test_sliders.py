@@ -200,3 +200,28 @@ def test_simplified_paths_stay_within_the_tolerance_of_every_dropped_point():
         a, b = k[:-1], k[1:]
         t = np.clip(np.einsum("ij,ij->i", q - a, b - a) / np.maximum(np.einsum("ij,ij->i", b - a, b - a), 1e-300), 0, 1)
         assert np.min(np.hypot(*(a + t[:, None] * (b - a) - q).T)) <= tolerance + 1e-12
+
+
+# ------------------------------------------------------------------------------ the lecture's 1-D picture
+def test_lecture_slider_verdicts_agree_with_the_roots_of_the_gradient():
+    """dJ/dw = w − 12 (w − 2) exp(−2 (w − 2)²), written out here: its roots near 0 and 2.78 are the global and
+    the false minimum; away from the bump J'' → 1, so rates above 2 diverge."""
+    from scipy.optimize import brentq
+
+    def slope(w):
+        return w - 12.0 * (w - 2.0) * np.exp(-2.0 * (w - 2.0) ** 2)
+
+    global_min, false_min = brentq(slope, -0.5, 0.5), brentq(slope, 2.5, 3.2)
+    spec = demos.lecture_spec()
+    verdicts = {}
+    for rate in spec["controls"][0]["values"]:
+        data = sl.parts_at(spec, learning_rate=rate)[1]["data"]
+        verdicts[rate] = data["verdict"]
+        if data["verdict"] == "false minimum":
+            assert abs(data["w"] - false_min) < 1e-3
+        if data["verdict"] == "global minimum":
+            assert abs(data["w"] - global_min) < 1e-3
+        assert (data["verdict"] == "diverging") == (rate > 2.0), rate
+    assert verdicts[0.05] == "false minimum" and verdicts[0.6] == "global minimum"     # the lecture's small, stable
+    labels = spec["controls"][0]["labels"]
+    assert "0.05 (small)" in labels and "0.6 (stable)" in labels and "2.2 (large)" in labels

@@ -119,3 +119,14 @@ def test_save_errors_name_the_users_path_not_the_temporary_file(tmp_path):
         with pytest.raises(PermissionError) as info:
             model.save_weights(locked / "w.npz")
         assert info.value.filename == str(locked / "w.npz") and ".tmp" not in str(info.value)
+
+
+@pytest.mark.parametrize("shapes", [[[0, 3], [3]], [[2]], []])
+def test_an_unbuilt_model_is_not_built_from_a_header_without_a_first_kernel(tmp_path, shapes):
+    model = Sequential([layers.Dense(3)])
+    path = tmp_path / "w.npz"
+    _write_archive(path, {"format": "microgradx.weights", "version": 1, "shapes": shapes,
+                          "names": [f"w{i}" for i in range(len(shapes))]}, {})
+    with pytest.raises(ValueError, match=r"does not match model .*not built and the file's first weight"):
+        model.load_weights(path)
+    assert not model.built and model.input_dim is None

@@ -23,7 +23,7 @@ from . import sliders as sl
 from ._style import OPTIMIZER_COLORS
 from .optimizers import SWEEP_RATES
 
-__all__ = ["DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
+__all__ = ["lecture_spec", "lecture_verdict", "LECTURE_SLIDER_RATES", "DescentProblem", "descent_problem", "descent_spec", "RACE_RATES", "race_spec", "fitting_spec",
            "FITTING_CONTROLS", "replay_early_stopping", "contour_lines", "simplify"]
 
 
@@ -170,13 +170,72 @@ def descent_spec(problem: DescentProblem | None = None, *, fractions: Sequence[f
                        {"learning_rate": rates[i], "momentum": momenta[j], "verdict": verdict,
                         "steps": len(finite) - 1, "gap": float(finite[-1])})
 
-    panels = [{"title": "Steps on the contours of J(w0, w1)", "xlabel": "w0", "ylabel": "w1",
+    panels = [{"title": "Steps on the contours of J(w0, w1) (least squares)", "xlabel": "w0", "ylabel": "w1",
                "xlim": list(DESCENT_XLIM), "ylim": list(DESCENT_YLIM)},
               {"title": "Loss above the minimum", "xlabel": "step", "ylabel": "J − J* (log scale)",
                "xlim": [0, steps], "ylim": [1e-8, 1e3], "logy": True}]
     layers = [{"controls": [], "frames": {"": background}},
               sl.layer([0, 1], frame, [len(rates), len(momenta)])]
     return sl.make_spec("Gradient descent: move the learning rate and the momentum", controls, panels, layers)
+
+
+# ------------------------------------------------------------------------------------ the lecture's 1-D picture
+#: learning rates of the 1-D slider (the lecture's three are among them)
+LECTURE_SLIDER_RATES = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.2)
+LECTURE_STEPS = 30
+LECTURE_VIEW = (-6.0, 6.0)
+
+
+def lecture_verdict(path: np.ndarray) -> str:
+    """Where gradient descent on :func:`~microgradx.viz.learning_rate.loss_1d` ended: ``"diverging"`` (blew up,
+    or its last 10 steps each moved further from 0), ``"global minimum"`` (|w| < 0.05 and a flat gradient),
+    ``"false minimum"`` (a flat gradient elsewhere) or ``"still moving"``."""
+    from .learning_rate import gradient_1d
+
+    finite = path[~np.isnan(path)]
+    if len(finite) < len(path) or np.all(np.diff(np.abs(finite[-11:])) > 0):
+        return "diverging"
+    w = float(finite[-1])
+    if abs(float(gradient_1d(w))) < 1e-3:
+        return "global minimum" if abs(w) < 0.05 else "false minimum"
+    return "still moving"
+
+
+def lecture_spec(*, rates: Sequence[float] = LECTURE_SLIDER_RATES, steps: int = LECTURE_STEPS,
+                 rate_index: int = 0) -> dict[str, Any]:
+    """The lecture's "Setting the learning rate" picture with a learning-rate slider: the library's ``SGD`` on
+    ``J(w) = w²/2 + 3 exp(−2 (w − 2)²)`` (a bowl with a bump: a false minimum near w = 2.78) from w = 4.5."""
+    from .learning_rate import LECTURE_RATES, START, descend, loss_1d
+
+    names = {rate: name for name, rate in LECTURE_RATES.items()}
+    controls = [sl.control("learning_rate", "learning rate η", list(rates),
+                           [f"{r:g}" + (f" ({names[r]})" if r in names else "") for r in rates], rate_index)]
+    ws = np.linspace(*LECTURE_VIEW, 241)
+    background = sl.part({0: {"lines": [sl.line(np.column_stack([ws, loss_1d(ws)]), "#999", label="J(w)")],
+                              "points": [sl.point(START, float(loss_1d(START)), "#222", shape="square",
+                                                  label="start")]}})
+
+    def frame(i: int) -> dict[str, Any]:
+        path = descend(rates[i], steps, START)
+        finite = path[~np.isnan(path)]
+        verdict = lecture_verdict(path)
+        color = "#D55E00"
+        shown = finite[np.abs(finite) <= 12.0]
+        text = (f"η = {rates[i]:g}: after {len(finite) - 1} steps w = {finite[-1]:.3g}, J(w) = "
+                f"{float(loss_1d(finite[-1])):.3g} ({verdict})")
+        return sl.part({0: {"lines": [sl.line(np.column_stack([shown, loss_1d(shown)]), color, markers=True,
+                                              label="gradient descent steps")]},
+                        1: {"lines": [sl.line(np.column_stack([np.arange(len(finite)), loss_1d(finite)]), color,
+                                              label="J(w) per step")]}},
+                       text, {"learning_rate": rates[i], "verdict": verdict, "w": float(finite[-1]),
+                              "steps": len(finite) - 1})
+
+    panels = [{"title": "Steps on J(w) = w²/2 + 3 exp(−2 (w − 2)²)", "xlabel": "w", "ylabel": "J(w)",
+               "xlim": list(LECTURE_VIEW), "ylim": [0.0, 18.0]},
+              {"title": "Loss per step", "xlabel": "step", "ylabel": "J(w) (log scale)", "xlim": [0, steps],
+               "ylim": [1e-4, 1e6], "logy": True}]
+    layers = [{"controls": [], "frames": {"": background}}, sl.layer([0], frame, [len(rates)])]
+    return sl.make_spec("Setting the learning rate: too small, stable, too large", controls, panels, layers)
 
 
 # ------------------------------------------------------------------------------------ the optimizer race

@@ -44,6 +44,7 @@ class ProgbarLogger(Callback):
         self._start = 0.0
         self._epochs = 0
         self._last_width = 0
+        self._redraw_bar = False
 
     def _out(self) -> Any:
         return self.stream if self.stream is not None else sys.stdout
@@ -63,6 +64,7 @@ class ProgbarLogger(Callback):
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._epochs = self.params.get("epochs", 0)
+        self._redraw_bar = self.verbose == 1 and self._redraws()  # asked once per fit, not per batch
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._start = time.perf_counter()
@@ -90,7 +92,7 @@ class ProgbarLogger(Callback):
         self._last_width = 0 if end else len(line)
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        if self.verbose == 1 and self._redraws():
+        if self._redraw_bar:
             self._redraw(self._line(batch + 1, logs or {}, final=False))
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:

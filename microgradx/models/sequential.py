@@ -184,6 +184,13 @@ class Sequential:
                 return f"{name}{list(index)} = {w[index]} ({int(bad.sum())} non-finite value(s) in it)"
         return None
 
+    def _refuse_non_finite_weights(self, path: str | os.PathLike) -> None:
+        """Saving a NaN/inf weight is refused (the file would not load: ``set_weights`` refuses it)."""
+        where = self._first_non_finite_weight(self.get_weights()) if self.built else None
+        if where is not None:
+            raise ValueError(f"Cannot save the weights of model {self.name!r} to {os.fspath(path)!r}: a weight "
+                             f"is not finite (NaN or inf): {where}.")
+
     def _check_weights_finite(self, method: str) -> None:
         if self._engine is not None and self._engine.weights_finite():
             return
@@ -441,6 +448,7 @@ class Sequential:
         state (Keras 3's format, :mod:`microgradx.saving.model_io`); read it back with :func:`load_model`
         here or ``keras.saving.load_model`` in Keras (which needs the weights as HDF5: install h5py)."""
         from ..saving import model_io
+        self._refuse_non_finite_weights(filepath)
         model_io.save_model(self, filepath)
 
     def save_weights(self, path: str | os.PathLike) -> None:
@@ -450,6 +458,7 @@ class Sequential:
         :meth:`load_weights` would refuse the file."""
         if os.fspath(path).endswith(".weights.h5"):
             from ..saving import model_io
+            self._refuse_non_finite_weights(path)
             model_io.save_weights_h5(self, path)
             return
         weights_file.save_weights(self, path)

@@ -33,11 +33,8 @@ def save_weights(model: Any, path: str | os.PathLike) -> None:
     model._ensure_built()
     if not model.built:
         raise ValueError(f"Model {model.name!r} is not built: there are no weights to save.")
+    model._refuse_non_finite_weights(path)
     weights = model.get_weights()
-    where = model._first_non_finite_weight(weights)
-    if where is not None:
-        raise ValueError(f"Cannot save the weights of model {model.name!r} to {os.fspath(path)!r}: a weight "
-                         f"is not finite (NaN or inf): {where}.")
     header = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "model": model.name,
               "names": model._weight_names(), "shapes": [list(w.shape) for w in weights],
               "dtypes": [w.dtype.name for w in weights]}
@@ -68,7 +65,11 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     with archive:
         header = _read_weights_header(archive, path)
         shapes = header["shapes"]
-        if not model.built and model.input_dim is None and shapes and len(shapes[0]) == 2:
+        if not model.built and model.input_dim is None:
+            if not shapes or len(shapes[0]) != 2 or shapes[0][0] == 0:
+                raise ValueError(f"Weights file {path!r} does not match model {model.name!r}: the model is not "
+                                 f"built and the file's first weight, of shape "
+                                 f"{shapes[0] if shapes else None}, is not a kernel (inputs, units).")
             model.input_dim = shapes[0][0]
         model._ensure_built()
         expected = model._weight_shapes()

@@ -246,6 +246,50 @@ assert all(run_at(f, 0.9)["verdict"] == "still descending" for f in (0.6, 0.9, 1
 sliders.slider_widget(descent)
 
 # %% [markdown]
+# The lecture's picture with a slider: the same $J(w) = w^2/2 + 3 e^{-2(w-2)^2}$ and start as above. Checked
+# below: every rate up to 0.2 (the lecture's small 0.05 among them) stops in the false minimum near 2.78;
+# from 0.6 (the stable rate) to 1.5 the first step jumps over the bump and the run ends in the global minimum;
+# the lecture's large rate 2.2 diverges: away from the bump $J'' \approx 1$, so every rate above
+# $2/J'' = 2$ overshoots further at each step.
+
+# %%
+lecture = slider_demos.lecture_spec()
+
+
+def lecture_run(rate: float) -> dict:
+    return sliders.parts_at(lecture, learning_rate=rate)[1]["data"]
+
+
+assert all(lecture_run(r)["verdict"] == "false minimum" for r in (0.05, 0.1, 0.2))
+assert all(lecture_run(r)["verdict"] == "global minimum" for r in (0.6, 0.8, 1.0, 1.5))
+assert lecture_run(2.2)["verdict"] == "diverging"
+sliders.slider_widget(lecture)
+
+# %% [markdown]
+# ## Changing the rate during training: ReduceLROnPlateau
+#
+# The rate need not stay fixed. The `ReduceLROnPlateau` callback (Keras 3's, in `microgradx.callbacks`)
+# watches a logged quantity (here the validation loss) and multiplies the learning rate by `factor` when it
+# has not improved by more than `min_delta` for `patience` epochs, never going below `min_lr`. It writes the
+# rate each epoch trained with into `history["learning_rate"]`. Below, a small two-moons network trains with
+# Adam at 0.1 and `ReduceLROnPlateau(factor=0.5, patience=8)`: once the validation loss stops improving, the
+# rate halves every 8 epochs until it reaches `min_lr = 1e-4`.
+
+# %%
+from microgradx.viz import plateau
+
+run = plateau.plateau_run()
+history = run["history"]
+cuts = plateau.reduction_epochs(history)
+print("rate cut before epochs:", cuts)
+print("rates:", sorted(set(history["learning_rate"]), reverse=True))
+fig = plateau.plot_reduce_lr_on_plateau(run, save="04_reduce_lr_on_plateau.png")
+rates = history["learning_rate"]
+assert all(rates[c - 1] == max(rates[c - 2] * 0.5, 1e-4) for c in cuts)      # each cut halves the rate
+assert all(b - a == 8 for a, b in zip(cuts, cuts[1:]))                        # one cut per 8 stalled epochs
+assert min(rates) == 1e-4                                                     # ... down to min_lr
+
+# %% [markdown]
 # ## Exercises
 #
 # Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).

@@ -86,8 +86,6 @@ function render({ model, el }) {
   }
   const edgeEl = {};
   for (const g of svg.querySelectorAll("g.edge")) edgeEl[g.id] = g;
-  const nodeIndex = {};
-  S.forward.forEach((f, i) => { nodeIndex[f.node] = i; });
 
   // -------------------------------------------------------------------- incremental number state
   // shownForward: how many forward steps have shown their value; shownBackward: last applied backward step
@@ -153,7 +151,7 @@ function render({ model, el }) {
         + `<div class="mgx-formula-sub">${esc(s.result)}</div>`;
     }
     counter.textContent = `backward step ${k} of ${B}`;
-    markRow(k);
+    if (openBox) showFolded(openBox); else markRow(k);
     return s.target_box;
   }
 
@@ -244,21 +242,26 @@ function render({ model, el }) {
   // The SVG keeps its full viewBox, drawn at the current scale inside the view, which scrolls. Panning is
   // scrolling: it moves pixels already drawn. (A changed viewBox or CSS transform would make the browser lay
   // out every SVG text again: a third of a second per step on a 1,000-box graph without a GPU.)
-  let drawnScale = null, settingScroll = false;
+  let drawnScale = null, scrollPending = false;
   function applyView() {
     if (drawnScale !== scale) {
       svg.setAttribute("width", String(Math.round(full.w * scale)));
       svg.setAttribute("height", String(Math.round(full.h * scale)));
       drawnScale = scale;
     }
-    const left = Math.max(0, Math.round((cx - full.x) * scale - viewW / 2));
-    const top = Math.max(0, Math.round((cy - full.y) * scale - viewH / 2));
-    settingScroll = true;
-    view.scrollLeft = left;
-    view.scrollTop = top;
+    // scrolled in the next frame, once the browser lays the page out anyway (setting it now would force a
+    // layout of its own: a second or more on a 1,000-box graph)
+    if (!scrollPending) {
+      scrollPending = true;
+      requestAnimationFrame(() => {
+        scrollPending = false;
+        view.scrollLeft = Math.max(0, Math.round((cx - full.x) * scale - viewW / 2));
+        view.scrollTop = Math.max(0, Math.round((cy - full.y) * scale - viewH / 2));
+      });
+    }
   }
-  view.addEventListener("scroll", () => {   // the user scrolled: remember the centre (no layout is dirty here)
-    if (settingScroll) { settingScroll = false; return; }
+  view.addEventListener("scroll", () => {   // scrolled (by us or the user): remember the centre
+    if (scrollPending) return;               // a scroll of ours is on its way: keep its target
     cx = full.x + (view.scrollLeft + viewW / 2) / scale;
     cy = full.y + (view.scrollTop + viewH / 2) / scale;
   }, { passive: true });
@@ -320,14 +323,17 @@ function render({ model, el }) {
     if (!rows) return;
     openBox = boxId;
     let html = `<div class="mgx-folded-head">${esc(S.nodes[boxId].name)} = the sum of these ${rows.length} terms `
-      + `(the box folds them; click another box to open it)</div><table class="mgx-table mgx-folded"><thead><tr>`
+      + `(the box folds them) <button type="button" class="mgx-close" title="close (Esc)">close ✕</button></div>`
+      + `<table class="mgx-table mgx-folded"><thead><tr>`
       + `<th>term</th><th>grad of its weight so far</th><th>grad of the term</th></tr></thead><tbody>`;
     for (const r of rows) {
       html += `<tr data-node="${r.node}"><td>${esc(r.text)}</td><td>${esc(grad[r.grads[0]])}</td>`
         + `<td>${esc(grad[r.grads[1]])}</td></tr>`;
     }
     detail.innerHTML = html + "</tbody></table>";
+    detail.querySelector(".mgx-close").addEventListener("click", closeFolded);
   }
+  function closeFolded() { openBox = null; detail.innerHTML = ""; redraw(); }
   function clickBox(id) {
     if (drag && drag.moved) return;
     if (S.folded[id]) { showFolded(id); return; }
@@ -428,6 +434,7 @@ function render({ model, el }) {
     } else if (ev.key === "Home") go(phase, phase === "forward" ? 1 : 0);
     else if (ev.key === "End") go(phase, phase === "forward" ? F : B);
     else if (ev.key === " ") toggle();
+    else if (ev.key === "Escape" && openBox) closeFolded();
     else handled = false;
     if (handled) { ev.preventDefault(); ev.stopPropagation(); }
   });
@@ -456,7 +463,6 @@ function render({ model, el }) {
       focus = showBackward(k);
       root.dataset.step = String(k);
       jump.min = "0"; jump.max = String(B); jump.value = String(k);
-      if (openBox) showFolded(openBox);
     } else {
       setBackward(B);
       const leaf = model.get("leaf");
