@@ -230,7 +230,8 @@ def _sections() -> dict[str, Section]:
                 "the steep walls, stalls, Adagrad's shrinking steps stall on the valley floor and RMSprop "
                 "keeps bouncing across it. Adadelta at Keras' default rate 0.001 (crosses) barely leaves the "
                 "start in any race: its steps begin at about √ε·η = 3e-4·η, so here it needs rates in the "
-                "hundreds."),
+                "hundreds. The rate can also change during training: ReduceLROnPlateau (last picture) multiplies "
+                "it by a factor whenever the validation loss stops improving for a few epochs."),
         Section("fitting", "9. The problem of overfitting", "Overfitting: Underfitting, Optimal Fit, Overfitting",
                 "Two moons with noisy labels: a quarter of the 80 training samples carry the wrong label (ringed); "
                 "the 500 validation samples are labelled correctly, so validation accuracy says how well a model "
@@ -255,7 +256,10 @@ def _sections() -> dict[str, Section]:
                 "lie closer to 0.5 than the dropout model's), so its mistakes cost it little, but here it makes "
                 "more of them than the dropout model. The second picture shows noise_shape, the shape of the "
                 "dropout mask, broadcast over the activations: None drops each activation on its own, (None, 1) "
-                "whole samples, (1, None) the same units for every sample of the batch."),
+                "whole samples, (1, None) the same units for every sample of the batch. A weight "
+                "penalty adds l2·ΣW² to the loss (Dense(kernel_regularizer=L2(0.001))), pulling every weight "
+                "towards 0: the third picture compares it with no penalty on the same network, on the "
+                "cross-entropy alone, and its title gives the measured losses."),
         Section("curves", "11. Early stopping, epoch by epoch", "tf.keras.callbacks.EarlyStopping",
                 "The training curves of a fit with EarlyStopping(patience={patience}, restore_best_weights=True): training "
                 "loss solid, validation loss dashed, the grey line where training stopped, the green line the best "
@@ -287,7 +291,8 @@ def _sliders(sections: dict[str, Section], settings: TourSettings) -> None:
 def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSettings, progress: _Progress) -> None:
     """Compute and save every matplotlib figure of the tour (the names are listed in the sections)."""
     from .callbacks import EarlyStopping
-    from .viz import boundaries, curves, early_stopping, fitting, landscape, learning_rate, losses, optimizers
+    from .viz import (boundaries, curves, early_stopping, fitting, landscape, learning_rate, losses, optimizers,
+                      plateau, weight_penalty)
     from .viz._style import save_figure
 
     def epochs(n: int) -> int:
@@ -330,6 +335,13 @@ def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSett
                                            engine=settings.engine, plain=fits["overfitting"])
         save(fitting.plot_regularization(problem, runs=runs), "regularization.png", "regularization")
         save(fitting.plot_dropout_noise_shapes(), "dropout_noise_shape.png", "regularization")
+    with progress.step("L2 weight penalty against none"):
+        comparison = weight_penalty.penalty_comparison(seeds=(0,) if settings.quick else (0, 1, 2),
+                                                       epochs=epochs(250), engine=settings.engine)
+        save(weight_penalty.plot_weight_penalty(comparison), "weight_penalty.png", "regularization")
+    with progress.step("ReduceLROnPlateau's learning rate over the epochs"):
+        run = plateau.plateau_run(engine=settings.engine, settings={"epochs": epochs(plateau.PLATEAU["epochs"])})
+        save(plateau.plot_reduce_lr_on_plateau(run), "reduce_lr_on_plateau.png", "optimizers")
     with progress.step("training curves with the early-stopping markers"):
         stopper = EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
 
@@ -438,7 +450,7 @@ def run_tour(out: str | os.PathLike = "tour-output", *, quick: bool = False, eng
     settings = TourSettings(quick=quick, engine=engine, workers=workers)
     sections = _sections()
     start = time.perf_counter()
-    progress = _Progress(12, stream)
+    progress = _Progress(14, stream)
     print(f"microgradx tour: writing the lecture's pictures to {out}/", file=stream, flush=True)
     with progress.step("graphs, chain-rule table and backward animation of a small network"):
         _graphs(out, sections)

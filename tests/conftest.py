@@ -22,3 +22,12 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 def keras_golden() -> dict:
     """Keras 3.15.1 golden values (a copy of ``shared/reference/keras_golden.json``, produced by real Keras)."""
     return json.loads((REPO / "tests" / "data" / "keras_golden.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Real Keras 3 on its PyTorch backend (with h5py for its files); the test is skipped where any is absent."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    pytest.importorskip("h5py")
+    return pytest.importorskip("keras")

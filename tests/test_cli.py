@@ -180,7 +180,8 @@ class _Links(html.parser.HTMLParser):
 
 EXPECTED_FIGURES = {"losses.png", "gradient_descent.png", "learning_rates.png", "learning_rate_sweep.png",
                     "optimizer_race.png", "loss_landscape.png", "trajectory.png", "fitting.png",
-                    "regularization.png", "training_curves.png", "boundaries.png", "chain_rule.txt"}
+                    "regularization.png", "weight_penalty.png", "reduce_lr_on_plateau.png", "training_curves.png",
+                    "boundaries.png", "chain_rule.txt"}
 
 
 def _links(index: pathlib.Path) -> set[str]:
@@ -196,7 +197,7 @@ def test_quick_tour_writes_and_links_every_figure(tmp_path, capsys):
     assert main(["tour", "--out", str(out), "--quick", "--workers", "2"]) == 0
     seconds = time.perf_counter() - start
     progress = capsys.readouterr().out
-    assert "[12/12]" in progress and "index.html" in progress
+    assert "[14/14]" in progress and "index.html" in progress
     links = _links(out / "index.html")
     graphs = {"neuron.svg", "backprop.svg", "backward.gif"} if HAVE_DOT else {"neuron.dot", "backprop.dot"}
     assert EXPECTED_FIGURES | graphs <= links

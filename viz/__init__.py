@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import importlib
 
+from microgradx.engine import Value
+
 # public name -> submodule that defines it (loaded lazily by __getattr__)
 _LAZY = {
     "draw_graph": "graph",
@@ -50,6 +52,22 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY)
+
+
+def _value_mimebundle(value: Value, include: object = None, exclude: object = None) -> dict[str, str]:
+    """Jupyter shows a Value as its graph (SVG) when Graphviz' ``dot`` is installed."""
+    bundle = {"text/plain": repr(value)}
+    try:
+        from .graph import draw_graph
+        bundle["image/svg+xml"] = draw_graph(value).pipe(format="svg").decode()
+    except Exception:  # no dot binary or graph too large: fall back to text, never break the notebook
+        pass
+    return bundle
+
+
+# The drawing side registers the notebook display of the scalar graph (microgradx.engine knows nothing
+# of drawing); ``import microgradx`` imports this light package, so a notebook shows graphs at once.
+Value._repr_mimebundle_ = _value_mimebundle
 
 
 def __getattr__(name: str):

@@ -266,6 +266,30 @@ assert lecture_run(2.2)["verdict"] == "diverging"
 sliders.slider_widget(lecture)
 
 # %% [markdown]
+# ## Changing the rate during training: ReduceLROnPlateau
+#
+# The rate need not stay fixed. The `ReduceLROnPlateau` callback (Keras 3's, in `microgradx.callbacks`)
+# watches a logged quantity (here the validation loss) and multiplies the learning rate by `factor` when it
+# has not improved by more than `min_delta` for `patience` epochs, never going below `min_lr`. It writes the
+# rate each epoch trained with into `history["learning_rate"]`. Below, a small two-moons network trains with
+# Adam at 0.1 and `ReduceLROnPlateau(factor=0.5, patience=8)`: once the validation loss stops improving, the
+# rate halves every 8 epochs until it reaches `min_lr = 1e-4`.
+
+# %%
+from microgradx.viz import plateau
+
+run = plateau.plateau_run()
+history = run["history"]
+cuts = plateau.reduction_epochs(history)
+print("rate cut before epochs:", cuts)
+print("rates:", sorted(set(history["learning_rate"]), reverse=True))
+fig = plateau.plot_reduce_lr_on_plateau(run, save="04_reduce_lr_on_plateau.png")
+rates = history["learning_rate"]
+assert all(rates[c - 1] == max(rates[c - 2] * 0.5, 1e-4) for c in cuts)      # each cut halves the rate
+assert all(b - a == 8 for a, b in zip(cuts, cuts[1:]))                        # one cut per 8 stalled epochs
+assert min(rates) == 1e-4                                                     # ... down to min_lr
+
+# %% [markdown]
 # ## Exercises
 #
 # Graded on the spot by `microgradx.exercises` ("not attempted yet" while the placeholder is there).
