@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
+from browser import assert_no_horizontal_scrollbar, file_url, screenshot
 from microgradx.viz import slider_demos as demos
 from microgradx.viz import sliders as sl
 from microgradx.viz.optimizers import RACERS
