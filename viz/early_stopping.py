@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["DEMONSTRATIONS", "StoppedRun", "EarlyStoppingRuns", "early_stopping_runs", "plot_early_stopping_arguments",
-           "REFERENCE_EPOCHS", "describe"]
+           "REFERENCE_EPOCHS", "describe", "SENTENCES"]
 
 #: epochs of the reference run (and the most any demonstration trains).
 REFERENCE_EPOCHS = 100
@@ -177,37 +177,34 @@ def plot_early_stopping_arguments(result: EarlyStoppingRuns | None = None, *, sa
                                    "overfitting network (grey: the same training without the callback)")
 
 
+#: one sentence per demonstration, formatted with its arguments, its marks and what it measured.
+SENTENCES = {
+    "monitor": "monitor={monitor!r}: {stop}, the training loss keeps improving on the noisy labels; the validation "
+               "loss is what tells overfitting",
+    "min_delta": "min_delta={min_delta:g}: smaller drops are no improvement, so the best epoch is {best} and "
+                 "training {stop} (patience={patience})",
+    "patience": "patience={patience}: {stop}, {patience} epochs after the best epoch {best}; the lowest validation "
+                "loss of the full training comes later, at epoch {lowest}, so patience decides how long a dip is "
+                "waited out",
+    "verbose": "verbose=1 prints {printed!r}",
+    "mode": "mode={mode!r} on {monitor}: {stop}, rising accuracy counts as worse ('auto' would have chosen 'max')",
+    "baseline": "baseline={baseline:g}: an epoch must also get below it to reset the count; none does in the first "
+                "{patience} epochs, so training {stop}",
+    "restore_best_weights": "restore_best_weights=True: {stop} and the model keeps epoch {restored}'s weights "
+                            "(validation loss {final:.3f}, not the last epoch's {last:.3f})",
+    "start_from_epoch": "start_from_epoch={start_from_epoch}: the first {start_from_epoch} epochs are ignored, so "
+                        "even patience=0 {stop}",
+}
+
+
 def describe(result: EarlyStoppingRuns) -> str:
-    """What the runs of :func:`early_stopping_runs` show, in sentences built from their numbers."""
-    runs, parts = result.runs, []
-    val = np.asarray(result.reference["val_loss"])
-    for name, run in runs.items():
-        marks, kwargs = run.marks, run.kwargs
+    """What the runs of :func:`early_stopping_runs` show, in sentences (:data:`SENTENCES`) built from their numbers."""
+    lowest = int(np.argmin(result.reference["val_loss"])) + 1
+    parts = []
+    for name, run in result.runs.items():
+        marks = run.marks
         stop = f"stops after epoch {marks['stopped']}" if marks["stopped"] else f"never stops ({run.epochs_run} epochs)"
-        if name == "monitor":
-            parts.append(f"monitor={kwargs['monitor']!r}: {stop}, the training loss keeps improving on the noisy "
-                         "labels; the validation loss is what tells overfitting")
-        elif name == "min_delta":
-            parts.append(f"min_delta={kwargs['min_delta']:g}: smaller drops are no improvement, so the best epoch is "
-                         f"{marks['best']} and training {stop} (patience={kwargs['patience']})")
-        elif name == "patience":
-            parts.append(f"patience={kwargs['patience']}: {stop}, {kwargs['patience']} epochs after the best epoch "
-                         f"{marks['best']}; the lowest validation loss of the full training comes later, at epoch "
-                         f"{int(val.argmin()) + 1}, so patience decides how long a dip is waited out")
-        elif name == "verbose":
-            printed = run.printed.strip().splitlines()
-            parts.append(f"verbose=1 prints {printed[0]!r}" if printed else "verbose=1 printed nothing")
-        elif name == "mode":
-            parts.append(f"mode={kwargs['mode']!r} on {kwargs['monitor']}: {stop}, rising accuracy counts as worse "
-                         "('auto' would have chosen 'max')")
-        elif name == "baseline":
-            parts.append(f"baseline={kwargs['baseline']:g}: an epoch must also get below it to reset the count; "
-                         f"none does in the first {kwargs['patience']} epochs, so training {stop}")
-        elif name == "restore_best_weights":
-            parts.append(f"restore_best_weights=True: {stop} and the model keeps epoch {marks['restored']}'s "
-                         f"weights (validation loss {run.final_val[0]:.3f}, not the last epoch's "
-                         f"{run.history['val_loss'][-1]:.3f})")
-        elif name == "start_from_epoch":
-            parts.append(f"start_from_epoch={kwargs['start_from_epoch']}: the first {kwargs['start_from_epoch']} "
-                         f"epochs are ignored, so even patience=0 {stop}")
+        printed = (run.printed.strip().splitlines() or ["nothing"])[0]
+        parts.append(SENTENCES[name].format(**run.kwargs, **marks, stop=stop, lowest=lowest, printed=printed,
+                                            final=run.final_val[0], last=run.history["val_loss"][-1]))
     return "; ".join(parts) + "."
