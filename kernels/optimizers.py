@@ -92,15 +92,15 @@ def _jitable(function: Callable) -> Callable:
 
 
 @functools.lru_cache(maxsize=None)
-def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple) -> Callable:
+def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in_place: bool = True) -> Callable:
     """Compile ``rule`` (``rule(w, g, *slots, *arguments) -> (w, *slots)``, plain scalar maths) into
     ``update(w, out, g, slots, offsets, sizes, scales, clipvalue, weight_decay, lr, arguments) -> bool``.
 
-    The new weights go to ``out``, a buffer like ``w`` that leaves ``w`` as it was at no extra memory
-    traffic, or back into ``w`` when ``out`` is empty (in place: one loop-invariant branch, so each
-    case vectorises; ``out is w`` would make LLVM's overlap check fall back to scalar code). The return
-    value says whether every new weight is finite (folded into the same pass: ``sum(new * 0) == 0``,
-    as :func:`all_finite`).
+    The new weights go back into ``w`` (``in_place``; ``out`` is then not used) or into ``out``, a buffer
+    like ``w`` (``w`` keeps the old ones at no extra memory traffic). ``in_place`` is a compile-time
+    constant: a run-time branch between the two stores, or ``out is w``, makes LLVM give up
+    vectorising the loop (5x slower, measured). The return value says whether every new weight is
+    finite, folded into the same pass (``sum(new * 0) == 0``, as :func:`all_finite`).
 
     ``present[k]``: whether slot ``k`` exists (``len(present)`` is the rule's number of slots, at most
     :data:`MAX_SLOTS`); ``slots`` is a tuple of that many 1-D arrays (an absent one empty);
@@ -120,13 +120,12 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple) ->
         t = w.dtype.type
         zero, clip, decay, lr_t = t(0), t(clipvalue), t(weight_decay), t(lr)
         check = zero
-        in_place = out.size == 0
         if digest < 0:  # never: the rules' code digest is a closure constant, part of the cache key
             return False
         for s in range(offsets.size):
             scale, lo, hi = t(scales[s]), offsets[s], offsets[s] + sizes[s]
             ws, gs = w[lo:hi], g[lo:hi]
-            os_ = ws if in_place else out[lo:hi]
+            os_ = out[lo:hi]
             a = slots[0][lo:hi]
             b = slots[min(1, n_slots - 1)][lo:hi]
             c = slots[n_slots - 1][lo:hi]

@@ -490,7 +490,7 @@ class Optimizer:
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
-            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules)
+            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w)
             empty = np.empty(0, dtype=w.dtype)
             slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
             finite = update(w, empty if out is w else out, g, slots, offsets, sizes, scales,
