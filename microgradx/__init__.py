@@ -24,6 +24,8 @@ from .explain import explain
 from .gradcheck import gradcheck
 from .trace import Trace, TraceStep
 
+from . import viz as _viz  # noqa: F401  (light: registers Value's notebook display, plots load lazily)
+
 __version__ = "0.1.0"
 
 # name -> (submodule, attribute), imported on first access

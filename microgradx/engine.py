@@ -363,16 +363,6 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):  # pragma: no cover - Jupyter hook
-        """Jupyter shows a Value as its graph (SVG) when Graphviz' ``dot`` is installed."""
-        bundle = {"text/plain": repr(self)}
-        try:
-            from .viz.graph import draw_graph
-            bundle["image/svg+xml"] = draw_graph(self).pipe(format="svg").decode()
-        except Exception:  # no dot binary or graph too large: fall back to text, never break the notebook
-            pass
-        return bundle
-
 
 _new_value = object.__new__
 

@@ -180,7 +180,8 @@ class _Links(html.parser.HTMLParser):
 
 EXPECTED_FIGURES = {"losses.png", "gradient_descent.png", "learning_rates.png", "learning_rate_sweep.png",
                     "optimizer_race.png", "loss_landscape.png", "trajectory.png", "fitting.png",
-                    "regularization.png", "training_curves.png", "boundaries.png", "chain_rule.txt"}
+                    "regularization.png", "weight_penalty.png", "reduce_lr_on_plateau.png", "training_curves.png",
+                    "boundaries.png", "chain_rule.txt"}
 
 
 def _links(index: pathlib.Path) -> set[str]:
@@ -196,7 +197,7 @@ def test_quick_tour_writes_and_links_every_figure(tmp_path, capsys):
     assert main(["tour", "--out", str(out), "--quick", "--workers", "2"]) == 0
     seconds = time.perf_counter() - start
     progress = capsys.readouterr().out
-    assert "[12/12]" in progress and "index.html" in progress
+    assert "[14/14]" in progress and "index.html" in progress
     links = _links(out / "index.html")
     graphs = {"neuron.svg", "backprop.svg", "backward.gif"} if HAVE_DOT else {"neuron.dot", "backprop.dot"}
     assert EXPECTED_FIGURES | graphs <= links
@@ -302,6 +303,8 @@ HOSTILE = [
     ["graph", "w", "w=nan"], ["graph", "w", "w=inf"], ["graph", "w", "w=abc"], ["graph", "w", "=1"],
     ["graph", "w", "w"], ["graph", "w", "w=1", "v=2"], ["graph", "w", "w=1", "--out", ""],
     ["graph", "w", "w=1", "--out", "x\0.svg"], ["graph", "w", "w=1", "--wrt", ""],
+    ["graph", "w", "w=1", "--html", "."], ["graph", "w", "w=1", "--html", "p.bogus"],
+    ["graph", "w", "w=1", "--html", "/proc/microgradx-cannot-exist/p.html"], ["graph", "w", "w=1", "--html", "x\0.html"],
     ["train", "--samples", "0"], ["train", "--samples", "x"], ["train", "--seed", "1.5"],
     ["train", "--engine", "tpu"], ["train", "--hidden", "16,x"], ["train", "--hidden", "-1"],
     ["train", "--hidden", "0,4"], ["train", "--hidden"], ["train", "--learning-rate", "-1"],
@@ -330,7 +333,8 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     """The same answers from a real process (what the user sees), including a GPU-less ``--engine cuda``."""
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     for argv in (["graph", "1e999"], ["graph", "log(w)", "w=1e-310"], ["train", "--samples", "1"],
-                 ["tour", "--out", str(REPO / "README.md")], ["train", "--engine", "cuda", "--out", str(tmp_path)]):
+                 ["tour", "--out", str(REPO / "README.md")], ["train", "--engine", "cuda", "--out", str(tmp_path)],
+                 ["tour", "--engine", "cuda", "--out", str(tmp_path)]):
         result = subprocess.run([sys.executable, "-m", "microgradx", *argv], capture_output=True, text=True,
                                 timeout=120, cwd=tmp_path, env=env)
         if argv[1] == "--engine" and result.returncode == 0:

@@ -4,7 +4,6 @@ microgradx and real Keras 3 (skipped where Keras is absent), including the optim
 
 from __future__ import annotations
 
-import os
 import zipfile
 
 import numpy as np
@@ -112,13 +111,6 @@ def test_weights_h5_round_trip_with_optimizer_state(tmp_path):
 
 
 # ------------------------------------------------------------------------------- real Keras
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    pytest.importorskip("h5py")
-    return pytest.importorskip("keras")
-
 
 def test_keras_continues_our_training_like_we_do(keras, tmp_path):
     """Saved after 2 epochs here, one more epoch in Keras equals one more epoch here (optimizer state

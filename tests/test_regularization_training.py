@@ -5,7 +5,6 @@ engines, central differences of the penalised loss, the to_graph nodes, and .ker
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -194,13 +193,6 @@ def test_regularizers_survive_save_and_load(tmp_path):
             assert getattr(ours, option, None) == getattr(theirs, option, None)
     assert loaded.compute_gradients(X, Y3)[0] == model.compute_gradients(X, Y3)[0]
 
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    pytest.importorskip("h5py")
-    return pytest.importorskip("keras")
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")   # an untrained optimizer

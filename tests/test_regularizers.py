@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -121,13 +120,6 @@ def test_value_graph_labels_the_factors():
 
 
 # ------------------------------------------------------------------------------ live Keras
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    return pytest.importorskip("keras")
-
-
 @pytest.mark.parametrize("reg", [regularizers.L1(0.3), regularizers.L2(0.7), regularizers.L1L2(0.2, 0.05)], ids=repr)
 def test_live_keras_agrees(keras, reg):
     rng = np.random.default_rng(3)

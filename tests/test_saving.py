@@ -30,13 +30,6 @@ def h5py():
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    pytest.importorskip("h5py")
-    return pytest.importorskip("keras")
-
 
 def model_from(parts: dict, saved_layers: dict) -> mgx.Sequential:
     """A Sequential of the read layers, with the file's weights matched by Keras' group names."""

@@ -8,7 +8,7 @@ along the direction's column); the definition of the barrier, max along the line
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 

@@ -103,7 +103,7 @@ def as_number(answer: Any) -> float:
         raise NotAttempted
     try:
         number = float(answer)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError):
         raise StudentError from TypeError(f"expected a number, got {answer!r}")
     if not math.isfinite(number):
         raise StudentError from ValueError(f"expected a finite number, got {answer!r}")

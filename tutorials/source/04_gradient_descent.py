@@ -205,12 +205,17 @@ for result in results:
           + ("  (diverged)" if result.diverged else ""))
 best = min(results, key=lambda result: result.final_loss)
 assert sweep_rates[0] < best.learning_rate < sweep_rates[-1]   # "just right" lies between the extremes
+smallest, largest = results[0], results[-1]
+assert smallest.final_loss > 2 * best.final_loss                   # the smallest rate is still far behind
+assert largest.diverged or largest.final_loss > 2 * best.final_loss   # the largest blows up or gets stuck high
+assert largest.diverged or max(largest.history["val_loss"]) - largest.final_loss < 0.01 * largest.final_loss
 fig = plot_learning_rate_sweep(results, save="04_learning_rate_sweep.png")
 fig
 
 # %% [markdown]
-# **What you should see:** the smallest rate barely moves the loss, the largest ones blow up or stall, a middle
-# rate ends lowest (the gold star): "just right".
+# **What you should see:** the smallest rate creeps (after 15 epochs its loss is still more than twice the best
+# one's), the largest one is stuck at a high loss that no longer moves, a middle rate ends lowest (the gold
+# star): "just right".
 
 # %% [markdown]
 # ## Your turn: move the learning rate and the momentum
@@ -264,6 +269,30 @@ assert all(lecture_run(r)["verdict"] == "false minimum" for r in (0.05, 0.1, 0.2
 assert all(lecture_run(r)["verdict"] == "global minimum" for r in (0.6, 0.8, 1.0, 1.5))
 assert lecture_run(2.2)["verdict"] == "diverging"
 sliders.slider_widget(lecture)
+
+# %% [markdown]
+# ## Changing the rate during training: ReduceLROnPlateau
+#
+# The rate need not stay fixed. The `ReduceLROnPlateau` callback (Keras 3's, in `microgradx.callbacks`)
+# watches a logged quantity (here the validation loss) and multiplies the learning rate by `factor` when it
+# has not improved by more than `min_delta` for `patience` epochs, never going below `min_lr`. It writes the
+# rate each epoch trained with into `history["learning_rate"]`. Below, a small two-moons network trains with
+# Adam at 0.1 and `ReduceLROnPlateau(factor=0.5, patience=8)`: once the validation loss stops improving, the
+# rate halves every 8 epochs until it reaches `min_lr = 1e-4`.
+
+# %%
+from microgradx.viz import plateau
+
+run = plateau.plateau_run()
+history = run["history"]
+cuts = plateau.reduction_epochs(history)
+print("rate cut before epochs:", cuts)
+print("rates:", sorted(set(history["learning_rate"]), reverse=True))
+fig = plateau.plot_reduce_lr_on_plateau(run, save="04_reduce_lr_on_plateau.png")
+rates = history["learning_rate"]
+assert all(rates[c - 1] == max(rates[c - 2] * 0.5, 1e-4) for c in cuts)      # each cut halves the rate
+assert all(b - a == 8 for a, b in zip(cuts, cuts[1:]))                        # one cut per 8 stalled epochs
+assert min(rates) == 1e-4                                                     # ... down to min_lr
 
 # %% [markdown]
 # ## Exercises

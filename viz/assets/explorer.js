@@ -242,21 +242,26 @@ function render({ model, el }) {
   // The SVG keeps its full viewBox, drawn at the current scale inside the view, which scrolls. Panning is
   // scrolling: it moves pixels already drawn. (A changed viewBox or CSS transform would make the browser lay
   // out every SVG text again: a third of a second per step on a 1,000-box graph without a GPU.)
-  let drawnScale = null, settingScroll = false;
+  let drawnScale = null, scrollPending = false;
   function applyView() {
     if (drawnScale !== scale) {
       svg.setAttribute("width", String(Math.round(full.w * scale)));
       svg.setAttribute("height", String(Math.round(full.h * scale)));
       drawnScale = scale;
     }
-    const left = Math.max(0, Math.round((cx - full.x) * scale - viewW / 2));
-    const top = Math.max(0, Math.round((cy - full.y) * scale - viewH / 2));
-    settingScroll = true;
-    view.scrollLeft = left;
-    view.scrollTop = top;
+    // scrolled in the next frame, once the browser lays the page out anyway (setting it now would force a
+    // layout of its own: a second or more on a 1,000-box graph)
+    if (!scrollPending) {
+      scrollPending = true;
+      requestAnimationFrame(() => {
+        scrollPending = false;
+        view.scrollLeft = Math.max(0, Math.round((cx - full.x) * scale - viewW / 2));
+        view.scrollTop = Math.max(0, Math.round((cy - full.y) * scale - viewH / 2));
+      });
+    }
   }
-  view.addEventListener("scroll", () => {   // the user scrolled: remember the centre (no layout is dirty here)
-    if (settingScroll) { settingScroll = false; return; }
+  view.addEventListener("scroll", () => {   // scrolled (by us or the user): remember the centre
+    if (scrollPending) return;               // a scroll of ours is on its way: keep its target
     cx = full.x + (view.scrollLeft + viewW / 2) / scale;
     cy = full.y + (view.scrollTop + viewH / 2) / scale;
   }, { passive: true });
