@@ -783,3 +783,14 @@ def test_every_early_stopping_argument_stops_where_the_rule_says(stopping, tmp_p
         for line in (l for l in ax.lines if l.get_gid() == "stopped-epoch"):
             low, high = ax.get_xlim()
             assert low < line.get_xdata()[0] < high - 1                          # inside the plot, not its edge
+
+
+def test_the_tours_shallow_landscape_is_one_smooth_basin_around_the_trained_weights():
+    """Tour caption: the shallow network's plane (loss_landscape.png) is a smooth basin with θ* at its bottom."""
+    from microgradx import tour
+
+    settings = tour.TourSettings()
+    model, x, y, _ = tour._trained_for_landscape(settings, 40)
+    _, _, grid = landscape._plane_around_weights(model, x, y, 1.0, settings.landscape_points, 0)
+    assert grid.shape == (31, 31) and landscape.count_local_minima(grid) <= 2
+    assert grid[15, 15] <= grid.min() + 0.05 * (grid.max() - grid.min())
