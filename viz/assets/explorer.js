@@ -2,19 +2,9 @@
 // Everything numeric comes from Python (the "script"); this module only shows it. The SVG was laid out
 // once by Graphviz and is never re-laid out: a step toggles classes and swaps the data/grad texts.
 // State (synced with Python in a notebook): phase ("forward" | "backward" | "paths"), step, leaf, path.
+// h() is defined in dom.js, which widget.module_text puts before this module.
 
 const PLAY_MS = 1200;
-
-function h(tag, attrs = {}, children = []) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
