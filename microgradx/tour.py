@@ -37,7 +37,7 @@ class TourSettings:
 
     @property
     def landscape_points(self) -> int:
-        return 7 if self.quick else 41
+        return 7 if self.quick else 31
 
     @property
     def sweep_rates(self) -> list[float]:
@@ -233,21 +233,38 @@ def _sections() -> dict[str, Section]:
                 "hundreds. The rate can also change during training: ReduceLROnPlateau (last picture) multiplies "
                 "it by a factor whenever the validation loss stops improving for a few epochs."),
         Section("fitting", "9. The problem of overfitting", "Overfitting: Underfitting, Optimal Fit, Overfitting",
-                "A straight line cannot separate the moons (underfitting); a small hidden layer fits their shape "
-                "(optimal); a wide network trained long on few noisy samples bends around single points "
-                "(overfitting): its training loss keeps falling while the validation loss rises."),
+                "Two moons with noisy labels: a quarter of the 80 training samples carry the wrong label (ringed); "
+                "the 500 validation samples are labelled correctly, so validation accuracy says how well a model "
+                "learned the moons. A straight line cannot follow them (underfitting); a small hidden layer fits "
+                "their shape and ignores most wrong labels (optimal); a wide network trained long bends its "
+                "boundary around the wrong labels and answers over 80% of them with the wrong label "
+                "(overfitting): its training loss keeps falling while its validation loss rises, and it loses "
+                "more than 5 points of validation accuracy against the optimal fit. Every model is trained from 5 "
+                "seeds: the curves are their mean, the band their spread; the titles say which accuracy "
+                "(training or validation) they show. The better models' training loss stays above their "
+                "validation loss because a quarter of the training labels are wrong."),
         Section("regularization", "10. Regularization: dropout and early stopping",
                 "Regularization I: Dropout; Regularization 2: Early Stopping",
                 "Regularization constrains the optimization to discourage complex models. Dropout randomly sets "
-                "activations to 0 during training, so the network cannot rely on any one node. Early stopping ends "
-                "training when the validation loss stops improving and restores the best epoch's weights. A weight "
+                "activations to 0 during training (half of them here), so the network cannot rely on any one "
+                "node: for every one of the 5 seeds it lowers the overfitting network's final validation loss, "
+                "and its boundary ignores most wrong labels. Early stopping ends training when the validation "
+                "loss has not improved for `patience` epochs and restores the best epoch's weights: it ends with "
+                "the lowest mean validation loss of the three. Lowest loss is not highest accuracy: accuracy "
+                "only counts on which side of 0.5 an answer falls, the loss also charges for how sure it is. "
+                "Stopped after a few epochs, the early-stopped model is unsure almost everywhere (its answers "
+                "lie closer to 0.5 than the dropout model's), so its mistakes cost it little, but here it makes "
+                "more of them than the dropout model. The second picture shows noise_shape, the shape of the "
+                "dropout mask, broadcast over the activations: None drops each activation on its own, (None, 1) "
+                "whole samples, (1, None) the same units for every sample of the batch. A weight "
                 "penalty adds l2·ΣW² to the loss (Dense(kernel_regularizer=L2(0.001))), pulling every weight "
-                "towards 0: the second picture compares it with no penalty on the same network, on the "
+                "towards 0: the third picture compares it with no penalty on the same network, on the "
                 "cross-entropy alone, and its title gives the measured losses."),
         Section("curves", "11. Early stopping, epoch by epoch", "tf.keras.callbacks.EarlyStopping",
                 "The training curves of a fit with EarlyStopping(patience={patience}, restore_best_weights=True): training "
                 "loss solid, validation loss dashed, the grey line where training stopped, the green line the best "
-                "epoch whose weights the model keeps."),
+                "epoch whose weights the model keeps. The last picture takes the slide's arguments one by one, "
+                "each in one training drawn over the same training without the callback: {arguments}"),
         Section("boundaries", "12. What the trained networks learned", "Putting it together",
                 "Decision boundaries of small networks trained on the built-in datasets: the colour is the "
                 "predicted probability, the black line the boundary p = 0.5."),
@@ -274,8 +291,8 @@ def _sliders(sections: dict[str, Section], settings: TourSettings) -> None:
 def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSettings, progress: _Progress) -> None:
     """Compute and save every matplotlib figure of the tour (the names are listed in the sections)."""
     from .callbacks import EarlyStopping
-    from .viz import (boundaries, curves, fitting, landscape, learning_rate, losses, optimizers, plateau,
-                      weight_penalty)
+    from .viz import (boundaries, curves, early_stopping, fitting, landscape, learning_rate, losses, optimizers,
+                      plateau, weight_penalty)
     from .viz._style import save_figure
 
     def epochs(n: int) -> int:
@@ -300,19 +317,24 @@ def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSett
     with progress.step("loss landscapes (shallow and deep narrow networks) and a training trajectory"):
         model, x, y, trajectory = _trained_for_landscape(settings, epochs(40))
         points = settings.landscape_points
-        hard = landscape.hard_landscape(points=points, pairs=1 if settings.quick else 3, epochs=epochs(60),
-                                        engine=settings.engine)
+        hard = landscape.hard_landscape(points=7 if settings.quick else 41, pairs=1 if settings.quick else 3,
+                                        epochs=epochs(60), engine=settings.engine)
         save(landscape.plot_hard_landscape(hard), "hard_landscape.png", "landscape")
         save(landscape.plot_landscape(model, x, y, points=points), "loss_landscape.png", "landscape")
         save(landscape.plot_trajectory(model, x, y, trajectory, points=points), "trajectory.png", "landscape")
     problem = fitting.make_problem()
     regimes = {name: dict(config, epochs=epochs(config["epochs"])) for name, config in fitting.REGIMES.items()}
     patience = max(3, epochs(20))
-    with progress.step("under-, well- and over-fitting"):
-        save(fitting.plot_fitting_regimes(problem, regimes=regimes, engine=settings.engine), "fitting.png", "fitting")
-    with progress.step("dropout and early stopping"):
-        save(fitting.plot_regularization(problem, config=regimes["overfitting"], engine=settings.engine,
-                                         patience=patience), "regularization.png", "regularization")
+    seeds = fitting.SEEDS[:2] if settings.quick else fitting.SEEDS
+    with progress.step(f"under-, well- and over-fitting ({len(seeds)} seeds each)"):
+        fits = {name: fitting.train_seeds(problem, config, seeds=seeds, engine=settings.engine)
+                for name, config in regimes.items()}
+        save(fitting.plot_fitting_regimes(problem, regimes=regimes, runs=fits), "fitting.png", "fitting")
+    with progress.step("dropout (and its noise_shape) and early stopping"):
+        runs = fitting.regularization_runs(problem, config=regimes["overfitting"], seeds=seeds, patience=patience,
+                                           engine=settings.engine, plain=fits["overfitting"])
+        save(fitting.plot_regularization(problem, runs=runs), "regularization.png", "regularization")
+        save(fitting.plot_dropout_noise_shapes(), "dropout_noise_shape.png", "regularization")
     with progress.step("L2 weight penalty against none"):
         comparison = weight_penalty.penalty_comparison(seeds=(0,) if settings.quick else (0, 1, 2),
                                                        epochs=epochs(250), engine=settings.engine)
@@ -322,10 +344,15 @@ def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSett
         save(plateau.plot_reduce_lr_on_plateau(run), "reduce_lr_on_plateau.png", "optimizers")
     with progress.step("training curves with the early-stopping markers"):
         stopper = EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-        sections["curves"].text = sections["curves"].text.format(patience=patience)
+
         _, history = fitting.train_regime(problem, engine=settings.engine, early_stopping=stopper,
                                           **regimes["overfitting"])
         save(curves.plot_training_curves(history, stopper), "training_curves.png", "curves")
+        arguments = early_stopping.early_stopping_runs(problem, epochs=epochs(early_stopping.REFERENCE_EPOCHS),
+                                                       engine=settings.engine)
+        save(early_stopping.plot_early_stopping_arguments(arguments), "early_stopping_arguments.png", "curves")
+        sections["curves"].text = sections["curves"].text.format(patience=patience,
+                                                                 arguments=early_stopping.describe(arguments))
     with progress.step("decision boundaries on the built-in datasets"):
         save(boundaries.plot_dataset_boundaries(epochs=epochs(60), engine=settings.engine), "boundaries.png",
              "boundaries")

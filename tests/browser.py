@@ -1,7 +1,7 @@
 """The shared browser harness: pages tested in a real Chromium, headless, driven by Playwright for Python.
 
-Use it from a test file with ``from browser import page, chromium  # noqa: F401`` (pytest finds fixtures
-imported into the test module), then::
+``tests/conftest.py`` registers the ``chromium`` and ``page`` fixtures once for every test file (never import
+the fixtures into a test module: that would start a second Playwright, which cannot run beside the first)::
 
     def test_my_page(page, tmp_path):
         page.goto(file_url(path))              # a 1024 x 768 viewport

@@ -15,6 +15,10 @@ import pathlib  # noqa: E402
 
 import pytest  # noqa: E402
 
+# The browser fixtures are registered here, once: a session fixture imported into two test modules would be
+# two fixtures, and a second sync Playwright cannot start while the first one's event loop runs.
+from browser import chromium, page  # noqa: E402,F401
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
+from browser import assert_no_horizontal_scrollbar, file_url, screenshot
 from microgradx.tour import backprop_example
 from microgradx.trace import node_name
 

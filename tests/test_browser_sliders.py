@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser import assert_no_horizontal_scrollbar, chromium, file_url, page, screenshot  # noqa: F401
+from browser import assert_no_horizontal_scrollbar, file_url, screenshot
 from microgradx.viz import slider_demos as demos
 from microgradx.viz import sliders as sl
 from microgradx.viz.optimizers import RACERS
@@ -97,6 +97,8 @@ def test_the_tour_embeds_four_slider_widgets_that_work_offline(page, tmp_path):
     page.wait_for_function("document.querySelectorAll('.mgx-sliders[data-ready=true]').length === 4",
                            timeout=10_000)
     assert_no_horizontal_scrollbar(page)
+    ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert len(ids) == len(set(ids)), "duplicate element ids on the tour page"
     lecture = demos.lecture_spec()
     page.locator('#learning_rate input[data-control="learning_rate"]').focus()
     page.keyboard.press("End")                            # the lecture's large rate

@@ -266,3 +266,14 @@ def test_model_checkpoint_validation(tmp_path):
     with pytest.raises(KeyError, match=r'Failed to format this callback filepath: ".*\{val_acc\}\.npz"'):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[callbacks.ModelCheckpoint(
             str(tmp_path / "{val_acc}.npz"), save_weights_only=True)])
+
+
+def test_model_checkpoint_saves_whole_models_that_load(tmp_path):
+    model = build(metrics=["accuracy"])
+    model.fit(X, Y, batch_size=5, epochs=2, shuffle=False, verbose=0,
+              callbacks=[callbacks.ModelCheckpoint(str(tmp_path / "m-{epoch}.keras"), monitor="loss")])
+    assert sorted(os.listdir(tmp_path)) == ["m-1.keras", "m-2.keras"]
+    last = mgx.models.load_model(tmp_path / "m-2.keras")
+    for a, b in zip(last.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert last.optimizer.iterations == model.optimizer.iterations == 4

@@ -153,8 +153,9 @@ def _model_graph():
     import microgradx as mgx
 
     mgx.utils.set_random_seed(0)
-    model = mgx.Sequential([mgx.layers.Input(shape=(2,)), mgx.layers.Dense(16, activation="relu"),
-                            mgx.layers.Dense(1, activation="sigmoid")])
+    # named layers: default names (dense, dense_1, ...) depend on the models built before in the process
+    model = mgx.Sequential([mgx.layers.Input(shape=(2,)), mgx.layers.Dense(16, activation="relu", name="dense"),
+                            mgx.layers.Dense(1, activation="sigmoid", name="dense_1")])
     model.compile(optimizer="sgd", loss="binary_crossentropy", engine="scalar")
     x = np.array([[0.5, -1.0], [1.5, 0.3]])
     y = np.array([[1.0], [0.0]])

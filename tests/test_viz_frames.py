@@ -10,22 +10,10 @@ import shutil
 
 import pytest
 
-from microgradx.engine import Value
 from microgradx.trace import node_name
+from test_viz_graph import _neuron  # y = tanh(w1 x1 + b), the drawings' shared example
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' binary not installed")
-
-
-def _neuron() -> tuple[Value, Value, Value]:
-    """y = tanh(w1 x1 + b), parameters w1 and b."""
-    x1 = Value(2.0, label="x1")
-    w1 = Value(-0.5, label="w1", requires_grad=True)
-    b = Value(0.25, label="b", requires_grad=True)
-    z = w1 * x1 + b
-    z.label = "z"
-    y = z.tanh()
-    y.label = "y"
-    return y, w1, x1
 
 
 def _boxes(svg: str) -> dict[str, tuple[str, list[str]]]:

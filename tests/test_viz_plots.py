@@ -595,28 +595,110 @@ def test_trained_classifier_separates_a_dataset(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ fitting
-def test_overfitting_network_memorises_while_validation_loss_rises():
+@pytest.fixture(scope="module")
+def fits():
+    """The tour's fitting runs: every regime, dropout and early stopping, 5 seeds each, on the noisy moons."""
     from microgradx.viz import fitting
 
     problem = fitting.make_problem()
-    _, under = fitting.train_regime(problem, **fitting.REGIMES["underfitting"])
-    config = dict(fitting.REGIMES["overfitting"], epochs=150)
-    _, over = fitting.train_regime(problem, **config)
-    val = np.asarray(over.history["val_loss"])
-    assert over.history["loss"][-1] < 0.05 < under.history["loss"][-1]   # memorised the 40 training points
-    assert val.argmin() < 50 and val[-1] > 1.5 * val.min()                 # ... while validation got worse
+    runs = {name: fitting.train_seeds(problem, config) for name, config in fitting.REGIMES.items()}
+    regularized = fitting.regularization_runs(problem, plain=runs["overfitting"])
+    return problem, runs, regularized
 
 
-def test_the_three_regimes_are_clearly_distinct():
-    """Training loss falls with capacity; the optimal fit has clearly the lowest final validation loss."""
+def test_noisy_problem_flips_a_quarter_of_the_training_labels_only():
+    from microgradx import datasets
     from microgradx.viz import fitting
 
     problem = fitting.make_problem()
-    logs = {name: fitting.train_regime(problem, **config)[1].history for name, config in fitting.REGIMES.items()}
-    under, optimal, over = (logs[name] for name in ("underfitting", "optimal fit", "overfitting"))
-    assert under["loss"][-1] > optimal["loss"][-1] > over["loss"][-1]
-    assert optimal["val_loss"][-1] < 0.8 * under["val_loss"][-1]
-    assert optimal["val_loss"][-1] < 0.5 * over["val_loss"][-1]
+    assert problem.flipped.sum() == 20 and len(problem.x_train) == 80 and len(problem.x_val) == 500
+    x, y = datasets.moons(n=580, noise=0.2, seed=0)            # the clean labels, by position
+    truth = {tuple(np.round(point, 5)): label for point, label in zip(x.astype(np.float32), y)}
+    train_truth = np.array([truth[tuple(np.round(p, 5))] for p in problem.x_train])
+    val_truth = np.array([truth[tuple(np.round(p, 5))] for p in problem.x_val])
+    np.testing.assert_array_equal(train_truth != problem.y_train.reshape(-1), problem.flipped)
+    np.testing.assert_array_equal(val_truth, problem.y_val.reshape(-1))
+    with pytest.raises(ValueError, match="flip"):
+        fitting.make_problem(flip=0.6)
+
+
+@pytest.mark.slow
+def test_overfitting_costs_validation_accuracy_and_bends_around_the_wrong_labels(fits, tmp_path):
+    from microgradx.viz import fitting
+
+    problem, runs, _ = fits
+    accuracy = {name: run.val_scores[:, 1].mean() for name, run in runs.items()}
+    assert max(accuracy.values()) - accuracy["overfitting"] >= 0.05          # at least 5 points, mean of 5 seeds
+    assert accuracy["optimal fit"] - accuracy["overfitting"] >= 0.05
+    assert runs["overfitting"].answers_flipped(problem).mean() > 0.8          # answers the wrong labels
+    assert runs["optimal fit"].answers_flipped(problem).mean() < 0.3
+    over = runs["overfitting"]
+    train, val = np.nanmean(over.curve("loss"), axis=0), np.nanmean(over.curve("val_loss"), axis=0)
+    assert train[-1] < 0.2 * train[0] and val[-1] > 1.5 * val.min()           # memorises while validation rises
+    for name in ("underfitting", "optimal fit"):                              # noisy training labels cost more
+        assert runs[name].train_scores[:, 0].mean() > runs[name].val_scores[:, 0].mean()
+    fig = fitting.plot_fitting_regimes(problem, runs=runs, save=tmp_path / "fit.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(f"validation accuracy {runs['overfitting'].val_scores[0, 1]:.0%}" in t and "training accuracy" in t
+               for t in titles)
+    assert any(f"validation accuracy {accuracy['overfitting']:.0%}" in t for t in titles)
+    curves_ax = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"][0]
+    assert len(curves_ax.collections) >= 2                                    # the seed bands
+
+
+@pytest.mark.slow
+def test_dropout_and_early_stopping_claims(fits, tmp_path):
+    from microgradx.viz import fitting
+
+    problem, _, reg = fits
+    plain, dropout, early = reg.values()
+    assert len(dropout.seeds) >= 5
+    assert np.all(dropout.val_scores[:, 0] < plain.val_scores[:, 0])          # lower for every seed
+    loss = {name: run.val_scores[:, 0].mean() for name, run in reg.items()}
+    assert min(loss, key=loss.get) == list(reg)[2]                            # early stopping: lowest loss
+    assert early.val_scores[:, 1].mean() < dropout.val_scores[:, 1].mean()    # ... but not the highest accuracy
+
+    def confidence(run):
+        return np.mean([np.abs(np.asarray(m.predict(problem.x_val, verbose=0)) - 0.5).mean() for m in run.models])
+
+    assert confidence(early) < confidence(dropout)                            # unsure answers ...
+
+    def mistake_cost(run):                                                    # ... and cheap mistakes
+        costs = []
+        for model in run.models:
+            p = np.clip(np.asarray(model.predict(problem.x_val, verbose=0)).reshape(-1), 1e-7, 1 - 1e-7)
+            y = problem.y_val.reshape(-1)
+            wrong = (p >= 0.5) != (y >= 0.5)
+            costs.append(-(y * np.log(p) + (1 - y) * np.log(1 - p))[wrong].mean())
+        return np.mean(costs)
+
+    assert mistake_cost(early) < mistake_cost(dropout)
+    assert dropout.answers_flipped(problem).mean() < 0.5
+    for stopper in early.stoppers:
+        assert stopper.restore_best_weights and stopper.stopped_epoch > 0
+    fig = fitting.plot_regularization(problem, runs=reg, save=tmp_path / "reg.png")
+    assert _is_png(tmp_path / "reg.png")
+    assert any(f"{loss[list(reg)[1]]:.3f} (mean)" in ax.get_title() for ax in fig.axes)
+
+
+def test_dropout_noise_shape_masks_whole_samples_or_whole_units(tmp_path):
+    from microgradx.layers import Dropout
+    from microgradx.viz import fitting
+
+    ones = np.ones((8, 16))
+    masks = {shape: Dropout(0.5, noise_shape=shape, seed=2)(ones, training=True)
+             for shape in fitting.NOISE_SHAPES.values()}
+    for mask in masks.values():
+        assert set(np.unique(mask)) <= {0.0, 2.0} and 0 < (mask == 0).mean() < 1
+    rows, columns = masks[(None, 1)], masks[(1, None)]
+    assert np.all(rows == rows[:, :1]) and not np.all(rows == rows[:1])         # whole samples
+    assert np.all(columns == columns[:1]) and not np.all(columns == columns[:, :1])  # the same units in every row
+    free = masks[None]
+    assert not np.all(free == free[:, :1]) and not np.all(free == free[:1])
+    fig = fitting.plot_dropout_noise_shapes(save=tmp_path / "masks.png")
+    assert _is_png(tmp_path / "masks.png")
+    images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    np.testing.assert_array_equal(images[1], rows)
 
 
 def test_fitting_figures_are_written(tmp_path):
@@ -624,7 +706,80 @@ def test_fitting_figures_are_written(tmp_path):
 
     regimes = {name: dict(config, epochs=4) for name, config in fitting.REGIMES.items()}
     problem = fitting.make_problem(n_train=20, n_val=40)
-    fitting.plot_fitting_regimes(problem, regimes=regimes, save=tmp_path / "fit.png")
-    fig = fitting.plot_regularization(problem, patience=1, config=regimes["overfitting"], save=tmp_path / "reg.png")
+    fitting.plot_fitting_regimes(problem, regimes=regimes, seeds=(0,), save=tmp_path / "fit.png")
+    fig = fitting.plot_regularization(problem, patience=1, config=regimes["overfitting"], seeds=(0,),
+                                      save=tmp_path / "reg.png")
     assert _is_png(tmp_path / "fit.png") and _is_png(tmp_path / "reg.png")
     assert len(fig.axes) >= 6 and all(ax.get_xlabel() for ax in fig.axes if ax.get_label() != "<colorbar>")
+
+
+# ------------------------------------------------------------------------------------------ early stopping
+def _stop_by_the_rule(values, *, patience=0, min_delta=0.0, mode="min", baseline=None, start_from_epoch=0):
+    """Oracle: Keras' documented rule, written out: ``(stopped epoch or None, best epoch)``, 1-based.
+
+    An epoch improves when it beats the best so far by more than ``min_delta`` (in ``mode``'s direction); the
+    count of epochs since the last improvement that also beat ``baseline`` reaching ``patience`` stops training.
+    """
+    sign = 1.0 if mode == "min" else -1.0
+    best, best_epoch, since = None, None, 0
+    for epoch in range(start_from_epoch, len(values)):
+        value = sign * values[epoch]
+        since += 1
+        if best is None or value + min_delta < best:
+            best, best_epoch = value, epoch + 1
+            if baseline is None or value + min_delta < sign * baseline:
+                since = 0
+            continue
+        if since >= patience and epoch > 0:
+            return epoch + 1, best_epoch
+    return None, best_epoch
+
+
+@pytest.fixture(scope="module")
+def stopping():
+    from microgradx.viz import early_stopping
+
+    return early_stopping.early_stopping_runs()
+
+
+@pytest.mark.slow
+def test_every_early_stopping_argument_stops_where_the_rule_says(stopping, tmp_path):
+    from microgradx.viz import early_stopping
+
+    assert set(stopping.runs) == {"monitor", "min_delta", "patience", "verbose", "mode", "baseline",
+                                  "restore_best_weights", "start_from_epoch"}
+    for name, run in stopping.runs.items():
+        kwargs = dict(run.kwargs)
+        monitor = kwargs.pop("monitor")
+        kwargs.pop("verbose", None), kwargs.pop("restore_best_weights", None)
+        reference = stopping.reference[monitor]
+        # deterministic training: the stopped run repeats the reference run's first epochs
+        np.testing.assert_allclose(run.history[monitor], reference[:run.epochs_run], rtol=1e-6)
+        stopped, best = _stop_by_the_rule(reference, **kwargs)
+        assert run.marks["stopped"] == stopped and run.marks["best"] == best, name
+        assert run.epochs_run == (stopped or len(reference)), name
+    runs, val = stopping.runs, np.asarray(stopping.reference["val_loss"])
+    assert runs["monitor"].marks["stopped"] is None                                # the training loss never stops
+    assert runs["min_delta"].marks["best"] < runs["verbose"].marks["best"]         # a small drop did not count
+    assert runs["patience"].marks["stopped"] < int(val.argmin()) + 1                # stopped before the lowest
+    assert runs["verbose"].printed.strip().splitlines()[0] == \
+        f"Epoch {runs['verbose'].marks['stopped']}: early stopping"
+    assert runs["mode"].marks["stopped"] <= 3
+    assert runs["baseline"].marks["stopped"] == runs["baseline"].kwargs["patience"]
+    assert val[:runs["baseline"].marks["stopped"]].min() > runs["baseline"].kwargs["baseline"]
+    restored = runs["restore_best_weights"]
+    assert restored.final_val[0] == pytest.approx(val[restored.marks["restored"] - 1], rel=1e-5)
+    assert restored.final_val[0] < restored.history["val_loss"][-1]
+    assert runs["start_from_epoch"].marks["stopped"] > runs["start_from_epoch"].kwargs["start_from_epoch"]
+    text = early_stopping.describe(stopping)
+    for name, run in runs.items():
+        if run.marks["stopped"] and name != "verbose":                        # verbose: what it printed
+            assert f"stops after epoch {run.marks['stopped']}" in text, name
+    assert f"prints 'Epoch {runs['verbose'].marks['stopped']}: early stopping'" in text
+    assert f"at epoch {int(val.argmin()) + 1}" in text
+    fig = early_stopping.plot_early_stopping_arguments(stopping, save=tmp_path / "es.png")
+    assert _is_png(tmp_path / "es.png")
+    for ax in fig.axes:
+        for line in (l for l in ax.lines if l.get_gid() == "stopped-epoch"):
+            low, high = ax.get_xlim()
+            assert low < line.get_xdata()[0] < high - 1                          # inside the plot, not its edge

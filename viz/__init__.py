@@ -3,31 +3,35 @@
 One module per picture; the plotting functions return a matplotlib ``Figure`` and save it on request
 (``save=path``):
 
-================  ==========================================================================================
-module            what it draws
-================  ==========================================================================================
-``graph``         a scalar ``Value`` graph with Graphviz, micrograd's style (``draw_graph``)
-``layout``        one fixed layout of a graph (ids on every node and edge), shared by the frames and explorer
-``frames``        one frame per chain-rule step of the backward pass, and the GIF (``backward_frames``)
-``explorer``      the interactive backprop explorer: ``explore(J)`` (a Jupyter widget) and ``save_html`` (the
-                  same explorer as one self-contained page), on the fixed layout of ``layout``
-``widget``        the shared anywidget base: one ES module runs as a notebook widget and in a static page
-``sliders``       sliders over precomputed frames on the same base (``slider_widget``, ``slider_fragment``)
-``slider_demos``  the lecture's slider demos: descent (learning rate, momentum), the optimizer race (one
-                  learning rate per optimizer), fitting (noise, width, dropout, patience)
-``curves``        training curves: loss and metrics per epoch, train against validation, early stopping
-                  marked (``plot_training_curves``)
-``learning_rate`` a too-small, a too-large and a stable learning rate, as curves and as steps on the loss
-                  (``plot_learning_rates``), and a learning-rate sweep (``plot_learning_rate_sweep``)
-``optimizers``    the optimizer race on 2-D loss surfaces (``plot_optimizer_race``)
-``landscape``     loss landscapes of a trained model along random directions (``plot_landscape_1d/2d/3d``)
-``fitting``       underfitting, optimal fit and overfitting, then Dropout and EarlyStopping
-                  (``plot_fitting_regimes``, ``plot_regularization``)
-``boundaries``    decision boundaries of a trained classifier on a 2-D input plane
-                  (``plot_decision_boundary``)
-``losses``        binary cross-entropy and mean squared error as functions of the prediction
-                  (``plot_losses``)
-================  ==========================================================================================
+==================  ==========================================================================================
+module              what it draws
+==================  ==========================================================================================
+``graph``           a scalar ``Value`` graph with Graphviz, micrograd's style (``draw_graph``)
+``layout``          one fixed layout of a graph (ids on every node and edge), shared by the frames and explorer
+``frames``          one frame per chain-rule step of the backward pass, and the GIF (``backward_frames``)
+``explorer``        the interactive backprop explorer: ``explore(J)`` (a Jupyter widget) and ``save_html`` (the
+                    same explorer as one self-contained page), on the fixed layout of ``layout``
+``widget``          the shared anywidget base: one ES module runs as a notebook widget and in a static page
+``sliders``         sliders over precomputed frames on the same base (``slider_widget``, ``slider_fragment``)
+``slider_demos``    the lecture's slider demos: descent (learning rate, momentum), the optimizer race (one
+                    learning rate per optimizer), fitting (noise, width, dropout, patience)
+``curves``          training curves: loss and metrics per epoch, train against validation, early stopping
+                    marked (``plot_training_curves``)
+``early_stopping``  every argument of ``EarlyStopping``, one stopped training each
+                    (``plot_early_stopping_arguments``)
+``learning_rate``   a too-small, a too-large and a stable learning rate, as curves and as steps on the loss
+                    (``plot_learning_rates``), and a learning-rate sweep (``plot_learning_rate_sweep``)
+``optimizers``      the optimizer race on 2-D loss surfaces, each optimizer at its best swept learning rate
+                    (``plot_optimizer_race``)
+``landscape``       loss landscapes of a trained model along random directions (``plot_landscape_1d/2d/3d``),
+                    a shallow against a deep narrow network and barriers between minima (``plot_hard_landscape``)
+``fitting``         underfitting, optimal fit and overfitting, then Dropout and EarlyStopping, over 5 seeds
+                    (``plot_fitting_regimes``, ``plot_regularization``), dropout masks (``plot_dropout_noise_shapes``)
+``boundaries``      decision boundaries of a trained classifier on a 2-D input plane
+                    (``plot_decision_boundary``)
+``losses``          binary cross-entropy and mean squared error as functions of the prediction
+                    (``plot_losses``)
+==================  ==========================================================================================
 
 Submodules are imported on first use so that ``import microgradx`` (and ``import microgradx.viz``) does
 not pull in matplotlib or graphviz: ``microgradx.viz.draw_graph`` imports :mod:`microgradx.viz.graph` the

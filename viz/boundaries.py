@@ -46,8 +46,10 @@ def _labels(y: np.ndarray) -> np.ndarray:
 
 
 def draw_decision_boundary(ax: "Axes", model: Any, x: np.ndarray, y: np.ndarray, *, resolution: int = 150,
-                           title: str | None = None, show_accuracy: bool = True) -> float:
-    """Draw the boundary and the samples on ``ax``; returns the model's accuracy on ``(x, y)``."""
+                           title: str | None = None, show_accuracy: bool = True,
+                           accuracy_name: str = "accuracy") -> float:
+    """Draw the boundary and the samples on ``ax``; returns the model's accuracy on ``(x, y)``, which the
+    title shows as ``accuracy_name`` (say which data: "training accuracy", "validation accuracy")."""
     gx, gy, points = boundary_grid(x, resolution)
     prediction = np.asarray(model.predict(points.astype(np.float32), verbose=0), dtype=np.float64)
     labels = _labels(y)
@@ -69,7 +71,7 @@ def draw_decision_boundary(ax: "Axes", model: Any, x: np.ndarray, y: np.ndarray,
         ax.scatter(x[labels == c, 0], x[labels == c, 1], s=14, color=CLASS_COLORS[int(c) % len(CLASS_COLORS)],
                    edgecolors="black", linewidths=0.4, label=f"class {int(c)}")
     accuracy = float((predicted == labels).mean())
-    text = f"{title + ': ' if title else ''}accuracy {accuracy:.0%}" if show_accuracy else (title or "")
+    text = f"{title + ': ' if title else ''}{accuracy_name} {accuracy:.0%}" if show_accuracy else (title or "")
     label(ax, "x1 (input feature 1)", "x2 (input feature 2)", text)
     ax.legend(fontsize=7, loc="lower right")
     return accuracy
@@ -127,7 +129,7 @@ def plot_dataset_boundaries(datasets: Sequence[str] = DATASETS, *, hidden: Seque
     fig, axes = new_figure(rows, columns, figsize=(5.6 * columns, 4.4 * rows))
     for ax, name in zip(axes.ravel(), datasets):
         model, x, y = train_classifier(name, hidden=hidden, epochs=epochs, engine=engine, seed=seed)
-        draw_decision_boundary(ax, model, x, y, title=name)
+        draw_decision_boundary(ax, model, x, y, title=name, accuracy_name="training accuracy")
     for ax in axes.ravel()[len(datasets):]:
         ax.set_visible(False)
     return finish(fig, save, title=f"Decision boundaries of a {'-'.join(map(str, hidden))} ReLU network: "

@@ -33,7 +33,8 @@ __all__ = [
     "filter_normalized_direction", "flatten", "unflatten", "evaluate_at", "loss_line", "loss_plane",
     "WeightTrajectory", "trajectory_pca", "plot_landscape_1d", "plot_landscape_2d", "plot_landscape_3d",
     "plot_landscape", "plot_trajectory", "MIN_PAD_FRACTION", "SHALLOW", "DEEP_NARROW", "count_local_minima",
-    "interpolation_losses", "HardLandscape", "trajectory_caption", "CONVERGED_TOLERANCE", "hard_landscape", "plot_hard_landscape",
+    "interpolation_losses", "HardLandscape", "trajectory_caption", "CONVERGED_TOLERANCE", "hard_landscape",
+    "plot_hard_landscape",
 ]
 
 #: the smallest margin of the trajectory plane, as a fraction of the largest coordinate (so that a

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._style import OPTIMIZER_COLORS, PathLike, finish, label, new_figure
+from ._style import OPTIMIZER_COLORS, PathLike, finish, label
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -228,8 +228,8 @@ def _rates(surface: Surface, names: Sequence[str], learning_rates: Mapping[str, 
 
 
 def _contours(ax, surface: Surface) -> None:
-    xs = np.linspace(*surface.xlim, 200)
-    ys = np.linspace(*surface.ylim, 200)
+    xs = np.linspace(*surface.xlim, 120)
+    ys = np.linspace(*surface.ylim, 120)
     gx, gy = np.meshgrid(xs, ys)
     gz = surface.f(gx, gy)
     if surface.log_levels:
@@ -250,8 +250,9 @@ def _draw_path_panel(ax, surface: Surface, name: str, path: np.ndarray, rate: fl
     ax.plot(path[:, 0], path[:, 1], color=color, marker=".", markersize=3, linewidth=1.3,
             label=f"{name}, η = {rate:.3g}: gap {_gap_text(gaps)}")
     if default_path is not None:
+        default_gap = _gap_text(loss_gaps(surface, default_path))
         ax.plot(default_path[:, 0], default_path[:, 1], color=color, linestyle="none", marker="x", markersize=7,
-                label=f"η = {KERAS_DEFAULT_RATES[name]:g} (Keras default): gap {_gap_text(loss_gaps(surface, default_path))}")
+                label=f"η = {KERAS_DEFAULT_RATES[name]:g} (Keras default): gap {default_gap}")
     ax.plot(*surface.start, marker="s", color="black", linestyle="none", label="start")
     for k, point in enumerate(surface.minima):
         ax.plot(*point, marker="*", markersize=12, color="gold", markeredgecolor="black", linestyle="none",

@@ -365,7 +365,7 @@ def fitting_spec(*, controls: Sequence[tuple] = FITTING_CONTROLS, n_train: int =
     (_, _, noises, _), (_, _, widths, _), (_, _, rates, _), (_, _, patiences, _) = controls
     spec_controls = [sl.control(name, label, list(values), [f"{v:g}" for v in values], index)
                      for name, label, values, index in controls]
-    problems = [make_problem(n_train=n_train, n_val=n_val, noise=noise, seed=seed) for noise in noises]
+    problems = [make_problem(n_train=n_train, n_val=n_val, noise=noise, flip=0.0, seed=seed) for noise in noises]
     runs = {(a, b, c): _record_run(problems[a], widths[b], epochs, learning_rate, rates[c], seed, engine)
             for a in range(len(noises)) for b in range(len(widths)) for c in range(len(rates))}
     colors = {0: "#0072B2", 1: "#E69F00"}

@@ -5,7 +5,8 @@ The engine translates the layer stack into a short *plan* once, at compile time,
 * every weight in **one flat buffer** (``float32`` by default, ``float64`` selectable), with one
   C-contiguous view per weight in Keras order (kernel ``(in, out)``, then bias); the gradients in a
   second flat buffer of the same layout, so a fused optimizer updates everything in one call
-  (``optimizer.apply_flat(grads, params, segments)``);
+  (``optimizer.apply_flat(grads, params, segments, out=spare)``, the new weights written to a second
+  buffer that becomes the live one when they are all finite);
 * one set of **workspaces per batch size** (layer outputs, dropout masks, gradient buffers), made on
   first use and reused, so a training step allocates nothing; the last, smaller batch of an epoch
   gets its own set.
@@ -95,16 +96,22 @@ class CpuEngine(Engine):
         self.plan = plan = Plan(self.layers, loss, self.dtype, self.name)
         offset = plan.size
         dense = [s for s in plan.steps if isinstance(s, DenseStep)]
-        self.params = np.zeros(offset, self.dtype)
         self.grads = np.zeros(offset, self.dtype)
         # per-weight views in Keras order and shapes: what set_weights / optimizer.apply see
         layout = list(zip(plan.segments, self.shapes))
-        self.weight_views = [self.params[o:o + n].reshape(shape) for (o, n), shape in layout]
         self.grad_views = [self.grads[o:o + n].reshape(shape) for (o, n), shape in layout]
-        self._before_update = np.zeros(offset, self.dtype)  # the weights an undone update restores
         self._empty = np.zeros(0, self.dtype)
-        for s in dense:
-            s.bind(self.params, self.grads, self._empty)
+        # Two weight buffers: the fused update reads the live one and writes the spare, which becomes
+        # live only when every new weight is finite (so an overflowing update is undone for free).
+        self._views: dict[int, tuple[list[np.ndarray], list[tuple[DenseStep, np.ndarray, np.ndarray]]]] = {}
+        buffers = (np.zeros(offset, self.dtype), np.zeros(offset, self.dtype))
+        for buffer in buffers:
+            for s in dense:
+                s.bind(buffer, self.grads, self._empty)
+            self._views[id(buffer)] = ([buffer[o:o + n].reshape(shape) for (o, n), shape in layout],
+                                       [(s, s.w, s.b) for s in dense])
+        self._spare = buffers[1]
+        self._make_live(buffers[0])
         self._workspace = WorkspaceCache(lambda n: _Workspace(self, n), WORKSPACE_CACHE_SIZE)
         self._use_flat = True
 
@@ -197,19 +204,13 @@ class CpuEngine(Engine):
         loss += self._backward(ws, training)
         return float(loss), [g.copy() for g in self.grad_views]
 
-    def _update(self) -> None:
-        """One optimizer step: the fused ``apply_flat`` over the flat buffers where the optimizer has it."""
-        opt = self.optimizer
-        if self._use_flat and hasattr(opt, "apply_flat"):
-            if not getattr(opt, "built", True) and hasattr(opt, "build_flat"):
-                opt.build_flat(self.plan.segments, self.params.size, self.dtype, shapes=self.shapes)
-            try:
-                opt.apply_flat(self.grads, self.params, self.plan.segments)
-                return
-            except NotImplementedError:   # an option only the reference rule supports
-                self._use_flat = False
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone by _checked_update
-            opt.apply(self.grad_views, self.weight_views)
+    def _make_live(self, buffer: np.ndarray) -> None:
+        """Make ``buffer`` (one of the two weight buffers) the live weights: ``params``, ``weight_views``
+        and every Dense step's ``w``/``b`` point into it."""
+        self.params = buffer
+        self.weight_views, bound = self._views[id(buffer)]
+        for s, w, b in bound:
+            s.w, s.b = w, b
 
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
@@ -218,19 +219,39 @@ class CpuEngine(Engine):
         return self._step(ws, step, outputs)
 
     def _checked_update(self) -> None:
-        """:meth:`_update`, undone (weights and step counter restored) when it made a weight non-finite.
+        """One optimizer step, undone (weights and step counter as before it) when it would make a weight
+        non-finite (:attr:`rejected_update`).
 
-        (``optimizer.apply``, the reference path, refuses a non-finite gradient: that step is skipped
-        the same way here, as the fused path's weights would have become non-finite.)"""
-        if not self._use_flat and not all_finite(self.grads):
+        The fused ``apply_flat`` writes the new weights into the spare buffer and reports their
+        finiteness from the same pass; the spare becomes live only then. The reference
+        ``optimizer.apply`` (for options only it supports) updates in place after a copy, and refuses a
+        non-finite gradient: that step is skipped here, as the fused path's would be undone."""
+        opt = self.optimizer
+        raw_iterations = opt._raw_iterations
+        if self._use_flat and hasattr(opt, "apply_flat"):
+            if not getattr(opt, "built", True) and hasattr(opt, "build_flat"):
+                opt.build_flat(self.plan.segments, self.params.size, self.dtype, shapes=self.shapes)
+            try:
+                finite = opt.apply_flat(self.grads, self.params, self.plan.segments, out=self._spare)
+            except NotImplementedError:   # an option only the reference rule supports
+                self._use_flat = False
+            else:
+                if finite:
+                    live, self._spare = self._spare, self.params
+                    self._make_live(live)
+                else:
+                    opt._raw_iterations = raw_iterations
+                    self.rejected_update = True
+                return
+        if not all_finite(self.grads):
             self.rejected_update = True
             return
-        np.copyto(self._before_update, self.params)
-        raw_iterations = self.optimizer._raw_iterations
-        self._update()
+        np.copyto(self._spare, self.params)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone just below
+            opt.apply(self.grad_views, self.weight_views)
         if not all_finite(self.params):
-            np.copyto(self.params, self._before_update)
-            self.optimizer._raw_iterations = raw_iterations
+            np.copyto(self.params, self._spare)
+            opt._raw_iterations = raw_iterations
             self.rejected_update = True
 
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":

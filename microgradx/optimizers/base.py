@@ -442,13 +442,22 @@ class Optimizer:
         self.apply([p.grad for p in parameters], parameters)
 
     def apply_flat(self, grads_flat: np.ndarray, vars_flat: np.ndarray,
-                   segments: Sequence[tuple[int, int]]) -> None:
+                   segments: Sequence[tuple[int, int]], out: np.ndarray | None = None) -> bool:
         """The fast path: one Keras step on a flat parameter buffer, in place, with fused Numba kernels.
 
         ``vars_flat`` and ``grads_flat`` are 1-D, C-contiguous, of one float dtype; variable ``i`` is
         ``[offset_i, offset_i + size_i)`` for ``segments[i] = (offset_i, size_i)``. The result equals
-        :meth:`apply` on the variables (within rounding: the kernels compute in float64 registers)."""
+        :meth:`apply` on the variables (within rounding: the kernels compute in float64 registers).
+
+        With ``out`` (a buffer like ``vars_flat``) the new weights go there and ``vars_flat`` keeps the
+        old ones (the engines' double buffer: an update can be undone for free). Returns whether every
+        new weight is finite (checked in the same kernel pass); the gradients are not scanned."""
         w, g = vars_flat, grads_flat
+        if out is None:
+            out = w
+        elif not isinstance(out, np.ndarray) or out.shape != w.shape or out.dtype != w.dtype \
+                or not out.flags.c_contiguous:
+            raise ValueError("out must be a 1-D C-contiguous array like vars_flat")
         for argument, a in (("vars_flat", w), ("grads_flat", g)):
             if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous \
                     or a.dtype not in _FLOAT_DTYPES:
@@ -467,6 +476,9 @@ class Optimizer:
             g = g / w.dtype.type(self.loss_scale_factor)
         lr = self._learning_rate_of_this_call()  # checked before the accumulator changes
         step_now = self._accumulate([g], [self._accumulator])
+        finite = True
+        if step_now is None and out is not w:   # an accumulate-only call: the weights stay
+            np.copyto(out, w)
         if step_now is not None:
             g = np.ascontiguousarray(step_now[0])
             offsets = np.array([o for o, _ in segments], dtype=np.int64)
@@ -478,13 +490,17 @@ class Optimizer:
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
-            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules)
+            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w)
             empty = np.empty(0, dtype=w.dtype)
             slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
-            update(w, g, slots, offsets, sizes, scales, self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
-                   kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype))
-        self._update_ema([w], [self._ema])
+            finite = update(w, empty if out is w else out, g, slots, offsets, sizes, scales,
+                            self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
+                            kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype))
+        if self.use_ema:
+            self._update_ema([out], [self._ema])
+            finite = finite and bool(np.all(np.isfinite(out)))
         self._raw_iterations += 1
+        return bool(finite)
 
     def finalize_variable_values(self, variables: Sequence[Any]) -> None:
         """With ``use_ema``, copy the moving averages into ``variables`` (``fit`` does it at the end)."""

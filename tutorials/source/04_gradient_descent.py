@@ -205,12 +205,17 @@ for result in results:
           + ("  (diverged)" if result.diverged else ""))
 best = min(results, key=lambda result: result.final_loss)
 assert sweep_rates[0] < best.learning_rate < sweep_rates[-1]   # "just right" lies between the extremes
+smallest, largest = results[0], results[-1]
+assert smallest.final_loss > 2 * best.final_loss                   # the smallest rate is still far behind
+assert largest.diverged or largest.final_loss > 2 * best.final_loss   # the largest blows up or gets stuck high
+assert largest.diverged or max(largest.history["val_loss"]) - largest.final_loss < 0.01 * largest.final_loss
 fig = plot_learning_rate_sweep(results, save="04_learning_rate_sweep.png")
 fig
 
 # %% [markdown]
-# **What you should see:** the smallest rate barely moves the loss, the largest ones blow up or stall, a middle
-# rate ends lowest (the gold star): "just right".
+# **What you should see:** the smallest rate creeps (after 15 epochs its loss is still more than twice the best
+# one's), the largest one is stuck at a high loss that no longer moves, a middle rate ends lowest (the gold
+# star): "just right".
 
 # %% [markdown]
 # ## Your turn: move the learning rate and the momentum

@@ -415,7 +415,7 @@ print(f"Adadelta's first step with Keras' defaults: {first:.2e}")
 
 # %%
 from microgradx.viz import slider_demos, sliders
-from microgradx.viz.optimizers import RACERS
+from microgradx.viz.optimizers import RACERS, SURFACES
 
 race_spec = slider_demos.race_spec()
 

@@ -71,6 +71,7 @@ centre = losses[len(alphas) // 2]
 print(f"J(θ* + 0 δ) = {centre:.6f}   model.evaluate = {trained_loss:.6f}")
 assert alphas[len(alphas) // 2] == 0.0 and math.isclose(centre, trained_loss, rel_tol=1e-9)
 assert losses[0] > centre and losses[-1] > centre    # moving a whole neuron-length away costs loss
+assert accuracies[len(alphas) // 2] == accuracies.max()  # and the accuracy is highest at the trained weights
 assert np.allclose(model.get_weights()[0], weights[0])   # the model got its own weights back
 
 # %% [markdown]

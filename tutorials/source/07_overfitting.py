@@ -11,52 +11,49 @@
 # %%
 import inspect
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import microgradx as mgx
-from microgradx.viz.boundaries import draw_decision_boundary
 from microgradx.viz.curves import plot_training_curves
-from microgradx.viz.fitting import REGIMES, make_problem, train_regime
+from microgradx.viz.early_stopping import describe, early_stopping_runs, plot_early_stopping_arguments
+from microgradx.viz.fitting import (REGIMES, SEEDS, make_problem, plot_dropout_noise_shapes, plot_fitting_regimes,
+                                    plot_regularization, regularization_runs, train_seeds)
 
 # %% [markdown]
-# ## Three models, one small noisy dataset
+# ## Three models, one small dataset with noisy labels
 #
-# 40 noisy two-moons training samples and 400 validation samples from the same distribution. The three models
-# of the slide: one neuron (a straight line), a small hidden layer, and a wide two-layer network trained long.
+# 80 two-moons training samples, a quarter of them with the **wrong label** (as if labelled carelessly), and 500
+# validation samples from the same distribution, labelled correctly: validation accuracy says how well a model
+# learned the moons. The three models of the slide: one neuron (a straight line), a small hidden layer, and a
+# wide two-layer network trained long. Training is random (initial weights), so each model is trained from
+# 5 seeds; the curves show their mean, the band their spread.
 
 # %%
-problem = make_problem(n_train=40, n_val=400, noise=0.2, seed=0)
-runs = {name: train_regime(problem, **config) for name, config in REGIMES.items()}
-for name, config in REGIMES.items():
-    logs = runs[name][1].history
-    print(f"{name:13} hidden={config['hidden']!s:9} epochs={config['epochs']:3}: train loss "
-          f"{logs['loss'][-1]:.3f}, validation loss {logs['val_loss'][-1]:.3f} "
-          f"(lowest {min(logs['val_loss']):.3f})")
-
-# %%
-fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), layout="constrained")
-for column, (name, (model, history)) in enumerate(runs.items()):
-    draw_decision_boundary(axes[0, column], model, problem.x_train, problem.y_train, title=f"{name}, training set")
-    epochs = np.arange(1, len(history.history["loss"]) + 1)
-    axes[1, column].plot(epochs, history.history["loss"], label="training loss")
-    axes[1, column].plot(epochs, history.history["val_loss"], "--", label="validation loss")
-    axes[1, column].set(xlabel="epoch", ylabel="binary cross-entropy", title=name)
-    axes[1, column].legend(fontsize=8)
-fig.suptitle("Underfitting, optimal fit, overfitting")
-fig.savefig("07_fitting_regimes.png", dpi=90)
+problem = make_problem()
+runs = {name: train_seeds(problem, config, seeds=SEEDS) for name, config in REGIMES.items()}
+for name, run in runs.items():
+    print(f"{name:13} training accuracy {run.train_scores[:, 1].mean():.0%}, validation accuracy "
+          f"{run.val_scores[:, 1].mean():.0%} (seeds: {np.round(run.val_scores[:, 1], 3).tolist()}); "
+          f"answers {run.answers_flipped(problem).mean():.0%} of the wrong labels with the wrong label")
+fig = plot_fitting_regimes(problem, runs=runs, save="07_fitting_regimes.png")
+fig
 
 # %% [markdown]
-# **What you should see:** the one-neuron model draws a straight line through the moons (both losses stay
-# high); the small network follows the moons; the wide network bends its boundary around single noisy points:
-# its training loss goes to almost 0 while its validation loss turns around and climbs.
+# **What you should see:** the one-neuron model draws a straight line through the moons; the small network
+# follows the moons and ignores most of the ringed, wrongly labelled points; the wide network bends its boundary
+# around them, answering almost all of them with their wrong label: its training loss keeps falling while its
+# validation loss climbs, and its validation accuracy is more than 5 points below the optimal fit's. The better
+# models' training loss stays *above* their validation loss: a quarter of the training labels are wrong.
 
 # %%
-under, optimal, over = (runs[name][1].history for name in REGIMES)
-assert under["loss"][-1] > optimal["loss"][-1] > over["loss"][-1]       # more capacity, lower training loss
-assert over["loss"][-1] < 0.01                                          # overfitting memorises the training set
-assert over["val_loss"][-1] > 2 * min(over["val_loss"])                # ... and its validation loss climbs
-assert optimal["val_loss"][-1] < 0.8 * min(under["val_loss"][-1], over["val_loss"][-1])  # clearly the best
+accuracy = {name: run.val_scores[:, 1].mean() for name, run in runs.items()}
+over = runs["overfitting"]
+assert accuracy["optimal fit"] - accuracy["overfitting"] >= 0.05          # overfitting costs > 5 points
+assert over.answers_flipped(problem).mean() > 0.8 > 0.3 > runs["optimal fit"].answers_flipped(problem).mean()
+train_curve, val_curve = np.nanmean(over.curve("loss"), axis=0), np.nanmean(over.curve("val_loss"), axis=0)
+assert train_curve[-1] < 0.2 * train_curve[0] and val_curve[-1] > 1.5 * val_curve.min()
+for name in ("underfitting", "optimal fit"):
+    assert runs[name].train_scores[:, 0].mean() > runs[name].val_scores[:, 0].mean()
 
 # %% [markdown]
 # ## Regularization I: Dropout
@@ -84,14 +81,27 @@ assert np.array_equal(dropout(activations), activations)   # outside training: t
 
 # %% [markdown]
 # Kept units are scaled by $1/(1 - \text{rate})$ so that the expected activation does not change; at
-# prediction time dropout does nothing. Now the overfitting network again, with `Dropout(0.5)` after each
-# hidden layer:
+# prediction time dropout does nothing. `noise_shape` is the shape of the mask, broadcast over the
+# activations; `None` in it takes that size from the input. For a `(batch, units)` input, `(None, 1)` drops
+# whole samples and `(1, None)` drops the same units for every sample of the batch (for sequences,
+# `(batch, 1, features)` drops the same features at every time step).
 
 # %%
-dropout_model, dropout_history = train_regime(problem, **REGIMES["overfitting"], dropout=0.5)
-print(f"validation loss at the end: without dropout {over['val_loss'][-1]:.3f}, "
-      f"with dropout {dropout_history.history['val_loss'][-1]:.3f}")
-assert dropout_history.history["val_loss"][-1] < over["val_loss"][-1]
+fig = plot_dropout_noise_shapes(save="07_dropout_noise_shape.png")
+by_sample = mgx.layers.Dropout(0.5, noise_shape=(None, 1), seed=2)(np.ones((8, 16)), training=True)
+by_unit = mgx.layers.Dropout(0.5, noise_shape=(1, None), seed=2)(np.ones((8, 16)), training=True)
+assert np.all(by_sample == by_sample[:, :1]) and np.all(by_unit == by_unit[:1])   # rows / columns constant
+fig
+
+# %% [markdown]
+# Now the overfitting network again, with `Dropout(0.5)` after each hidden layer, from the same 5 seeds.
+
+# %%
+regularized = regularization_runs(problem, plain=over)
+plain, with_dropout, early = regularized.values()
+print("final validation loss per seed, without dropout:", np.round(plain.val_scores[:, 0], 3).tolist())
+print("                                   with dropout:", np.round(with_dropout.val_scores[:, 0], 3).tolist())
+assert len(with_dropout.seeds) >= 5 and np.all(with_dropout.val_scores[:, 0] < plain.val_scores[:, 0])
 
 # %% [markdown]
 # ## Regularization 2: Early stopping
@@ -131,7 +141,7 @@ class WeightHistory(mgx.callbacks.Callback):
 
 
 config = REGIMES["overfitting"]          # the wide network: hidden sizes, epochs, learning rate
-mgx.utils.set_random_seed(0)             # the same initial weights as the overfitting run above
+mgx.utils.set_random_seed(0)             # the same initial weights as the overfitting run of seed 0
 model = mgx.Sequential(
     [mgx.layers.Input(shape=(2,))]
     + [mgx.layers.Dense(units, activation="relu") for units in config["hidden"]]
@@ -160,36 +170,96 @@ assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapsho
 final_val_loss = model.evaluate(problem.x_val, problem.y_val, verbose=0)[0]
 assert np.isclose(final_val_loss, val_losses[best], rtol=1e-5)
 print(f"the restored model's validation loss: {final_val_loss:.4f} = the best epoch's {val_losses[best]:.4f}")
+assert max(val_losses[best:best + 5]) > val_losses[best]   # after the best epoch the validation loss rises
 
 # %%
 fig = plot_training_curves(history, early_stopping=stopper, save="07_early_stopping.png")
 fig
 
 # %% [markdown]
-# **What you should see:** the validation loss (dashed) falls, bottoms out and starts to rise while the training
-# loss keeps falling; the green line marks the best epoch (its weights are restored), the grey dotted line the
-# epoch where training stopped, `patience` epochs later.
+# **What you should see:** the validation loss (dashed) falls to its best epoch, rises and does not beat it
+# again within `patience` epochs, while the training loss keeps falling; the green line marks the best epoch
+# (its weights are restored), the grey dotted line the epoch where training stopped, `patience` epochs later.
 #
-# ## The three side by side
+# ## Every argument of the slide, one training each
+#
+# Each panel is one training of the wide network (seed 0) with the `EarlyStopping` written above it, drawn
+# over the same training without the callback (grey). Training is deterministic, so every stopped run repeats
+# the grey curve up to its stop.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), layout="constrained")
-compared = {"no regularisation": runs["overfitting"][0], "Dropout(0.5)": dropout_model,
-            f"EarlyStopping: epoch {best + 1} restored": model}
-validation = {}
-for ax, (name, trained) in zip(axes, compared.items()):
-    validation[name] = trained.evaluate(problem.x_val, problem.y_val, verbose=0)[0]
-    draw_decision_boundary(ax, trained, problem.x_val, problem.y_val,
-                           title=f"{name}: val loss {validation[name]:.3f}")
-plain, with_dropout, early = validation.values()
-assert with_dropout < plain and early < plain
-fig.suptitle("On the validation set: both regularisers lower the loss on data the model never saw")
-fig.savefig("07_regularization.png", dpi=90)
+stopping = early_stopping_runs(problem)
+fig = plot_early_stopping_arguments(stopping, save="07_early_stopping_arguments.png")
+print(describe(stopping).replace("; ", ";\n"))
+fig
+
+# %%
+reference_val = np.asarray(stopping.reference["val_loss"])
+demo = stopping.runs
+for name, run in demo.items():    # every stopped run is the reference run, cut short
+    monitor = run.kwargs["monitor"]
+    assert np.allclose(run.history[monitor], stopping.reference[monitor][:run.epochs_run], rtol=1e-6), name
+assert demo["monitor"].marks["stopped"] is None                          # the training loss keeps improving
+assert demo["min_delta"].marks["best"] < demo["verbose"].marks["best"]   # the small drop did not count
+assert demo["patience"].marks["stopped"] == demo["patience"].marks["best"] + 20 < reference_val.argmin() + 1
+assert demo["verbose"].printed.startswith(f"Epoch {demo['verbose'].marks['stopped']}: early stopping")
+assert demo["mode"].marks["stopped"] <= 3                                # 'min' on an accuracy: stops at once
+assert reference_val[:10].min() > 0.35 and demo["baseline"].marks["stopped"] == 10
+assert demo["restore_best_weights"].final_val[0] < demo["restore_best_weights"].history["val_loss"][-1]
+assert demo["start_from_epoch"].marks["stopped"] > 10
+
+# %% [markdown]
+# **What you should see:** `monitor="loss"` never stops: on noisy labels the training loss keeps falling, so
+# only the validation loss tells overfitting. `min_delta=0.01` does not count epoch 4's tiny drop, so the best
+# epoch stays 3 and training stops one epoch earlier than the same `patience=5` without it (the `verbose`
+# panel, which also prints where it stopped). `patience=20` waits out the first bump but still stops before the
+# lower valley that comes later: patience is how long a dip is waited out. `mode="min"` on an accuracy stops at
+# once, `baseline=0.35` stops after `patience` epochs because no epoch got below it, `restore_best_weights`
+# leaves the model at its best epoch, and `start_from_epoch=10` keeps a noisy start from triggering
+# `patience=0`.
+#
+# ## The three side by side, 5 seeds each
+
+# %%
+fig = plot_regularization(problem, runs=regularized, save="07_regularization.png")
+fig
 
 # %% [markdown]
 # **What you should see:** on unseen data the unregularised network pays for its confident fingers around
-# single training points; dropout lowers the validation loss, and early stopping keeps the smooth boundary of
-# its best epoch, with the lowest validation loss of the three.
+# the wrong labels; dropout lowers the validation loss for every seed, and early stopping, stopped after a few
+# epochs, has the lowest mean validation loss of the three.
+#
+# **Lowest validation loss, but not the highest accuracy?** Accuracy only counts on which side of 0.5 an
+# answer falls; the loss also charges for how sure the answer is. The early-stopped model is unsure almost
+# everywhere (its answers lie closer to 0.5), so its mistakes cost it little; the dropout model is surer, right
+# more often here, but pays more for each confident mistake. The two numbers measure different things, and
+# the model to keep depends on which one matters.
+
+# %%
+loss = {name: run.val_scores[:, 0].mean() for name, run in regularized.items()}
+acc = {name: run.val_scores[:, 1].mean() for name, run in regularized.items()}
+sure = {name: np.mean([np.abs(m.predict(problem.x_val, verbose=0) - 0.5).mean() for m in run.models])
+        for name, run in regularized.items()}
+for name in regularized:
+    print(f"{name:28} validation loss {loss[name]:.3f}, accuracy {acc[name]:.1%}, mean |p - 0.5| {sure[name]:.3f}")
+early_name, dropout_name = list(regularized)[2], list(regularized)[1]
+assert min(loss, key=loss.get) == early_name and acc[early_name] < acc[dropout_name]
+assert sure[early_name] < sure[dropout_name]
+
+
+def mistake_cost(run) -> float:
+    """The mean binary cross-entropy of the wrong answers (p on the wrong side of 0.5), over the seeds."""
+    costs = []
+    for trained in run.models:
+        p = np.clip(trained.predict(problem.x_val, verbose=0).reshape(-1), 1e-7, 1 - 1e-7)
+        y = problem.y_val.reshape(-1)
+        wrong = (p >= 0.5) != (y >= 0.5)
+        costs.append(-(y * np.log(p) + (1 - y) * np.log(1 - p))[wrong].mean())
+    return float(np.mean(costs))
+
+
+print(f"mean loss of a wrong answer: early stopping {mistake_cost(early):.3f}, dropout {mistake_cost(with_dropout):.3f}")
+assert mistake_cost(early) < mistake_cost(with_dropout)
 
 # %% [markdown]
 # ## Your turn: noise, width, dropout and patience

@@ -175,7 +175,8 @@ function legend(panels) {
 
 function render({ model, el }) {
   const spec = model.get("spec");
-  const id = `mgx-sliders-${++instances}`;
+  // unique per view, also across pages that each load their own copy of this module (the tour embeds four)
+  const id = `mgx-sliders-${el.id || Math.random().toString(36).slice(2, 10)}-${++instances}`;
   const root = h("div", { class: "mgx-sliders", "data-lm-suppress-shortcuts": "true", id });
   const title = h("div", { class: "mgx-sliders-title", text: spec.title || "" });
   const controls = h("div", { class: "mgx-controls" });
