@@ -794,3 +794,27 @@ def test_the_tours_shallow_landscape_is_one_smooth_basin_around_the_trained_weig
     _, _, grid = landscape._plane_around_weights(model, x, y, 1.0, settings.landscape_points, 0)
     assert grid.shape == (31, 31) and landscape.count_local_minima(grid) <= 2
     assert grid[15, 15] <= grid.min() + 0.05 * (grid.max() - grid.min())
+
+
+@pytest.mark.slow
+def test_the_tours_sweep_shows_what_its_caption_says():
+    """The tour's "Idea I" sweep (its own rates, epochs and data) against its caption "Too small: slow. Too
+    large: unstable (worse than untrained). In between: just right": the smallest rate still improves at every
+    epoch yet ends far above the best; the largest rates end worse than the untrained network (estimated
+    independently, by a run whose steps are 1e-12 long); the best rate lies strictly inside the range."""
+    import concurrent.futures
+
+    from microgradx.tour import TourSettings
+
+    settings = TourSettings()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = learning_rate.learning_rate_sweep(settings.sweep_rates + [1e-12], executor=pool,
+                                                    epochs=settings.sweep_epochs, engine="cpu")
+    untrained = results.pop().final_loss
+    finals = [r.final_loss for r in results]
+    best = int(np.argmin(finals))
+    assert 0 < best < len(results) - 1
+    slowest = np.asarray(results[0].history["val_loss"])
+    assert (np.diff(slowest) < 0).all() and finals[0] > 10 * finals[best]
+    for result in results[-2:]:
+        assert result.final_loss > untrained > finals[best]
