@@ -330,13 +330,13 @@ def _relu_margins(engine64, x, y, step: int):
     """
     import numpy as np
 
-    from microgradx.engines.cpu import _DenseStep
+    from microgradx.engines.plan import DenseStep
     from microgradx.kernels.activations import RELU
     ws, _ = engine64._upload_batch(x, y, None)
     current = engine64._forward(ws, ws.x, True, step)
     margin = np.full(len(x), np.inf)
-    for i, s in enumerate(engine64.plan):
-        if isinstance(s, _DenseStep) and s.code == RELU:
+    for i, s in enumerate(engine64.plan.steps):
+        if isinstance(s, DenseStep) and s.code == RELU:
             w, b, _, _ = engine64._dense_views[i]
             inputs = np.asarray(x, np.float64) if i == 0 else current[i - 1].copy_to_host()
             z = inputs @ w.copy_to_host() + (b.copy_to_host() if b is not None else 0.0)

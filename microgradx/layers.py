@@ -64,6 +64,7 @@ class Layer:
     """Base class: a name, an optional ``input_shape`` hint, and the build protocol."""
 
     base_name = "layer"
+    kind = "layer"
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -126,6 +127,8 @@ class Dense(Layer):
     """
 
     base_name = "dense"
+    #: what the engines read to recognise the layer (like ``loss.kind``)
+    kind = "dense"
 
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer: "str | initializers.Initializer" = "glorot_uniform",
@@ -224,6 +227,7 @@ class Dropout(Layer):
     """
 
     base_name = "dropout"
+    kind = "dropout"
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
                  name: str | None = None, input_shape: tuple[int, ...] | None = None) -> None:

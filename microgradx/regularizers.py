@@ -264,7 +264,7 @@ def model_penalty(layers: Any, weights: Any, x: Any = None) -> float:
         position = 0
         for layer in layers:
             count = len(layer.weight_shapes())
-            if hasattr(layer, "units"):
+            if layer.kind == "dense":
                 out = layer.forward(out, *[np.asarray(w, dtype=np.float64) for w in weights[position:position + count]])
                 if layer.activity_regularizer is not None:
                     total += float(activity_penalty(layer.activity_regularizer, out))

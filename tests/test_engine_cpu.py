@@ -317,9 +317,9 @@ def test_the_same_model_trains_identically_through_sequential_on_both_engines():
 
 
 def test_engine_epsilon_is_the_loss_epsilon():
-    from microgradx.engines import cpu
+    from microgradx.engines import plan
 
-    assert cpu._EPSILON == losses.EPSILON
+    assert plan.EPSILON == losses.EPSILON
 
 
 def _blas_is_thread_invariant(threadpoolctl, dtype) -> bool:

@@ -78,7 +78,7 @@ def test_predict_with_a_non_finite_weight_is_a_clear_error(engine):
     elif engine == "scalar":
         model.engine._weights[2][1, 0] = np.inf
     else:
-        host = model.engine._host.params
+        host = model.engine._host_params
         host[:] = np.concatenate([w.ravel() for w in weights])
         host[model.engine.segments[2][0] + 1 * 1 + 0] = np.inf   # kernel (3, 1): [1, 0] is element 1
         model.engine.params.copy_to_device(host)

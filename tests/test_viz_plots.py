@@ -783,3 +783,38 @@ def test_every_early_stopping_argument_stops_where_the_rule_says(stopping, tmp_p
         for line in (l for l in ax.lines if l.get_gid() == "stopped-epoch"):
             low, high = ax.get_xlim()
             assert low < line.get_xdata()[0] < high - 1                          # inside the plot, not its edge
+
+
+def test_the_tours_shallow_landscape_is_one_smooth_basin_around_the_trained_weights():
+    """Tour caption: the shallow network's plane (loss_landscape.png) is a smooth basin with θ* at its bottom."""
+    from microgradx import tour
+
+    settings = tour.TourSettings()
+    model, x, y, _ = tour._trained_for_landscape(settings, 40)
+    _, _, grid = landscape._plane_around_weights(model, x, y, 1.0, settings.landscape_points, 0)
+    assert grid.shape == (31, 31) and landscape.count_local_minima(grid) <= 2
+    assert grid[15, 15] <= grid.min() + 0.05 * (grid.max() - grid.min())
+
+
+@pytest.mark.slow
+def test_the_tours_sweep_shows_what_its_caption_says():
+    """The tour's "Idea I" sweep (its own rates, epochs and data) against its caption "Too small: slow. Too
+    large: unstable (worse than untrained). In between: just right": the smallest rate still improves at every
+    epoch yet ends far above the best; the largest rates end worse than the untrained network (estimated
+    independently, by a run whose steps are 1e-12 long); the best rate lies strictly inside the range."""
+    import concurrent.futures
+
+    from microgradx.tour import TourSettings
+
+    settings = TourSettings()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = learning_rate.learning_rate_sweep(settings.sweep_rates + [1e-12], executor=pool,
+                                                    epochs=settings.sweep_epochs, engine="cpu")
+    untrained = results.pop().final_loss
+    finals = [r.final_loss for r in results]
+    best = int(np.argmin(finals))
+    assert 0 < best < len(results) - 1
+    slowest = np.asarray(results[0].history["val_loss"])
+    assert (np.diff(slowest) < 0).all() and finals[0] > 10 * finals[best]
+    for result in results[-2:]:
+        assert result.final_loss > untrained > finals[best]

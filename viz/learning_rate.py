@@ -256,7 +256,7 @@ def plot_learning_rate_sweep(results: Sequence[SweepResult], *, save: PathLike |
     summary.set_xscale("log")
     summary.set_yscale("log")
     label(summary, "learning rate η (log scale)", f"final {key.replace('_', ' ')} (log scale)",
-          "Too small: slow. Too large: unstable. In between: just right")
+          "Too small: slow. Too large: unstable (worse than untrained).\nIn between: just right")
     summary.legend(fontsize=8)
     summary.grid(alpha=0.3)
     return finish(fig, save, title='Idea I: try lots of learning rates and see what works "just right"')

@@ -1,7 +1,7 @@
 """The CUDA engine: the same model, trained by numba-cuda kernels with the data kept on the GPU.
 
-The layout mirrors the CPU engine (:mod:`microgradx.engines.cpu`), whose host-side plan and input
-checks it reuses: every weight lives in **one flat device buffer** (Keras order, kernel ``(in, out)``
+It executes the same :class:`~microgradx.engines.plan.Plan` as the CPU engine (steps, flat layout, loss
+spec, input checks; neither engine imports the other): every weight lives in **one flat device buffer** (Keras order, kernel ``(in, out)``
 then bias), the gradients in a second one of the same layout, and the optimizer's slots in flat
 device buffers named like ``optimizer.slot_buffers``. A training step is a short list of launches
 (:mod:`microgradx.kernels.cuda`)::
@@ -57,7 +57,7 @@ import numpy as np
 from ..kernels.activations import LINEAR, SOFTMAX
 from ..kernels.losses import HINGE
 from .base import Engine, WorkspaceCache, resolve_noise_shape
-from .cpu import CpuEngine, _DenseStep
+from .plan import DenseStep, Plan
 
 __all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
 
@@ -143,8 +143,8 @@ class _DeviceWorkspace:
         self.x = cuda.device_array((n, engine.input_dim), dtype)
         self.outputs = []
         self.grads = []
-        for step in engine.plan:
-            width = step.n_out if isinstance(step, _DenseStep) else step.width
+        for step in engine.plan.steps:
+            width = step.n_out if isinstance(step, DenseStep) else step.width
             self.outputs.append(cuda.device_array((n, width), dtype))
             self.grads.append(cuda.device_array((n, width), dtype))
         self.y = cuda.device_array((n, engine.target_width), dtype)
@@ -188,25 +188,21 @@ class CudaEngine(Engine):
         self._cuda = cuda
         self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
                                   launch=launch, regularizers=regularizers)
-        # the host-side plan, flat layout, loss configuration and input checks of the CPU engine
-        try:
-            self._host = CpuEngine(layers, loss, optimizer, dtype)
-        except (ValueError, TypeError) as error:
-            raise type(error)(str(error).replace("engine='cpu'", "engine='cuda'")) from error
-        host = self._host
-        self.plan = host.plan
-        self.segments = host.segments
-        self.input_dim, self.output_dim = host.input_dim, host.output_dim
-        self.target_width = host.target_width
-        self._first_dense = host._first_dense
-        total = host.params.size
+        # the plan (steps, flat layout, loss spec, input checks) shared with the CPU engine
+        self.plan = plan = Plan(self.layers, loss, self.dtype, self.name)
+        self.segments = plan.segments
+        self.input_dim, self.output_dim = plan.input_dim, plan.output_dim
+        self.target_width = plan.target_width
+        total = plan.size
+        self._host_params = np.zeros(total, self.dtype)   # the host mirror set_weights / get_weights use
+        self._host_views = [self._host_params[o:o + n].reshape(s) for (o, n), s in zip(self.segments, self.shapes)]
         self.params = cuda.to_device(np.zeros(total, self.dtype))
         self.grads = cuda.to_device(np.zeros(total, self.dtype))
         self.weight_views = [self.params[o:o + n].reshape(s) for (o, n), s in zip(self.segments, self.shapes)]
         self.grad_views = [self.grads[o:o + n].reshape(s) for (o, n), s in zip(self.segments, self.shapes)]
         self._dense_views = {}
-        for i, s in enumerate(self.plan):
-            if isinstance(s, _DenseStep):
+        for i, s in enumerate(self.plan.steps):
+            if isinstance(s, DenseStep):
                 o, size = s.kernel
                 w = self.params[o:o + size].reshape(s.n_in, s.n_out)
                 dw = self.grads[o:o + size].reshape(s.n_in, s.n_out)
@@ -261,15 +257,15 @@ class CudaEngine(Engine):
 
     # ------------------------------------------------------------------ weights
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        self._host.set_weights(weights)          # the same checks, into the host mirror
+        self.plan.write_weights(self._host_views, weights)    # the plan's checks, into the host mirror
         with self._lock:
-            self.params.copy_to_device(self._host.params)
-            self._committed.copy_to_device(self._host.params)
+            self.params.copy_to_device(self._host_params)
+            self._committed.copy_to_device(self._host_params)
 
     def get_weights(self) -> list[np.ndarray]:
         with self._lock:
-            self.params.copy_to_host(self._host.params)
-        return self._host.get_weights()
+            self.params.copy_to_host(self._host_params)
+        return [v.copy() for v in self._host_views]
 
     def weights_finite(self) -> bool:
         """One launch and a copy of one float per weight: ``sum(w_i^2)`` is finite for finite float32
@@ -289,13 +285,12 @@ class CudaEngine(Engine):
     def _host_targets(self, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         """Validated targets of one batch as ``(y (n, width) in the model dtype, coef (n,), binary)``.
 
-        The checks and the per-sample coefficients are the CPU engine's; sparse labels become one
-        float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
+        The checks and the per-sample coefficients are the plan's; sparse labels are one float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
         """
         n = len(y)
         ns = SimpleNamespace(n=n, y=np.empty((n, self.target_width), self.dtype), coef=np.empty(n, np.float64))
-        self._host._load_targets(ns, y, sample_weight)
-        binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self._host.loss_code == HINGE else True
+        self.plan.load_targets(ns, y, sample_weight)
+        binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self.plan.loss_code == HINGE else True
         return ns.y, ns.coef, binary
 
     def _epoch_targets(self, y: np.ndarray, sw: np.ndarray | None, batches: list[np.ndarray],
@@ -306,11 +301,11 @@ class CudaEngine(Engine):
         is decided per batch) the targets are checked in one call and the coefficients follow from
         the batch sizes; otherwise each batch goes through :meth:`_host_targets`.
         """
-        host = self._host
-        if sw is None and host.ignore_class is None and host.loss_code != HINGE:
+        plan = self.plan
+        if sw is None and plan.ignore_class is None and plan.loss_code != HINGE:
             targets, _, _ = self._host_targets(y[order], None)
             sizes = np.array([index.size for index in batches], dtype=np.float64)
-            if host.reduction in ("mean", "sum_over_batch_size", "mean_with_sample_weight"):
+            if plan.reduction in ("mean", "sum_over_batch_size", "mean_with_sample_weight"):
                 per_batch = 1.0 / sizes
             else:                                   # "sum" and "none": coef = w = 1
                 per_batch = np.ones_like(sizes)
@@ -330,14 +325,14 @@ class CudaEngine(Engine):
         k = self._k
         current = []
         a = x
-        last = len(self.plan) - 1
-        for i, s in enumerate(self.plan):
-            if isinstance(s, _DenseStep):
+        last = len(self.plan.steps) - 1
+        for i, s in enumerate(self.plan.steps):
+            if isinstance(s, DenseStep):
                 w, b, _, _ = self._dense_views[i]
                 out = ws.outputs[i]
                 code = s.code if s.code != SOFTMAX else LINEAR
                 k.gemm.matmul(a, w, out, bias=b, activation=code)
-                if s.code == SOFTMAX and (probabilities or i != last or not self._host.fused):
+                if s.code == SOFTMAX and (probabilities or i != last or not self.plan.fused):
                     k.elementwise.softmax_rows(out, out)
                 a = out
             elif training and s.rate > 0.0:
@@ -352,8 +347,8 @@ class CudaEngine(Engine):
         """The nearest step before ``i`` that changes its input (Dense, or Dropout in training); -1: x."""
         j = i - 1
         while j >= 0:
-            s = self.plan[j]
-            if isinstance(s, _DenseStep) or (training and s.rate > 0.0):
+            s = self.plan.steps[j]
+            if isinstance(s, DenseStep) or (training and s.rate > 0.0):
                 return j
             j -= 1
         return -1
@@ -362,15 +357,15 @@ class CudaEngine(Engine):
         """The activation derivative a gradient producer fuses for the output of step ``j``."""
         if j < 0:
             return LINEAR
-        s = self.plan[j]
-        if isinstance(s, _DenseStep) and s.code != SOFTMAX:
+        s = self.plan.steps[j]
+        if isinstance(s, DenseStep) and s.code != SOFTMAX:
             return s.code
         return LINEAR
 
     def _finish_gradient(self, j: int, ws: _DeviceWorkspace, current) -> None:
         """A softmax Dense output's gradient, written as d/dy, becomes d/dz (the row-wise Jacobian)."""
-        s = self.plan[j]
-        if isinstance(s, _DenseStep) and s.code == SOFTMAX:
+        s = self.plan.steps[j]
+        if isinstance(s, DenseStep) and s.code == SOFTMAX:
             self._k.elementwise.softmax_backward(current[j], ws.grads[j], ws.grads[j])
 
     def _loss(self, ws: _DeviceWorkspace, current, training: bool, slot: int, totals, binary: bool,
@@ -380,21 +375,21 @@ class CudaEngine(Engine):
         The gradient is d/dz of the last Dense layer whenever the last step is (an inactive Dropout
         after) a Dense layer: its activation derivative is fused, or the loss is fused with it.
         """
-        host = self._host
-        last = len(self.plan) - 1
-        final = self.plan[last]
-        active = isinstance(final, _DenseStep) or (training and final.rate > 0)
+        plan = self.plan
+        last = len(self.plan.steps) - 1
+        final = self.plan.steps[last]
+        active = isinstance(final, DenseStep) or (training and final.rate > 0)
         producer = last if active else self._active_before(last, training)
         pred = current[last]
-        fused = host.fused and producer == last
+        fused = plan.fused and producer == last
         # without probabilities, _forward left a softmax fused with the loss as logits
-        softmax_logits = fused and self.plan[last].code == SOFTMAX and not probabilities
+        softmax_logits = fused and self.plan.steps[last].code == SOFTMAX and not probabilities
         activation = LINEAR if fused else self._fused_code(producer)
         grad = ws.grads[producer] if producer >= 0 else ws.grads[last]
         self._k.losses.loss_forward_backward(
-            host.loss_code, ws.y if y is None else y, pred, ws.coef if coef is None else coef, grad, totals,
-            slot, self._halted, from_logits=host.from_logits, label_smoothing=host.label_smoothing,
-            lo=host.clip_low, hi=host.clip_high, fused=fused, softmax_logits=softmax_logits,
+            plan.loss_code, ws.y if y is None else y, pred, ws.coef if coef is None else coef, grad, totals,
+            slot, self._halted, from_logits=plan.from_logits, label_smoothing=plan.label_smoothing,
+            lo=plan.clip_low, hi=plan.clip_high, fused=fused, softmax_logits=softmax_logits,
             binary_labels=binary, activation=activation)
         if not fused and producer >= 0:
             self._finish_gradient(producer, ws, current)
@@ -415,10 +410,10 @@ class CudaEngine(Engine):
         k = self._k
         i = self._loss_producer
         while i >= 0:
-            s = self.plan[i]
+            s = self.plan.steps[i]
             p = self._active_before(i, training)
             g = ws.grads[i]
-            if isinstance(s, _DenseStep):
+            if isinstance(s, DenseStep):
                 w, b, dw, db = self._dense_views[i]
                 x_in = current[p] if p >= 0 else x
                 self._penalties(s, i, ws, current, totals, slot)
@@ -427,16 +422,16 @@ class CudaEngine(Engine):
                     if reg is not None:
                         k.regularizers.penalty_and_gradient(tensor.reshape(tensor.size), grad.reshape(grad.size),
                                                             *reg, 1.0, totals, slot, self._halted)
-                if i == self._first_dense or p < 0:
+                if i == self.plan.first_dense or p < 0:
                     return
-                prev = self.plan[p]
-                if isinstance(prev, _DenseStep) and prev.code != SOFTMAX:
+                prev = self.plan.steps[p]
+                if isinstance(prev, DenseStep) and prev.code != SOFTMAX:
                     k.gemm.matmul(g, w, ws.grads[p], trans_b=True, activation=prev.code,
                                   activation_grad_of=current[p])
                 else:
                     k.gemm.matmul(g, w, ws.grads[p], trans_b=True)
             else:
-                if p < 0 or i < self._first_dense:
+                if p < 0 or i < self.plan.first_dense:
                     return
                 mask = resolve_noise_shape(s.noise_shape, (ws.n, s.width))
                 code = self._fused_code(p)
@@ -475,7 +470,7 @@ class CudaEngine(Engine):
         return current
 
     def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
-        x = self._host._check_x(x)
+        x = self.plan.check_x(x)
         targets, coef, binary = self._host_targets(y, sample_weight)   # every check before any launch
         ws = self._workspace(x.shape[0])
         ws.x.copy_to_device(np.ascontiguousarray(x, dtype=self.dtype))
@@ -486,7 +481,7 @@ class CudaEngine(Engine):
     # ------------------------------------------------------------------ the engine seam
     @_locked
     def predict(self, x: np.ndarray) -> np.ndarray:
-        x = self._host._check_x(x)
+        x = self.plan.check_x(x)
         out = np.empty((x.shape[0], self.output_dim), self.dtype)
         for start in range(0, x.shape[0], PREDICT_CHUNK):
             chunk = np.ascontiguousarray(x[start:start + PREDICT_CHUNK], dtype=self.dtype)
@@ -531,7 +526,7 @@ class CudaEngine(Engine):
         """Every batch of an epoch on the device (the data uploaded once; see the module docstring)."""
         cuda = self._cuda
         rows = self._k.launch.rows          # a batch's rows of the epoch arrays, without slicing them
-        x = self._host._check_x(x)
+        x = self.plan.check_x(x)
         self.rejected_update = False
         batches = [np.asarray(index, dtype=np.int64).reshape(-1) for index in batches]
         if not batches:

@@ -103,7 +103,7 @@ def forward_values(layers: Sequence[Any], leaves: Sequence[np.ndarray], x: np.nd
     out = input_leaves(x)
     position = 0
     for layer in layers:
-        if hasattr(layer, "units"):  # Dense
+        if layer.kind == "dense":
             kernel = leaves[position]
             bias = leaves[position + 1] if layer.use_bias else None
             position += 2 if layer.use_bias else 1
@@ -178,7 +178,7 @@ class ScalarEngine(Engine):
         out = np.asarray(x, dtype=np.float64)
         position = 0
         for layer in self.layers:
-            if hasattr(layer, "units"):
+            if layer.kind == "dense":
                 kernel = self._weights[position]
                 bias = self._weights[position + 1] if layer.use_bias else None
                 position += 2 if layer.use_bias else 1

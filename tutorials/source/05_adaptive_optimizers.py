@@ -12,6 +12,7 @@
 import inspect
 import math
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -100,6 +101,8 @@ ax.set(xlabel="gradient g (log scale)", ylabel="|first step| (log scale)",
 ax.legend(fontsize=8)
 ax.grid(alpha=0.3)
 fig.savefig("05_first_step.png", dpi=100)
+for line in ax.get_lines():   # each optimizer in its colour of viz._style, as in the race below
+    assert matplotlib.colors.to_hex(line.get_color()) == matplotlib.colors.to_hex(OPTIMIZER_COLORS[line.get_label()])
 
 adam_steps = [abs(first_step(makers["Adam"](), g)) for g in (1e-2, 1e2)]
 assert all(math.isclose(s, lr, rel_tol=1e-3) for s in adam_steps)   # Adam: ~lr for any gradient size
