@@ -212,6 +212,20 @@ def test_every_asset_ships_as_package_data() -> None:
         assert any(fnmatch.fnmatch(asset, pattern) for pattern in patterns), asset
 
 
+def test_the_shared_prelude_is_written_once_and_shipped_with_each_module() -> None:
+    """h() lives in assets/dom.js only; each module a host runs (explorer, sliders) carries it exactly once."""
+    import re
+
+    from microgradx.viz.widget import asset_text, module_text
+
+    define = re.compile(r"^function h\(", re.M)
+    assert len(define.findall(asset_text("dom.js"))) == 1
+    for name in ("explorer.js", "sliders.js"):
+        assert not define.search(asset_text(name)), name
+        text = module_text(name)
+        assert len(define.findall(text)) == 1 and text.index("function h(") < text.index("export "), name
+
+
 @needs_dot
 def test_bad_starting_state_is_named() -> None:
     from microgradx.viz.explorer import explorer_html

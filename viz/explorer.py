@@ -32,7 +32,7 @@ from microgradx.trace import Trace
 
 from .graph import DEFAULT_MAX_NODES, _atomic_write
 from .layout import FACTOR_COLORS, FixedLayout, expression
-from .widget import asset_text, embed, static_page
+from .widget import asset_text, embed, module_text, static_page
 
 __all__ = ["explore", "explorer_script", "explorer_html", "explorer_fragment", "save_html", "MAX_PATH_LEAVES"]
 
@@ -224,7 +224,7 @@ def explorer_html(root: Value, trace: Trace | None = None, *, title: str | None 
     script = explorer_script(root, trace, title=title, collapse=collapse, max_nodes=max_nodes,
                              max_paths=max_paths)
     state = _state(script, phase, step)
-    return static_page(asset_text("explorer.js"), asset_text("explorer.css"), state,
+    return static_page(module_text("explorer.js"), asset_text("explorer.css"), state,
                        title=html.escape(script["title"]))
 
 
@@ -232,7 +232,7 @@ def explorer_fragment(root: Value, trace: Trace | None = None, *, element_id: st
                       phase: str = "backward", step: int = 0, **options) -> str:
     """The explorer as an HTML fragment for a larger page (the tour): its module, CSS and state inline."""
     state = _state(explorer_script(root, trace, **options), phase, step)
-    return embed(asset_text("explorer.js"), asset_text("explorer.css"), state, element_id=element_id)
+    return embed(module_text("explorer.js"), asset_text("explorer.css"), state, element_id=element_id)
 
 
 def save_html(root: Value, path: str | os.PathLike, trace: Trace | None = None, **options) -> pathlib.Path:

@@ -26,7 +26,7 @@ import os
 import pathlib
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .widget import anywidget_base, asset_text, embed, static_page
+from .widget import anywidget_base, asset_text, embed, module_text, static_page
 
 __all__ = ["css_color", "control", "part", "line", "point", "vline", "layer", "make_spec", "layer_key", "selection_of",
            "parts_at", "slider_widget", "slider_fragment", "slider_html", "save_html"]
@@ -196,7 +196,7 @@ def _widget_class() -> type:
     class SliderWidget(anywidget_base()):  # type: ignore[misc]
         """Sliders over the precomputed frames of ``spec`` (see :mod:`microgradx.viz.sliders`)."""
 
-        _esm = asset_text("sliders.js")
+        _esm = module_text("sliders.js")
         _css = asset_text("sliders.css")
         spec = traitlets.Dict().tag(sync=True)
         selection = traitlets.List(traitlets.Int()).tag(sync=True)
@@ -222,13 +222,14 @@ def _widget_class() -> type:
 
 def slider_fragment(spec: Mapping[str, Any], *, element_id: str, selection: Sequence[int] | None = None) -> str:
     """The sliders as an HTML fragment for a larger page (the tour): no server, no network."""
-    return embed(asset_text("sliders.js"), asset_text("sliders.css"), _state(spec, selection), element_id=element_id)
+    return embed(module_text("sliders.js"), asset_text("sliders.css"), _state(spec, selection),
+                 element_id=element_id)
 
 
 def slider_html(spec: Mapping[str, Any], *, selection: Sequence[int] | None = None) -> str:
     import html
 
-    return static_page(asset_text("sliders.js"), asset_text("sliders.css"), _state(spec, selection),
+    return static_page(module_text("sliders.js"), asset_text("sliders.css"), _state(spec, selection),
                        title=html.escape(spec.get("title", "microgradx sliders")))
 
 

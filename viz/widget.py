@@ -13,7 +13,8 @@ Colab's custom widget manager itself). Because the module only talks to ``model`
 for ``model`` (``get``/``set``/``on``/``save_changes``). The page then needs no server and no network.
 
 For a new widget: write ``assets/NAME.js`` (and ``NAME.css``), subclass :func:`anywidget_base` with
-``_esm = asset_text("NAME.js")`` and synced traits, and call :func:`static_page` (or :func:`embed` inside a
+``_esm = module_text("NAME.js")`` (the module after the shared prelude ``assets/dom.js``, whose helpers
+such as ``h()`` every module may use) and synced traits, and call :func:`static_page` (or :func:`embed` inside a
 larger page) with the same state for the offline version. Keep all numbers computed in Python and put
 them in the state, so both hosts show identical numbers.
 """
@@ -24,7 +25,7 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["asset_text", "anywidget_base", "static_page", "embed", "page_css", "ExplorerWidget"]
+__all__ = ["asset_text", "module_text", "anywidget_base", "static_page", "embed", "page_css", "ExplorerWidget"]
 
 _PAGE_CSS = """
 html { background: #fff; }
@@ -64,6 +65,14 @@ const boot = async (id) => {
 def asset_text(name: str) -> str:
     """The text of ``microgradx/viz/assets/<name>`` (package data, readable from a zip or read-only install)."""
     return resources.files("microgradx.viz").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def module_text(name: str) -> str:
+    """The ES module ``assets/<name>`` as a host runs it: the shared prelude ``assets/dom.js``, then the module.
+
+    One self-contained text, for anywidget's ``_esm`` and for a static page alike (no import to resolve).
+    """
+    return f"{asset_text('dom.js')}\n{asset_text(name)}"
 
 
 def anywidget_base() -> type:
@@ -131,7 +140,7 @@ def _explorer_widget_class() -> type:
         row k of the Trace table), ``leaf`` (the node id whose paths are shown) and ``path``.
         """
 
-        _esm = asset_text("explorer.js")
+        _esm = module_text("explorer.js")
         _css = asset_text("explorer.css")
         script = traitlets.Dict().tag(sync=True)
         phase = traitlets.Unicode("backward").tag(sync=True)

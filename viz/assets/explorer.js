@@ -2,19 +2,9 @@
 // Everything numeric comes from Python (the "script"); this module only shows it. The SVG was laid out
 // once by Graphviz and is never re-laid out: a step toggles classes and swaps the data/grad texts.
 // State (synced with Python in a notebook): phase ("forward" | "backward" | "paths"), step, leaf, path.
+// h() is defined in dom.js, which widget.module_text puts before this module.
 
 const PLAY_MS = 1200;
-
-function h(tag, attrs = {}, children = []) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
@@ -191,7 +181,7 @@ function render({ model, el }) {
   }
 
   // the steps table of the backward phase (the Trace table, same numbers), built on first use
-  let stepsTable = null, stepRows = [], rowNow = null;
+  let stepsTable = null, stepRows = [], rowNow = null, tableTop = 0, tableScrollPending = false;
   const ROW_PX = 22, STEPS_PX = 220;   // as .mgx-steps tr and .mgx-steps-wrap in explorer.css
   function markRow(k) {
     if (!stepsTable) {
@@ -209,20 +199,29 @@ function render({ model, el }) {
         const tr = ev.target.closest("tr[data-step]");
         if (tr) go("backward", Number(tr.dataset.step));
       });
+      stepsTable.addEventListener("scroll", () => {   // scrolled by the reader: remember where to
+        if (!tableScrollPending) tableTop = stepsTable.scrollTop;
+      }, { passive: true });
     }
     if (detail.firstChild !== stepsTable) {
       detail.innerHTML = "";
       detail.append(stepsTable);
       stepRows = stepsTable.querySelectorAll("tbody tr");
+      tableTop = -STEPS_PX;   // (re)attached: scrolled to the top, so scroll to the row
     }
     if (rowNow) rowNow.classList.remove("mgx-row-now");
     rowNow = stepRows[k];
     if (rowNow) {
       rowNow.classList.add("mgx-row-now");
-      // rows have a fixed height (CSS), so nothing is measured; scrolling waits for the next frame, so
-      // a step never forces a layout of its own
-      const top = Math.max(0, (k + 1) * ROW_PX - STEPS_PX / 2);
-      requestAnimationFrame(() => { stepsTable.scrollTop = top; });
+      // rows have a fixed height (CSS), so nothing is measured. The table scrolls only when the row leaves
+      // it (a scroll repaints the table: every step would cost a frame), and in the next frame, so a step
+      // never forces a layout of its own
+      const rowTop = (k + 1) * ROW_PX;   // below the header, itself one row high
+      if (rowTop < tableTop + ROW_PX || rowTop + ROW_PX > tableTop + STEPS_PX) {
+        tableTop = Math.max(0, rowTop - STEPS_PX / 2);
+        tableScrollPending = true;
+        requestAnimationFrame(() => { stepsTable.scrollTop = tableTop; tableScrollPending = false; });
+      }
     }
   }
 

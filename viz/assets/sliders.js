@@ -3,21 +3,11 @@
 // notebook and an offline page show the same numbers. State: "spec" (title, controls, panels, layers) and
 // "selection" (one index per control). A layer names the controls it depends on and holds one part per
 // combination of their indices ("2-0"); what is shown is the union of every layer's current part.
+// h() is defined in dom.js, which widget.module_text puts before this module.
 
 const NS = "http://www.w3.org/2000/svg";
 const W = 460, H = 300, M = { left: 56, right: 12, top: 26, bottom: 40 };
 let instances = 0;
-
-function h(tag, attrs = {}, children = []) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function s(tag, attrs = {}, text) {
   const e = document.createElementNS(NS, tag);
