@@ -130,3 +130,21 @@ def test_cpu_engine_runs_as_plain_python_with_numba_disable_jit() -> None:
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["disabled"] == 1
     assert out["cpu"] == pytest.approx(out["scalar"], rel=1e-10, abs=1e-12)
+
+
+def test_every_package_folder_is_listed_in_setup_cfg() -> None:
+    """A regular (non-editable) install ships only the packages setup.cfg lists: every folder with an
+    ``__init__.py`` under microgradx/, kernels/ and viz/ must be there, under its ``microgradx`` name."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    roots = {"microgradx": "microgradx", "kernels": "microgradx.kernels", "viz": "microgradx.viz"}
+    found = set()
+    for folder, name in roots.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(REPO / folder).parts
+            found.add(".".join((name, *parts)))
+    assert found - listed == set(), "setup.cfg [options] packages misses these"
+    assert listed - found == set(), "setup.cfg [options] packages lists folders that do not exist"

@@ -298,18 +298,17 @@ class CudaEngine(Engine):
         """Targets and coefficients of every batch, in batch order, checked before any launch.
 
         Without sample weights or an ignored class (and for any loss but hinge, whose label mapping
-        is decided per batch) the targets are checked in one call and the coefficients follow from
-        the batch sizes; otherwise each batch goes through :meth:`_host_targets`.
+        is decided per batch) the targets are checked in one call and each batch's coefficients come
+        from the plan's reduction; otherwise each batch goes through :meth:`_host_targets`.
         """
         plan = self.plan
         if sw is None and plan.ignore_class is None and plan.loss_code != HINGE:
             targets, _, _ = self._host_targets(y[order], None)
-            sizes = np.array([index.size for index in batches], dtype=np.float64)
-            if plan.reduction in ("mean", "sum_over_batch_size", "mean_with_sample_weight"):
-                per_batch = 1.0 / sizes
-            else:                                   # "sum" and "none": coef = w = 1
-                per_batch = np.ones_like(sizes)
-            coefs = np.repeat(per_batch, sizes.astype(np.int64))
+            coefs = np.empty(order.size, np.float64)
+            start = 0
+            for index in batches:                   # the plan's reduction, batch by batch
+                plan.coefficients(SimpleNamespace(n=index.size, coef=coefs[start:start + index.size]), None, None)
+                start += index.size
             return np.ascontiguousarray(targets), coefs, [True] * len(batches)
         parts = [self._host_targets(y[index], None if sw is None else sw[index]) for index in batches]
         targets = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))

@@ -37,7 +37,12 @@ def check_finite(array: np.ndarray, argument: str) -> None:
     """Raise a ``ValueError`` naming ``argument`` and the first non-finite entry when ``array`` holds NaN/inf.
 
     A NaN in the data would otherwise come back as a NaN prediction or a NaN loss that looks like a
-    divergence of the optimizer."""
+    divergence of the optimizer. The common case costs one pass and no copy: a sum of finite numbers is
+    finite unless it overflows, and only a non-finite sum (a NaN or inf, or an overflow) is searched
+    element by element."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(array)):
+            return
     bad = ~np.isfinite(array)
     if np.any(bad):
         index = tuple(int(i) for i in np.argwhere(bad)[0])

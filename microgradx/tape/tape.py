@@ -1,81 +1,22 @@
-"""The scalar graph, compiled: trace a :class:`~microgradx.engine.Value` graph once, run it as a Numba tape.
-
-The interpreted graph is where the chain rule is visible, but every number is a Python object, so a
-micrograd-sized model trains at a few steps per second. :func:`compile_tape` keeps the graph exactly
-as it was written and flattens it into arrays, one row per node in topological order (an n-ary
-``sum`` node becomes a left-to-right chain of ``+`` rows, which adds in the same order):
-
-=========  ==========================================================================
-``op``     int32 op code of each node (leaf kinds: constant, input, parameter)
-``arg``    int32 operand rows, two columns, ``-1`` when unused
-``const``  float64 numbers baked into a node (``a ** 2``'s exponent, ``clip``'s bounds)
-=========  ==========================================================================
-
-The kernels in :mod:`microgradx.kernels.tape` run that tape forward and backward with the engine's own
-formulas in the engine's order, so results equal the interpreted graph's up to rounding::
-
-    >>> import numpy as np
-    >>> from microgradx import Value, datasets, nn
-    >>> model = nn.MLP(2, [8, 1], seed=0)
-    >>> X, Y = datasets.moons(32, noise=0.1, seed=0)
-    >>> Y = 2.0 * Y - 1.0                                   # labels -1 / +1
-    >>> x1, x2, y = Value(0.0, "x1"), Value(0.0, "x2"), Value(0.0, "y")
-    >>> score = model([x1, x2])                             # the graph of ONE sample
-    >>> loss = (1 + -y * score).relu()
-    >>> tape = compile_tape(loss, inputs=[x1, x2, y])       # parameters: leaves with requires_grad=True
-    >>> value, grads = tape.batch(np.column_stack([X, Y]), reduce="mean")  # all samples, in parallel
-    >>> interpreted = sum((1 + -yi * model(list(xi))).relu().data for xi, yi in zip(X, Y)) / len(X)
-    >>> abs(value - interpreted) < 1e-12                    # the same number as the interpreted graph
-    True
-    >>> tape.params -= 0.1 * grads                          # tape.params: the live parameter buffer
-    >>> tape.write_back()                                   # copy it into the model's Value leaves
-
-``batch`` runs the samples in parallel threads (the kernel releases the GIL) over fixed chunks of
-samples, so its sums never depend on the thread count. Training: ``tape.fit(data, optimizer, ...)``,
-or ``opt.apply([grads], tape.parameters)`` with the shared optimizers.
-
-The tape stays explainable: :meth:`Tape.to_graph` / :meth:`Tape.trace` write one sample's numbers
-back into the original graph and give the same :class:`~microgradx.trace.Trace` (and drawing) as
-the interpreted engine.
-
-Graphs whose *shape* depended on a value (a node that was compared, e.g. ``if v > 0:``) cannot be
-replayed for other inputs and are refused, naming the node. The constants of ``a ** k`` and ``clip``
-are read back from the op string (``"**2"``, ``"clip[-1,1]"``), which ``Value`` writes exactly.
-"""
+"""The :class:`Tape`: a compiled graph that runs, trains, and explains itself (see :mod:`microgradx.tape`)."""
 
 from __future__ import annotations
 
-import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .engine import Value, topological_order
+from ..engine import Value, topological_order
+from .compiler import (_REDUCTIONS, OP_CODES, OP_CONST, OP_INPUT, OP_PARAM, _choose_params, _decode_op,
+                       _named_inputs, _Rows)
+from .runner import _MAX_CHUNKS, _MIN_CHUNK, _domain_error, _gather, _pool, _Run, _thread_count
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .callbacks import Callback
-    from .trace import Trace
+    from ..callbacks import Callback
+    from ..trace import Trace
 
 __all__ = ["compile_tape", "Tape", "TapeResult", "OP_CODES"]
-
-# Op codes, identical to microgradx.kernels.tape.OP_* (kept here so that compiling a graph does not
-# import numba; tests check the two tables agree).
-OP_CONST, OP_INPUT, OP_PARAM = 0, 1, 2
-OP_CODES: dict[str, int] = {
-    "+": 3, "-": 4, "*": 5, "/": 6, "**const": 7, "**": 8, "neg": 9, "exp": 10, "log": 11,
-    "log1p": 12, "sqrt": 13, "tanh": 14, "sigmoid": 15, "relu": 16, "abs": 17, "softplus": 18,
-    "clip": 19,
-}
-_UNARY = ("neg", "exp", "log", "log1p", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus")
-_BINARY = ("+", "-", "*", "/", "**")
-_REDUCTIONS = ("mean", "sum")
-# Chunk of consecutive samples per parallel task. The partial sums (and so the rounding) depend on it,
-# never on the thread count; at most _MAX_CHUNKS partial gradient rows are kept.
-_MIN_CHUNK = 16
-_MAX_CHUNKS = 512
-
 
 @dataclass(frozen=True)
 class TapeResult:
@@ -281,7 +222,7 @@ class Tape:
 
     def _execute(self, x: np.ndarray, p: np.ndarray, grad: bool, threads: int | None) -> "_Run":
         """Run the kernel over the rows of ``x`` in fixed chunks, spread over ``threads`` threads."""
-        from .kernels import tape as kernels
+        from ..kernels import tape as kernels
 
         n_samples, n = x.shape[0], len(self.op)
         chunk = max(_MIN_CHUNK, -(-n_samples // _MAX_CHUNKS))
@@ -406,8 +347,8 @@ class Tape:
                             f"variables)) or a callable optimizer(step, params, grads), got {optimizer!r}")
         if regularizer is not None and regularizer.param_leaves != self.param_leaves:
             raise ValueError("Tape.fit: regularizer must be compiled with params=tape.param_leaves")
-        from .callbacks import CallbackList
-        from .training import fit_loop
+        from ..callbacks import CallbackList
+        from ..training import fit_loop
 
         data = self._matrix(inputs)
         validation = None if validation_data is None else self._matrix(validation_data)
@@ -522,165 +463,3 @@ class Tape:
         operands = [float(vals[j]) for j in self.arg[row] if j >= 0]
         raise _domain_error(err, f"node {node.name!r} (op {node.op or 'leaf'!r}){where}", operands,
                             self.const[row])
-
-
-# ------------------------------------------------------------------ helpers
-def _gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``values[rows]``, with 0 where ``rows`` is -1."""
-    return np.where(rows >= 0, values[np.maximum(rows, 0)], 0.0)
-
-
-@dataclass
-class _Run:
-    """The arrays of one kernel run (see :func:`microgradx.kernels.tape.run_chunks`)."""
-
-    outputs: np.ndarray
-    input_grads: np.ndarray
-    partial_grads: np.ndarray
-    partial_loss: np.ndarray
-    errors: np.ndarray
-    vals: np.ndarray
-    loc: np.ndarray
-    grad: np.ndarray
-    x: np.ndarray
-    p: np.ndarray
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    """One process-wide pool of worker threads for :meth:`Tape.batch`, created on first use."""
-    global _POOL
-    if _POOL is None:
-        import numba
-
-        _POOL = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS),
-                                   thread_name_prefix="microgradx-tape")
-    return _POOL
-
-
-def _thread_count(threads: int | None) -> int:
-    if threads is None:
-        import numba
-
-        return numba.get_num_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"Tape.batch: threads must be an int >= 1, got {threads!r}")
-    return threads
-
-
-class _Rows:
-    """The tape arrays under construction: one row per operation (an n-ary ``sum`` takes n - 1)."""
-
-    def __init__(self) -> None:
-        self.op: list[int] = []
-        self.arg: list[tuple[int, int]] = []
-        self.const: list[tuple[float, float]] = []
-        self.node: list[int] = []
-
-    def emit(self, node_index: int, code: int, first: int = -1, second: int = -1,
-             constants: tuple[float, ...] = ()) -> int:
-        self.op.append(code)
-        self.arg.append((first, second))
-        self.const.append((tuple(constants) + (0.0, 0.0))[:2])
-        self.node.append(node_index)
-        return len(self.op) - 1
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return (np.array(self.op, dtype=np.int32), np.array(self.arg, dtype=np.int32).reshape(-1, 2),
-                np.array(self.const, dtype=np.float64).reshape(-1, 2),
-                np.array(self.node, dtype=np.int64))
-
-
-def _named_inputs(inputs) -> tuple[list[str], list[Value]]:
-    if isinstance(inputs, Mapping):
-        names, leaves = list(inputs.keys()), list(inputs.values())
-    else:
-        leaves = list(inputs)
-        names = [leaf.name if isinstance(leaf, Value) else repr(leaf) for leaf in leaves]
-    seen: set[int] = set()
-    for name, leaf in zip(names, leaves):
-        if not isinstance(name, str):
-            raise TypeError(f"compile_tape: input names must be str, got {name!r}")
-        if not isinstance(leaf, Value):
-            raise TypeError(f"compile_tape: input {name} must be a Value, got {type(leaf).__name__}")
-        if leaf.id in seen:
-            raise ValueError(f"compile_tape: input {name!r} is given twice")
-        seen.add(leaf.id)
-    if len(set(names)) != len(names):
-        duplicate = next(name for name in names if names.count(name) > 1)
-        raise ValueError(f"compile_tape: two inputs are named {duplicate!r}; label them apart or "
-                         f"pass a dict name -> Value")
-    return names, leaves
-
-
-def _choose_params(nodes: list[Value], input_ids: set[int],
-                   params: Sequence[Value] | None) -> list[Value]:
-    leaves = [node for node in nodes if node.is_leaf and node.id not in input_ids]
-    if params is None:
-        chosen = [leaf for leaf in leaves if leaf.requires_grad]
-        return chosen or [leaf for leaf in leaves if leaf.label]
-    chosen = list(params)
-    seen: set[int] = set()
-    for leaf in chosen:
-        if not isinstance(leaf, Value):
-            raise TypeError(f"compile_tape: params must be Values, got {type(leaf).__name__}")
-        if not leaf.is_leaf:
-            raise ValueError(f"compile_tape: parameter {leaf.name!r} is not a leaf (op {leaf.op!r})")
-        if leaf.id in input_ids:
-            raise ValueError(f"compile_tape: {leaf.name!r} is both an input and a parameter")
-        if leaf.id in seen:
-            raise ValueError(f"compile_tape: parameter {leaf.name!r} is given twice")
-        seen.add(leaf.id)
-    return chosen
-
-
-def _decode_op(node: Value) -> tuple[int, tuple[float, ...]]:
-    """The op code and constants of a non-leaf node, or a ``ValueError`` naming op and node."""
-    op, arity = node.op, len(node.children)
-    if op in _BINARY and arity == 2:
-        return OP_CODES[op], ()
-    if op in _UNARY and arity == 1:
-        return OP_CODES[op], ()
-    try:
-        # Value writes these constants so that they read back exactly ("**2", "**0.3333333333333333")
-        if op.startswith("**") and arity == 1:          # "**k"
-            return OP_CODES["**const"], (float(op[2:]),)
-        if op.startswith("clip[") and op.endswith("]") and arity == 1:   # "clip[low,high]"
-            low, high = (float(bound) for bound in op[5:-1].split(","))
-            return OP_CODES["clip"], (low, high)
-    except ValueError:
-        pass
-    raise ValueError(f"compile_tape: unsupported op {op!r} at node {node.name!r} "
-                     f"(with {arity} operand{'s' if arity != 1 else ''}); supported: "
-                     f"{', '.join(_BINARY + _UNARY)}, **<number>, clip[low,high]")
-
-
-def _domain_error(err: int, where: str, operands: list[float], const: np.ndarray) -> Exception:
-    """The exception ``Value`` raises for the same operands (same type, similar message)."""
-    from .kernels import tape as k
-
-    a = operands[0] if operands else math.nan
-    b = operands[1] if len(operands) > 1 else float(const[0])
-    messages = {
-        k.ERR_DIV_ZERO: (ZeroDivisionError, f"division by zero at {where} (denominator is 0.0)"),
-        k.ERR_POW_ZERO_NEGATIVE: (ZeroDivisionError,
-                                  f"pow: 0.0 ** (negative) at {where} is a division by zero"),
-        k.ERR_POW_NEGATIVE_BASE: (ValueError, f"pow: negative base {a!r} with non-integer exponent "
-                                              f"{b!r} at {where} is not real"),
-        k.ERR_POW_OVERFLOW: (OverflowError, f"pow: {a!r} ** {b!r} at {where} overflows a float"),
-        k.ERR_POW_LOG_BASE: (ValueError, f"pow: d(a**b)/db = a**b ln(a) is undefined for base "
-                                         f"a={a!r} <= 0 at {where}; use a positive base"),
-        k.ERR_EXP_OVERFLOW: (OverflowError, f"exp({a!r}) at {where} overflows a float"),
-        k.ERR_LOG_DOMAIN: (ValueError, f"log of non-positive number {a!r} at {where}"),
-        k.ERR_LOG1P_DOMAIN: (ValueError, f"log1p of {a!r} <= -1 at {where}"),
-        k.ERR_SQRT_NEGATIVE: (ValueError, f"sqrt of negative number {a!r} at {where}"),
-        k.ERR_SQRT_ZERO: (ZeroDivisionError,
-                          f"sqrt: the derivative 1/(2 sqrt(a)) is infinite at a=0, {where}"),
-        k.ERR_NONFINITE_VALUE: (OverflowError,
-                                f"the value of {where} overflows a float (operands {operands})"),
-        k.ERR_NONFINITE_GRAD: (OverflowError, f"the gradient reaching {where} overflows a float"),
-    }
-    kind, message = messages[err]
-    return kind(message)
