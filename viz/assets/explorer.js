@@ -49,8 +49,11 @@ function render({ model, el }) {
     h("span", { class: "mgx-group" }, [zoomOut, zoomFit, zoomIn])]);
   const formula = h("div", { class: "mgx-formula", "aria-live": "polite" });
   const view = h("div", { class: "mgx-view" });
-  view.innerHTML = S.svg;
-  const svg = view.querySelector("svg");
+  // the drawing stays out of the page until it has its final size (see the end of render): laying out its
+  // thousands of texts is the bulk of opening a big graph, and a resize would do it all again
+  const holder = h("div");
+  holder.innerHTML = S.svg;
+  const svg = holder.querySelector("svg");
   svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
   const detail = h("div", { class: "mgx-detail" });
   const legend = h("div", { class: "mgx-legend" });
@@ -479,6 +482,7 @@ function render({ model, el }) {
   window.addEventListener("resize", onResize);
   fit();
   redraw();
+  view.append(svg);
   root.dataset.ready = "true";
   return () => { stop(); window.removeEventListener("resize", onResize); };
 }
