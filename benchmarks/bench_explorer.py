@@ -15,6 +15,10 @@ Both in Chromium's full headless mode (``--headless``, the flags of tests/browse
 default headless shell, side by side.
 
 Prints medians and the 1,000/100 ratios. Needs Graphviz and chromium (apt-get install graphviz chromium).
+
+``--against REV`` also opens each page with the explorer's module and styles as they were at git revision REV
+(same graph, same step script), alternating with the current ones in the same browser, and prints the
+REV / current ratios: a before/after measured side by side in one run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pathlib
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +36,8 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
 
 from microgradx.engine import Value  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def layered_graph(boxes: int, width: int = 10, seed: int = 0) -> Value:
@@ -58,6 +65,30 @@ def layered_graph(boxes: int, width: int = 10, seed: int = 0) -> Value:
         total = total + z
     total.label = "J"
     return total
+
+
+def assets_at(rev: str) -> tuple[str, str]:
+    """The explorer's module (after the shared prelude, where REV has one) and CSS at git revision ``rev``."""
+    def show(name: str) -> str | None:
+        done = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:viz/assets/{name}"], capture_output=True,
+                              text=True)
+        return done.stdout if done.returncode == 0 else None
+
+    module, css = show("explorer.js"), show("explorer.css")
+    if module is None or css is None:
+        sys.exit(f"error: --against {rev!r}: no viz/assets/explorer.js or explorer.css at that revision")
+    prelude = show("dom.js")
+    return (module if prelude is None else f"{prelude}\n{module}"), css
+
+
+def with_assets(page: str, module: str, css: str) -> str:
+    """The page with the current explorer module and CSS replaced by ``module`` and ``css``."""
+    from microgradx.viz.widget import asset_text, module_text
+
+    now_module, now_css = module_text("explorer.js"), asset_text("explorer.css")
+    if page.count(now_module) != 1 or page.count(now_css) != 1:
+        raise RuntimeError("the page does not hold the explorer's module and CSS verbatim once each")
+    return page.replace(now_module, module).replace(now_css, css)
 
 
 def measure(page_path: pathlib.Path, browser, steps: int) -> dict[str, float]:
@@ -96,7 +127,9 @@ def main() -> None:
     parser.add_argument("--boxes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--against", metavar="REV", help="also measure the explorer's assets at this git revision")
     args = parser.parse_args()
+    old_assets = assets_at(args.against) if args.against else None
     from playwright.sync_api import sync_playwright
 
     from browser import CHROMIUM_ARGS, chromium_path
@@ -123,17 +156,25 @@ def main() -> None:
             path = save_html(root, pathlib.Path(tmp) / f"g{boxes}.html", trace, collapse=False, max_nodes=None)
             written = time.perf_counter() - t0
             pages[boxes] = (path, trace)
+            if old_assets:
+                old_path = path.with_name(f"g{boxes}_{args.against}.html")
+                old_path.write_text(with_assets(path.read_text(encoding="utf-8"), *old_assets), encoding="utf-8")
+                pages[(boxes, args.against)] = (old_path, trace)
             print(f"{len(trace.order):5d} boxes, {len(trace):5d} backward steps, page "
                   f"{path.stat().st_size / 1e6:.2f} MB: Graphviz layout {laid:.2f} s, page written {written:.2f} s")
         for mode, flags in modes.items():
             browser = playwright.chromium.launch(executable_path=executable, headless=True, args=flags)
             print(f"Chromium {browser.version} ({mode}: {' '.join(flags)}), 1024 x 768, "
                   f"median of {args.repeats} opens, {args.steps} steps each")
-            for boxes, (path, trace) in pages.items():
-                runs = [measure(path, browser, min(args.steps, len(trace))) for _ in range(args.repeats)]
-                row = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-                results[(mode, boxes)] = row
-                print(f"  {len(trace.order):5d} boxes: first render {row['first']:.0f} ms, step "
+            runs: dict = {key: [] for key in pages}
+            for _ in range(args.repeats):  # current and --against alternate, so both see the same load
+                for key, (path, trace) in pages.items():
+                    runs[key].append(measure(path, browser, min(args.steps, len(trace))))
+            for key, (path, trace) in pages.items():
+                row = {k: statistics.median(r[k] for r in runs[key]) for k in runs[key][0]}
+                results[(mode, key)] = row
+                which = f" at {key[1]}" if isinstance(key, tuple) else ""
+                print(f"  {len(trace.order):5d} boxes{which}: first render {row['first']:.0f} ms, step "
                       f"{row['handler']:.2f} ms handled / {row['painted']:.1f} ms painted, End {row['end']:.0f} ms, "
                       f"Home {row['home']:.0f} ms")
             browser.close()
@@ -142,6 +183,11 @@ def main() -> None:
             small, big = results[(mode, args.boxes[0])], results[(mode, args.boxes[-1])]
             print(f"ratios {args.boxes[-1]} / {args.boxes[0]} ({mode}): " + ", ".join(
                 f"{k} {big[k] / small[k]:.1f}x" for k in ("first", "handler", "painted", "end")))
+    for mode in modes if args.against else ():
+        for boxes in args.boxes:
+            old, now = results[(mode, (boxes, args.against))], results[(mode, boxes)]
+            print(f"{args.against} / current at {boxes} boxes ({mode}): " + ", ".join(
+                f"{k} {old[k] / now[k]:.2f}x" for k in ("first", "painted", "end", "home")))
     for boxes in args.boxes:
         a, b = results[("harness flags", boxes)], results[("Playwright default", boxes)]
         print(f"harness flags / Playwright default at {boxes} boxes: first render {a['first'] / b['first']:.1f}x, "
