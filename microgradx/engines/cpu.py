@@ -44,7 +44,7 @@ from ..kernels.losses import loss_forward_backward
 from ..kernels.optimizers import all_finite
 from ..kernels.regularizers import penalty_and_gradient
 from .base import Engine, WorkspaceCache, resolve_noise_shape
-from .plan import DenseStep, DropoutStep, Plan
+from .plan import ArrayPlan, DenseStep, DropoutStep
 
 __all__ = ["CpuEngine"]
 
@@ -90,10 +90,10 @@ class CpuEngine(Engine):
     """
 
     name = "cpu"
+    plan_class = ArrayPlan
 
-    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
-        super().__init__(layers, loss, optimizer, dtype)
-        self.plan = plan = Plan(self.layers, loss, self.dtype, self.name)
+    def __init__(self, plan: ArrayPlan, optimizer: Any) -> None:
+        super().__init__(plan, optimizer)
         offset = plan.size
         dense = [s for s in plan.steps if isinstance(s, DenseStep)]
         self.grads = np.zeros(offset, self.dtype)

@@ -1,6 +1,6 @@
 """The CUDA engine: the same model, trained by numba-cuda kernels with the data kept on the GPU.
 
-It executes the same :class:`~microgradx.engines.plan.Plan` as the CPU engine (steps, flat layout, loss
+It executes the same :class:`~microgradx.engines.plan.ArrayPlan` as the CPU engine (steps, flat layout, loss
 spec, input checks; neither engine imports the other): every weight lives in **one flat device buffer** (Keras order, kernel ``(in, out)``
 then bias), the gradients in a second one of the same layout, and the optimizer's slots in flat
 device buffers named like ``optimizer.slot_buffers``. A training step is a short list of launches
@@ -57,7 +57,7 @@ import numpy as np
 from ..kernels.activations import LINEAR, SOFTMAX
 from ..kernels.losses import HINGE
 from .base import Engine, WorkspaceCache, resolve_noise_shape
-from .plan import DenseStep, Plan
+from .plan import ArrayPlan, DenseStep
 
 __all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
 
@@ -173,9 +173,10 @@ class CudaEngine(Engine):
     """
 
     name = "cuda"
+    plan_class = ArrayPlan
 
-    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
-        super().__init__(layers, loss, optimizer, dtype)
+    def __init__(self, plan: ArrayPlan, optimizer: Any) -> None:
+        super().__init__(plan, optimizer)
         _require_cuda()
         self._check_optimizer(optimizer)
         from numba import cuda
@@ -184,8 +185,7 @@ class CudaEngine(Engine):
         self._cuda = cuda
         self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
                                   launch=launch, regularizers=regularizers)
-        # the plan (steps, flat layout, loss spec, input checks) shared with the CPU engine
-        self.plan = plan = Plan(self.layers, loss, self.dtype, self.name)
+        # the plan (steps, flat layout, loss spec, input checks) the CPU engine executes too
         self.segments = plan.segments
         self.input_dim, self.output_dim = plan.input_dim, plan.output_dim
         self.target_width = plan.target_width

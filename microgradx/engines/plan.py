@@ -1,8 +1,9 @@
-"""The plan: what the array engines compute, described once from the layers and the loss.
+"""The array plan: what the array engines compute, described once from the layers and the loss.
 
-:class:`Plan` turns the model's built layers and compiled loss into the description both array engines
-(Numba CPU and CUDA) execute, and holds the host-side checks of their inputs, so that the two engines
-share them without one building the other:
+:class:`ArrayPlan` turns the model's built layers and compiled loss into the description both array
+engines (Numba CPU and CUDA) execute, and holds the host-side checks of their inputs, so that the two
+engines share them without one building the other. The model makes it
+(:func:`~microgradx.engines.base.describe`, with the engine's ``plan_class``) and hands it over:
 
 * the steps: one :class:`DenseStep` (weight offsets, activation code, regularizer factors) or
   :class:`DropoutStep` (rate, seed, noise shape) per layer, recognised by ``layer.kind``;
@@ -27,9 +28,9 @@ import numpy as np
 from ..kernels.activations import ACTIVATION_CODES, LINEAR, SIGMOID, SOFTMAX
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
                               SPARSE_CATEGORICAL_CROSSENTROPY)
-from .base import weight_shapes
+from .base import Plan
 
-__all__ = ["Plan", "DenseStep", "DropoutStep", "EPSILON"]
+__all__ = ["ArrayPlan", "DenseStep", "DropoutStep", "EPSILON"]
 
 #: Keras' fuzz factor, the value of ``microgradx.losses.EPSILON`` (engines do not import the loss layer):
 #: the clip bounds ``[eps, 1 - eps]`` and the ignore_class rescale ``n / (valid + eps)``.
@@ -77,8 +78,9 @@ class DropoutStep:
         self.width = width
 
 
-class Plan:
-    """The description of one model for the array engines (module docstring).
+class ArrayPlan(Plan):
+    """The description of one model for the array engines (module docstring), made by the model
+    (:func:`~microgradx.engines.base.describe`) and executed by the CPU and CUDA engines.
 
     Args:
         layers: the model's built layers (``layer.kind`` is ``"dense"`` or ``"dropout"``).
@@ -88,10 +90,7 @@ class Plan:
     """
 
     def __init__(self, layers: Sequence[Any], loss: Any, dtype: np.dtype, engine: str) -> None:
-        self.engine = engine
-        self.loss = loss
-        self.dtype = np.dtype(dtype)
-        self.shapes = weight_shapes(layers)
+        super().__init__(layers, loss, dtype, engine)
         self.steps: list[DenseStep | DropoutStep] = []
         self.segments: list[tuple[int, int]] = []   # (offset, size) of each weight, Keras order
         offset = 0

@@ -2,8 +2,9 @@
 
 :func:`compile_model` resolves and checks every argument before anything changes, then keeps the
 current weights for the new engine. :func:`make_engine` runs once the model is compiled and built
-(and again after it grows or shrinks): the engine class chosen at ``compile`` gets the model's
-weights.
+(and again after it grows or shrinks): it describes the computation once
+(:func:`~microgradx.engines.base.describe`: the layers, the loss and the dtype, as the plan the chosen
+engine executes) and hands that plan to the engine class chosen at ``compile``, then the weights.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..engines import get_engine
-from ..engines.base import resolve_dtype
+from ..engines.base import describe, resolve_dtype
 
 __all__ = ["compile_model", "make_engine"]
 
@@ -54,6 +55,7 @@ def make_engine(model: Any) -> None:
     if not (model.compiled and model.built) or model._engine is not None:
         return
     assert model._engine_class is not None
-    engine = model._engine_class(model.layers, model.loss, model.optimizer, model._dtype)
+    plan = describe(model._engine_class, model.layers, model.loss, model._dtype)   # the one description
+    engine = model._engine_class(plan, model.optimizer)                            # executes it
     engine.set_weights(model._host_weights)
     model._engine = engine
