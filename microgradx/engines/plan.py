@@ -125,6 +125,13 @@ class ArrayPlan(Plan):
         if not dense:
             raise ValueError(f"engine={engine!r} needs at least one Dense layer")
         self.first_dense = next(i for i, s in enumerate(self.steps) if isinstance(s, DenseStep))
+        # (l1, l2) of each weight's regularizer, in segment order (zeros for none); None when no weight has one
+        factors = dict(zip(self.segments, [(0.0, 0.0)] * len(self.segments)))
+        for s in dense:
+            factors.update({segment: reg for segment, reg in ((s.kernel, s.kernel_reg), (s.bias, s.bias_reg))
+                            if reg is not None})
+        self.weight_factors = np.array([factors[segment] for segment in self.segments], np.float64).reshape(-1, 2) \
+            if any(s.kernel_reg or s.bias_reg for s in dense) else None
         self.input_dim = dense[0].n_in
         self.output_dim = dense[-1].n_out
         self.size = offset

@@ -280,7 +280,8 @@ class Optimizer(SlotState):
         self.apply([p.grad for p in parameters], parameters)
 
     def apply_flat(self, grads_flat: np.ndarray, vars_flat: np.ndarray,
-                   segments: Sequence[tuple[int, int]], out: np.ndarray | None = None) -> bool:
+                   segments: Sequence[tuple[int, int]], out: np.ndarray | None = None, *,
+                   factors: np.ndarray | None = None, penalties: np.ndarray | None = None) -> bool:
         """The fast path: one Keras step on a flat parameter buffer, in place, with fused Numba kernels.
 
         ``vars_flat`` and ``grads_flat`` are 1-D, C-contiguous, of one float dtype; variable ``i`` is
@@ -289,7 +290,13 @@ class Optimizer(SlotState):
 
         With ``out`` (a buffer like ``vars_flat``) the new weights go there and ``vars_flat`` keeps the
         old ones (the engines' double buffer: an update can be undone for free). Returns whether every
-        new weight is finite (checked in the same kernel pass); the gradients are not scanned."""
+        new weight is finite (checked in the same kernel pass); the gradients are not scanned.
+
+        With ``factors`` (float64, ``(len(segments), 2)``: each variable's weight regularizer ``(l1, l2)``,
+        zeros for none) the penalties' gradients join ``grads_flat`` and ``penalties`` (float64,
+        ``len(segments)``) receives each variable's penalty of the weights before the update: in the
+        update's own pass, or (with ``loss_scale_factor`` or gradient accumulation, whose driver does not
+        see the raw gradient) added into ``grads_flat`` by one pass first."""
         w, g = vars_flat, grads_flat
         if out is None:
             out = w
@@ -310,6 +317,17 @@ class Optimizer(SlotState):
                 (self.slot_buffers and next(iter(self.slot_buffers.values())).size != w.size):
             raise ValueError("apply_flat: segments/dtype/size differ from the layout this optimizer "
                              f"was built for ({self.segments}, {self.dtype})")
+        fused_penalties = factors is not None and self.loss_scale_factor is None \
+            and not self.gradient_accumulation_steps
+        if factors is not None:
+            if not isinstance(penalties, np.ndarray) or penalties.shape != (len(segments),) \
+                    or np.shape(factors) != (len(segments), 2):
+                raise ValueError(f"apply_flat: factors must have shape ({len(segments)}, 2) and penalties "
+                                 f"({len(segments)},), got {np.shape(factors)} and {np.shape(penalties)}")
+            factors = np.ascontiguousarray(factors, dtype=np.float64)
+        if factors is not None and not fused_penalties:
+            from microgradx.kernels.regularizers import weight_penalties_and_gradients
+            weight_penalties_and_gradients(w, g, segments, factors, penalties)
         if self.loss_scale_factor is not None:
             g = g / w.dtype.type(self.loss_scale_factor)
         lr = self._learning_rate_of_this_call()  # checked before the accumulator changes
@@ -324,16 +342,21 @@ class Optimizer(SlotState):
             from microgradx.kernels import optimizers as kernels
             scales = np.ones(len(segments), dtype=np.float64)
             if self.clipnorm or self.global_clipnorm:
-                scales[:] = self._clip_scales(kernels.squared_norms(g, offsets, sizes))
+                scales[:] = self._clip_scales(
+                    kernels.penalised_squared_norms(self.step_rules.penalise_gradient)(g, w, offsets, sizes, factors)
+                    if fused_penalties else kernels.squared_norms(g, offsets, sizes))
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
-            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w)
+            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w,
+                                         fused_penalties)
             empty = np.empty(0, dtype=w.dtype)
             slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
             finite = update(w, empty if out is w else out, g, slots, offsets, sizes, scales,
                             self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
-                            kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype))
+                            kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype),
+                            factors if fused_penalties else _NO_FACTORS,
+                            penalties if fused_penalties else _NO_PENALTIES)
         if self.use_ema:
             self._update_ema([out], [self._ema])
             finite = finite and bool(np.all(np.isfinite(out)))
@@ -401,3 +424,4 @@ class Optimizer(SlotState):
                 w[...] = avg
 
 
+_NO_FACTORS, _NO_PENALTIES = np.zeros((0, 2)), np.zeros(0)   # what an unpenalised driver is handed
