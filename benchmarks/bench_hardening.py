@@ -9,6 +9,11 @@
    them in the same kernel pass (``CpuEngine._checked_update``); the buffers swap when all are finite,
    so an overflowing update is undone without a copy. Compared with the bare in-place update
    (``optimizer.apply_flat(grads, params, segments)``, no check) on the same engine, alternating.
+3. **Weight penalties in the update's pass** (issue 11). With ``kernel_regularizer=L2`` on every Dense
+   layer, the fused update adds ``2 l2 w`` to the gradient and sums ``l2 w**2`` of the weights in its own
+   loop (``apply_flat(..., factors=, penalties=)``). Compared with the former separate pass over each
+   regularised weight before the update (``kernels.regularizers.weight_penalties_and_gradients``), and
+   with the same model without a regularizer, alternating (784-256-256-10, CPU time, BLAS on one thread).
 
 Models: a small MLP 32-16-3 at batch 64 (the issue's report) and benchmarks/bench_cpu.py's
 784-256-256-10 (Adam, float32, sparse categorical cross-entropy) at batch 32 and 256. The machine is
@@ -18,7 +23,7 @@ BLAS on one thread, so that other processes' load (which makes wall times swing 
 busy machine) does not enter; the inference figures are wall times, as threads waiting for a lock
 use no CPU.
 
-    python benchmarks/bench_hardening.py [--repeats 15] [--threads 2]
+    python benchmarks/bench_hardening.py [--repeats 15] [--threads 2] [--only penalties]
 """
 
 from __future__ import annotations
@@ -33,13 +38,14 @@ from typing import Callable
 import numpy as np
 
 
-def _model(sizes: tuple[int, ...]):
+def _model(sizes: tuple[int, ...], regularizer=None):
     from microgradx import layers, optimizers, utils
     from microgradx.models import Sequential
 
     utils.set_random_seed(0)
-    stack = [layers.Input(shape=(sizes[0],))] + [layers.Dense(u, activation="relu") for u in sizes[1:-1]]
-    model = Sequential(stack + [layers.Dense(sizes[-1], activation="softmax")])
+    stack = [layers.Input(shape=(sizes[0],))] + [layers.Dense(u, activation="relu", kernel_regularizer=regularizer)
+                                                 for u in sizes[1:-1]]
+    model = Sequential(stack + [layers.Dense(sizes[-1], activation="softmax", kernel_regularizer=regularizer)])
     model.compile(optimizer=optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", engine="cpu")
     return model
 
@@ -140,6 +146,52 @@ def update_check(sizes: tuple[int, ...], batch: int, steps: int, repeats: int) -
           f"ms/step, bare update {statistics.median(without) * 1e3:7.3f} ms/step, ratio {ratio:.3f}")
 
 
+def penalties(sizes: tuple[int, ...], batch: int, steps: int, repeats: int) -> None:
+    from microgradx.kernels.regularizers import weight_penalties_and_gradients
+
+    regularised, plain = _model(sizes, "l2"), _model(sizes)
+    engine = regularised.engine
+    factors = engine.plan.weight_factors
+    fused = engine._checked_update
+
+    def separate_pass() -> float:   # the former way: one pass per regularised weight, then the update
+        penalty = np.zeros(len(engine.plan.segments))
+        weight_penalties_and_gradients(engine.params, engine.grads, engine.plan.segments, factors, penalty)
+        engine.plan.weight_factors = None
+        try:
+            return fused() + float(penalty.sum())
+        finally:
+            engine.plan.weight_factors = factors
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch * steps, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], batch * steps)
+    batches = [np.arange(i, i + batch) for i in range(0, batch * steps, batch)]
+
+    def epoch(model, update=None) -> float:
+        if update is not None:
+            engine._checked_update = update
+        start = time.process_time()
+        model.engine.train_epoch(x, y, None, batches)
+        return (time.process_time() - start) / steps
+
+    contenders = {"L2, fused into the update": lambda: epoch(regularised, fused),
+                  "L2, separate pass": lambda: epoch(regularised, separate_pass),
+                  "no regularizer": lambda: epoch(plain)}
+    times = {name: [] for name in contenders}
+    for run in contenders.values():
+        run()
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            times[name].append(run())
+    engine._checked_update = fused
+    base = "L2, fused into the update"
+    print(f"  MLP {'-'.join(map(str, sizes))}, batch {batch}:")
+    for name in contenders:
+        ratio = statistics.median(a / b for a, b in zip(times[name], times[base]))
+        print(f"    {name:28s} {statistics.median(times[name]) * 1e3:7.3f} ms/step, ratio to fused {ratio:.3f}")
+
+
 def _one_blas_thread():
     try:
         from threadpoolctl import threadpool_limits
@@ -155,16 +207,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--only", choices=["inference", "update", "penalties"], default=None,
+                        help="run one of the three comparisons (default: all)")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    inference((32, 16, 3), 64, args.repeats, args.threads)
-    inference((784, 256, 256, 10), 64, args.repeats, args.threads)
-    print(f"\ntraining step with the update check vs the bare update ({args.repeats} alternating epochs of "
-          f"{args.steps} steps, Adam, float32, CPU time, BLAS on one thread):")
-    with _one_blas_thread():
-        update_check((32, 16, 3), 64, args.steps * 10, args.repeats)
-        update_check((784, 256, 256, 10), 32, args.steps, args.repeats)
-        update_check((784, 256, 256, 10), 256, args.steps, args.repeats)
+    if args.only in (None, "inference"):
+        inference((32, 16, 3), 64, args.repeats, args.threads)
+        inference((784, 256, 256, 10), 64, args.repeats, args.threads)
+    if args.only in (None, "update"):
+        print(f"\ntraining step with the update check vs the bare update ({args.repeats} alternating epochs of "
+              f"{args.steps} steps, Adam, float32, CPU time, BLAS on one thread):")
+        with _one_blas_thread():
+            update_check((32, 16, 3), 64, args.steps * 10, args.repeats)
+            update_check((784, 256, 256, 10), 32, args.steps, args.repeats)
+            update_check((784, 256, 256, 10), 256, args.steps, args.repeats)
+    if args.only in (None, "penalties"):
+        print(f"\ntraining step with L2 on every kernel: penalties fused into the update vs a separate pass vs "
+              f"no regularizer ({args.repeats} alternating epochs of {args.steps} steps, Adam, float32, CPU time, "
+              f"BLAS on one thread):")
+        with _one_blas_thread():
+            penalties((784, 256, 256, 10), 32, args.steps, args.repeats)
+            penalties((784, 256, 256, 10), 256, args.steps, args.repeats)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

@@ -367,8 +367,8 @@ def engine_parity(record: dict) -> None:
     for dtype, tol in (("float64", 1e-10), ("float32", 1e-4)):
         built, weights = _mlp(dtype, 0.2)
         loss = losses.get("categorical_crossentropy")
-        cpu = CpuEngine(built, loss, Adam(1e-3), dtype)
-        gpu = CudaEngine(built, loss, Adam(1e-3), dtype)
+        cpu = CpuEngine.for_layers(built, loss, Adam(1e-3), dtype)
+        gpu = CudaEngine.for_layers(built, loss, Adam(1e-3), dtype)
         cpu.set_weights(weights)
         gpu.set_weights(weights)
         t0 = time.perf_counter()
@@ -384,8 +384,8 @@ def engine_parity(record: dict) -> None:
         else:
             # the same float32 weights in float64: the reference both float32 engines are compared with
             w64 = [w.astype(np.float64) for w in weights]
-            reference = CpuEngine(built, loss, Adam(1e-3), "float64")
-            probe = CudaEngine(built, loss, Adam(1e-3), "float64")
+            reference = CpuEngine.for_layers(built, loss, Adam(1e-3), "float64")
+            probe = CudaEngine.for_layers(built, loss, Adam(1e-3), "float64")
             reference.set_weights(w64)
             probe.set_weights(w64)
             near = int((_relu_margins(probe, x[:n], y[:n], step) < KINK_MARGIN).sum())
@@ -463,7 +463,7 @@ def training_speed(record: dict) -> None:
     labels = gen.integers(0, d_out, n_data)
     y = np.eye(d_out, dtype=np.float32)[labels]
     built, weights = _mlp("float32", None)
-    engine = CudaEngine(built, losses.get("categorical_crossentropy"), Adam(1e-3), "float32")
+    engine = CudaEngine.for_layers(built, losses.get("categorical_crossentropy"), Adam(1e-3), "float32")
     engine.set_weights(weights)
     t0 = time.perf_counter()
     engine.train_epoch(x, y, None, [np.arange(b) for b in SIZES["bench_batches"]])   # compile every shape

@@ -10,11 +10,14 @@ Layout: the parameters of all variables lie in one flat array ``w``; variable ``
 ``w[offsets[s] : offsets[s] + sizes[s]]``; ``g`` and every slot buffer use the same layout. One driver
 call performs Keras' whole step for every element::
 
+    p[s] += weight_penalty(w, l1[s], l2[s])             # a penalised driver only: the weight regularizer,
+    g <- penalise_gradient(g, w, l1[s], 2 l2[s])        #   of the weights before the update
     g <- clip_gradient(g, scale[s], clipvalue)          # clipnorm / global_clipnorm give scale[s]
     w <- decay_weight(w, weight_decay, lr)              # decoupled weight decay, before the update
     w, *slots <- rule(w, g, *slots, *arguments)
 
-``scale`` comes from :func:`squared_norms` (float64) and the clip-factor rules. A slot an option
+``scale`` comes from :func:`squared_norms` (float64; of the penalised gradients when the driver is
+penalised: :func:`penalised_squared_norms`) and the clip-factor rules. A slot an option
 switches off (Adam's ``v_hat`` without AMSGrad, ...) is an empty array that the driver never reads:
 which slots exist is a compile-time constant of the driver (one specialization per combination).
 
@@ -45,8 +48,8 @@ from numba.extending import register_jitable
 
 from .jit import njit
 
-__all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "flat_update", "cast_arguments", "rules_digest",
-           "all_finite"]
+__all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "penalised_squared_norms", "flat_update", "cast_arguments",
+           "rules_digest", "all_finite"]
 
 #: LLVM fast-math flags of the update loops: reassociation (vectorised reductions), contraction (FMA),
 #: reciprocal and approximate-function rewrites, no signed zeros. ``nnan`` and ``ninf`` are left out,
@@ -68,6 +71,32 @@ def squared_norms(g, offsets, sizes):
             acc += gi * gi
         squares[s] = acc
     return squares
+
+
+@functools.lru_cache(maxsize=None)
+def penalised_squared_norms(penalise_gradient: Callable) -> Callable:
+    """Compile ``norms(g, w, offsets, sizes, factors)``: :func:`squared_norms` of the gradients with each
+    variable's weight penalty added (``factors[s] = (l1, l2)``), without writing them: what clipnorm and
+    global_clipnorm see when the update driver adds the penalties."""
+    penalise = _jitable(penalise_gradient)
+    digest = rules_digest(penalise_gradient)
+
+    @njit
+    def norms(g, w, offsets, sizes, factors):
+        squares = np.zeros(offsets.size, dtype=np.float64)
+        if digest < 0:  # never: the rule's code digest is a closure constant, part of the cache key
+            return squares
+        for s in range(offsets.size):
+            acc = 0.0
+            lo = offsets[s]
+            l1, two_l2 = factors[s, 0], 2.0 * factors[s, 1]
+            for i in range(sizes[s]):
+                gi = penalise(np.float64(g[lo + i]), np.float64(w[lo + i]), l1, two_l2)
+                acc += gi * gi
+            squares[s] = acc
+        return squares
+
+    return norms
 
 
 def rules_digest(*functions: Callable) -> int:
@@ -92,9 +121,11 @@ def _jitable(function: Callable) -> Callable:
 
 
 @functools.lru_cache(maxsize=None)
-def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in_place: bool = True) -> Callable:
+def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in_place: bool = True,
+                penalised: bool = False) -> Callable:
     """Compile ``rule`` (``rule(w, g, *slots, *arguments) -> (w, *slots)``, plain scalar maths) into
-    ``update(w, out, g, slots, offsets, sizes, scales, clipvalue, weight_decay, lr, arguments) -> bool``.
+    ``update(w, out, g, slots, offsets, sizes, scales, clipvalue, weight_decay, lr, arguments, factors,
+    penalties) -> bool``.
 
     The new weights go back into ``w`` (``in_place``; ``out`` is then not used) or into ``out``, a buffer
     like ``w`` (``w`` keeps the old ones at no extra memory traffic). ``in_place`` is a compile-time
@@ -106,17 +137,24 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
     :data:`MAX_SLOTS`); ``slots`` is a tuple of that many 1-D arrays (an absent one empty);
     ``step_rules`` the shared ``(clip_gradient, decay_weight, ...)`` rules; ``arguments`` the rule's
     scalar arguments in the buffer's dtype (:func:`cast_arguments`).
+
+    ``penalised`` (a compile-time constant, so an unregularised model runs the same loop as before):
+    the weight regularizers join in the same pass, ``factors[s] = (l1, l2)`` (float64, zeros for a
+    variable without one); ``penalties[s]`` (float64) receives the penalty of variable ``s``'s weights
+    before the update, accumulated in float64. Unpenalised drivers ignore both (pass empty arrays).
     """
     if not 1 <= len(present) <= MAX_SLOTS:
         raise ValueError(f"a rule takes 1 to {MAX_SLOTS} slots, got {len(present)}")
     clip_gradient, decay_weight = _jitable(step_rules[0]), _jitable(step_rules[1])
+    penalise_gradient, weight_penalty = _jitable(step_rules[4]), _jitable(step_rules[5])
     element = _jitable(rule)
     n_slots = len(present)
     has_0, has_1, has_2 = (tuple(present) + (False,) * MAX_SLOTS)[:MAX_SLOTS]
-    digest = rules_digest(rule, step_rules[0], step_rules[1])
+    digest = rules_digest(rule, *step_rules)
 
     @njit(fastmath=set(FASTMATH))
-    def update(w, out, g, slots, offsets, sizes, scales, clipvalue, weight_decay, lr, arguments):
+    def update(w, out, g, slots, offsets, sizes, scales, clipvalue, weight_decay, lr, arguments, factors,
+               penalties):
         t = w.dtype.type
         zero, clip, decay, lr_t = t(0), t(clipvalue), t(weight_decay), t(lr)
         check = zero
@@ -129,8 +167,16 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
             a = slots[0][lo:hi]
             b = slots[min(1, n_slots - 1)][lo:hi]
             c = slots[n_slots - 1][lo:hi]
+            l1 = factors[s, 0] if penalised else 0.0
+            l2 = factors[s, 1] if penalised else 0.0
+            l1_t, two_l2_t = t(l1), t(2.0 * l2)
+            penalty = 0.0
             for i in range(ws.size):
-                gi = clip_gradient(gs[i], scale, clip)
+                gi = gs[i]
+                if penalised:
+                    penalty += weight_penalty(np.float64(ws[i]), l1, l2)
+                    gi = penalise_gradient(gi, ws[i], l1_t, two_l2_t)
+                gi = clip_gradient(gi, scale, clip)
                 wi = decay_weight(ws[i], decay, lr_t)
                 x0 = a[i] if has_0 else zero
                 x1 = b[i] if has_1 else zero
@@ -152,6 +198,8 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
                     b[i] = x1
                 if has_2:
                     c[i] = x2
+            if penalised:
+                penalties[s] = penalty
         return check == zero
 
     return update

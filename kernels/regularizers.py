@@ -18,7 +18,7 @@ import numpy as np
 
 from .jit import njit
 
-__all__ = ["penalty_and_gradient", "penalty"]
+__all__ = ["penalty_and_gradient", "penalty", "weight_penalties_and_gradients"]
 
 
 @njit
@@ -45,3 +45,12 @@ def penalty(x: np.ndarray, l1: float, l2: float, divisor: float) -> float:
         absolute += abs(v)
         squares += v * v
     return (l1 * absolute + l2 * squares) / divisor
+
+
+def weight_penalties_and_gradients(w: np.ndarray, g: np.ndarray, segments, factors: np.ndarray,
+                                   penalties: np.ndarray) -> None:
+    """For each variable ``s`` of the flat buffers (``segments[s] = (offset, size)``) with a regularizer
+    ``factors[s] = (l1, l2)``: its penalty into ``penalties[s]`` (0 without one) and its gradient added
+    into ``g``, one :func:`penalty_and_gradient` pass each."""
+    for s, ((o, n), (l1, l2)) in enumerate(zip(segments, factors)):
+        penalties[s] = penalty_and_gradient(w[o:o + n], g[o:o + n], l1, l2, 1.0) if l1 or l2 else 0.0

@@ -211,8 +211,8 @@ def test_compute_gradients_equal_the_cpu_engine_in_float64(case, tiny_tiles):
     x = np.random.default_rng(5).standard_normal((n, widths[0]))
     y = _targets(loss, n, widths[-1], 6)
     sample_weight = np.linspace(0.5, 1.5, n)
-    cpu = CpuEngine(built, losses.get(loss), Adam(), "float64")
-    gpu = CudaEngine(built, losses.get(loss), Adam(), "float64")
+    cpu = CpuEngine.for_layers(built, losses.get(loss), Adam(), "float64")
+    gpu = CudaEngine.for_layers(built, losses.get(loss), Adam(), "float64")
     cpu.set_weights(weights)
     gpu.set_weights(weights)
     loss_cpu, grads_cpu = cpu.compute_gradients(x, y, sample_weight, step=3)
@@ -234,8 +234,8 @@ def test_training_steps_give_the_cpu_engines_weights(optimizer, tiny_tiles):
     x = np.random.default_rng(8).standard_normal((9, 3))
     y = _targets("categorical_crossentropy", 9, 2, 9)
     batches = [np.array([4, 0, 8, 2]), np.array([1, 7, 3, 5]), np.array([6])]   # a ragged last batch
-    cpu = CpuEngine(built, losses.get("categorical_crossentropy"), optimizer(), "float64")
-    gpu = CudaEngine(built, losses.get("categorical_crossentropy"), optimizer(), "float64")
+    cpu = CpuEngine.for_layers(built, losses.get("categorical_crossentropy"), optimizer(), "float64")
+    gpu = CudaEngine.for_layers(built, losses.get("categorical_crossentropy"), optimizer(), "float64")
     cpu.set_weights(weights)
     gpu.set_weights(weights)
     losses_cpu = cpu.train_epoch(x, y, None, batches)
@@ -253,8 +253,8 @@ def test_train_epoch_with_feedback_calls_back_each_batch_and_stops(tiny_tiles):
     built, weights = _model([3, 2], ["sigmoid"])
     x = np.random.default_rng(1).standard_normal((6, 3))
     y = _targets("binary_crossentropy", 6, 2, 2)
-    cpu = CpuEngine(built, losses.get("binary_crossentropy"), SGD(0.5), "float64")
-    gpu = CudaEngine(built, losses.get("binary_crossentropy"), SGD(0.5), "float64")
+    cpu = CpuEngine.for_layers(built, losses.get("binary_crossentropy"), SGD(0.5), "float64")
+    gpu = CudaEngine.for_layers(built, losses.get("binary_crossentropy"), SGD(0.5), "float64")
     cpu.set_weights(weights)
     gpu.set_weights(weights)
     batches = [np.arange(0, 2), np.arange(2, 4), np.arange(4, 6)]
@@ -275,8 +275,8 @@ def test_a_non_finite_loss_stops_the_epoch_and_keeps_the_weights_like_the_cpu_en
     built, weights = _model([2, 2], ["linear"])
     x = np.array([[0.1, 0.2], [1e200, 1e200], [0.3, -0.1]])
     y = np.zeros((3, 2))
-    cpu = CpuEngine(built, losses.get("mean_squared_error"), SGD(0.1), "float64")
-    gpu = CudaEngine(built, losses.get("mean_squared_error"), SGD(0.1), "float64")
+    cpu = CpuEngine.for_layers(built, losses.get("mean_squared_error"), SGD(0.1), "float64")
+    gpu = CudaEngine.for_layers(built, losses.get("mean_squared_error"), SGD(0.1), "float64")
     cpu.set_weights(weights)
     gpu.set_weights(weights)
     batches = [np.array([0]), np.array([1]), np.array([2])]
@@ -318,7 +318,7 @@ def test_five_optimizer_steps_match_keras(case, keras_golden, tiny_tiles):
     expected = np.array(keras_golden["optimizers"]["cases"][case]["float64"]["weights_after_each_step"])
     dense = layers.Dense(1, use_bias=False)
     dense.build(3)
-    engine = CudaEngine([dense], losses.get("mean_squared_error"), _optimizer_from_case(case), "float64")
+    engine = CudaEngine.for_layers([dense], losses.get("mean_squared_error"), _optimizer_from_case(case), "float64")
     engine.set_weights([w0.reshape(3, 1)])
     x, y = np.sqrt(3.0) * np.eye(3), np.sqrt(3.0) * c
     engine.train_epoch(x, y, None, [np.arange(3)] * 5)
@@ -343,7 +343,7 @@ def test_engine_cuda_without_a_gpu_says_why_and_how_to_simulate(monkeypatch):
     dense = layers.Dense(1)
     dense.build(2)
     with pytest.raises(RuntimeError, match=r"CUDA driver library cannot be found.*NUMBA_ENABLE_CUDASIM=1"):
-        CudaEngine([dense], losses.get("mean_squared_error"), SGD(), "float32")
+        CudaEngine.for_layers([dense], losses.get("mean_squared_error"), SGD(), "float32")
 
 
 def test_cuda_status_reports_numbas_driver_error(monkeypatch):
@@ -359,7 +359,7 @@ def test_unsupported_optimizer_options_are_refused_clearly():
     dense = layers.Dense(1)
     dense.build(2)
     with pytest.raises(NotImplementedError, match="use_ema.*engine='cpu'"):
-        CudaEngine([dense], losses.get("mean_squared_error"), SGD(use_ema=True), "float32")
+        CudaEngine.for_layers([dense], losses.get("mean_squared_error"), SGD(use_ema=True), "float32")
 
 
 def test_importing_microgradx_and_the_cpu_engine_does_not_import_numba_cuda():

@@ -84,9 +84,9 @@ def _weights(layers, rng):
 
 
 def _engines(layers, loss, weights, dtype="float64", optimizers=(None, None)):
-    cpu = CpuEngine(layers, loss, optimizers[0], dtype)
+    cpu = CpuEngine.for_layers(layers, loss, optimizers[0], dtype)
     cpu.set_weights(weights)
-    scalar = ScalarEngine(layers, loss, optimizers[1])
+    scalar = ScalarEngine.for_layers(layers, loss, optimizers[1])
     scalar.set_weights(weights)
     return cpu, scalar
 
@@ -162,7 +162,7 @@ def test_float32_is_close_to_float64():
     rng = np.random.default_rng(3)
     layers = _layers("relu", "tanh", "softmax", 3, (0.5, None))
     weights = _weights(layers, rng)
-    cpu32 = CpuEngine(layers, losses.CategoricalCrossentropy(), None, "float32")
+    cpu32 = CpuEngine.for_layers(layers, losses.CategoricalCrossentropy(), None, "float32")
     cpu32.set_weights(weights)
     _, scalar = _engines(layers, losses.CategoricalCrossentropy(), weights)
     x, y = rng.standard_normal((8, N_IN)), np.eye(3)[rng.integers(0, 3, 8)]
@@ -182,7 +182,7 @@ def test_results_do_not_depend_on_the_thread_count():
     results = []
     for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}) * (2 if numba.config.NUMBA_NUM_THREADS == 1 else 1):
         numba.set_num_threads(threads)
-        engine = CpuEngine(layers, losses.SparseCategoricalCrossentropy(), Adam(0.01), "float32")
+        engine = CpuEngine.for_layers(layers, losses.SparseCategoricalCrossentropy(), Adam(0.01), "float32")
         engine.set_weights(weights)
         for _ in range(3):
             engine.train_epoch(x, y, None, batches)
@@ -215,7 +215,7 @@ def test_float64_data_into_a_float32_model():
     rng = np.random.default_rng(6)
     layers = _layers("relu", "relu", "linear", 2, None)
     weights = _weights(layers, rng)
-    cpu = CpuEngine(layers, losses.MeanSquaredError(), None, "float32")
+    cpu = CpuEngine.for_layers(layers, losses.MeanSquaredError(), None, "float32")
     cpu.set_weights(weights)
     x = rng.standard_normal((5, N_IN))
     out = cpu.predict(x)
@@ -230,7 +230,7 @@ def test_float64_data_into_a_float32_model():
 def test_wrong_shapes_raise_before_any_kernel_runs():
     layers = _layers("relu", "relu", "softmax", 3, None)
     weights = _weights(layers, np.random.default_rng(7))
-    cpu = CpuEngine(layers, losses.CategoricalCrossentropy(), Adam(), "float32")
+    cpu = CpuEngine.for_layers(layers, losses.CategoricalCrossentropy(), Adam(), "float32")
     cpu.set_weights(weights)
     x = np.zeros((4, N_IN))
     with pytest.raises(ValueError, match=r"x must have shape \(batch, 3\).*\(4, 2\)"):
@@ -244,7 +244,7 @@ def test_wrong_shapes_raise_before_any_kernel_runs():
     assert cpu.optimizer.iterations == 0
     for a, b in zip(cpu.get_weights(), weights):
         np.testing.assert_array_equal(a, b.astype(np.float32))
-    sparse = CpuEngine(layers, losses.SparseCategoricalCrossentropy(), None, "float64")
+    sparse = CpuEngine.for_layers(layers, losses.SparseCategoricalCrossentropy(), None, "float64")
     with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
         sparse.compute_gradients(x, np.array([0, 1, 3, 0]))
     with pytest.raises(ValueError, match="integer class indices"):
@@ -253,7 +253,7 @@ def test_wrong_shapes_raise_before_any_kernel_runs():
 
 def test_workspaces_are_reused_per_batch_size():
     layers = _layers("relu", "relu", "softmax", 3, None)
-    cpu = CpuEngine(layers, losses.CategoricalCrossentropy(), None, "float32")
+    cpu = CpuEngine.for_layers(layers, losses.CategoricalCrossentropy(), None, "float32")
     cpu.set_weights(_weights(layers, np.random.default_rng(8)))
     x, y = np.ones((4, N_IN)), np.eye(3)[[0, 1, 2, 0]]
     cpu.compute_gradients(x, y)
@@ -347,7 +347,7 @@ def _train_with_blas_threads(threadpoolctl, threads):
     x, y = rng.standard_normal((512, 128)), rng.integers(0, 3, 512)
     batches = [np.arange(0, 256), np.arange(256, 512)]
     with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-        engine = CpuEngine([hidden, out], losses.SparseCategoricalCrossentropy(), Adam(0.01), "float32")
+        engine = CpuEngine.for_layers([hidden, out], losses.SparseCategoricalCrossentropy(), Adam(0.01), "float32")
         engine.set_weights(weights)
         for _ in range(2):
             engine.train_epoch(x, y, None, batches)
@@ -380,7 +380,7 @@ def test_train_epoch_checks_every_batch_before_the_first_step(bad):
     rng = np.random.default_rng(7)
     layers = _layers("relu", "relu", "softmax", 3, None)
     weights = _weights(layers, rng)
-    engine = CpuEngine(layers, losses.SparseCategoricalCrossentropy(), Adam(0.01), "float64")
+    engine = CpuEngine.for_layers(layers, losses.SparseCategoricalCrossentropy(), Adam(0.01), "float64")
     engine.set_weights(weights)
     x, y, sw = rng.standard_normal((8, N_IN)), rng.integers(0, 3, 8), np.ones(8)
     if bad == "label":

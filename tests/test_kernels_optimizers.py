@@ -205,3 +205,32 @@ def test_element_contract_used_by_the_cuda_engine(name):
                     s[i] = value
         elementwise.iterations += 1
     np.testing.assert_allclose(flat, np.concatenate([v.ravel() for v in variables]), rtol=0, atol=1e-12)
+
+
+FACTORS = np.array([[0.01, 0.02], [0.0, 0.03], [0.0, 0.0]])   # L1L2 kernel, L2 bias, none
+
+
+@pytest.mark.parametrize("option", list(OPTIONS))
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_apply_flat_adds_the_weight_penalties_in_its_pass(name, option):
+    """``apply_flat(factors=...)`` equals ``apply`` on the gradients plus the closed-form penalty gradient
+    ``l1 sign(w) + 2 l2 w`` (clipping sees the penalised gradient), and ``penalties`` holds
+    ``l1 sum|w| + l2 sum w**2`` of the weights before each step (float64, 20 steps)."""
+    start, targets, curvature, noise = _problem(np.float64)
+    reference, fused = OPTIMIZERS[name](**OPTIONS[option]), OPTIMIZERS[name](**OPTIONS[option])
+    variables = [w.copy() for w in start]
+    buffer = np.concatenate([w.ravel() for w in start])
+    views = [buffer[o:o + s].reshape(shape) for (o, s), shape in zip(SEGMENTS, SHAPES)]
+    penalties = np.full(len(SEGMENTS), np.nan)
+    for k in range(20):
+        expected = [l1 * np.abs(w).sum() + l2 * np.square(w).sum() for w, (l1, l2) in zip(variables, FACTORS)]
+        reference.apply([g + l1 * np.sign(w) + 2 * l2 * w for g, w, (l1, l2)
+                         in zip(_grads(variables, targets, curvature, noise[k]), variables, FACTORS)], variables)
+        grads = _grads(views, targets, curvature, noise[k])
+        fused.apply_flat(np.concatenate([g.ravel() for g in grads]), buffer, SEGMENTS, factors=FACTORS,
+                         penalties=penalties)
+        np.testing.assert_allclose(penalties, expected, rtol=1e-12, atol=0)
+    for a, b in zip(views, variables):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    plain, _, _, unpenalised = _run_both(OPTIMIZERS[name], np.float64, steps=20)   # the penalties matter
+    assert not np.allclose(np.concatenate([v.ravel() for v in unpenalised]), buffer, rtol=1e-6, atol=0)

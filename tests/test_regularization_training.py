@@ -59,6 +59,9 @@ MODELS = {
     "no_bias": lambda: [mgx.layers.Dense(4, activation="tanh", use_bias=False, kernel_regularizer="l2",
                                          bias_regularizer="l1", activity_regularizer="l1l2"),
                         mgx.layers.Dense(3, activation="softmax")],
+    "hidden_softmax": lambda: [mgx.layers.Dense(4, activation="softmax", kernel_regularizer="l2",
+                                                activity_regularizer=regularizers.L1L2(0.02, 0.04)),
+                               mgx.layers.Dense(3, activation="softmax", activity_regularizer=regularizers.L1(0.03))],
 }
 
 
@@ -170,12 +173,22 @@ def test_cuda_engine_agrees_with_the_cpu_engine_in_float64():
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
 
 
-def test_cuda_refuses_an_activity_penalty_on_softmax():
-    pytest.importorskip("numba.cuda")
-    model = mgx.Sequential([mgx.layers.Input(shape=(3,)), mgx.layers.Dense(2, activation="softmax",
-                                                                            activity_regularizer="l1")])
-    with pytest.raises(NotImplementedError, match=r"activity penalty on a softmax layer \(layer 'dense"):
-        model.compile(optimizer="sgd", loss="mse", engine="cuda")
+@pytest.mark.cuda
+@pytest.mark.parametrize("kind", ["all_kinds", "hidden_softmax"])
+def test_cuda_engine_computes_an_activity_penalty_on_softmax(kind):
+    """A softmax layer's activity gradient crosses the row-wise Jacobian (on the output, where the loss is
+    then not fused, and on a hidden layer): the scalar engine's loss and gradients, the CPU engine's training."""
+    scalar, cpu, cuda = (_model(kind, engine) for engine in ("scalar", "cpu", "cuda"))
+    loss_s, grads_s = scalar.compute_gradients(X, Y3, training=False)
+    loss_g, grads_g = cuda.compute_gradients(X, Y3, training=False)
+    assert loss_g == pytest.approx(loss_s, rel=1e-13)
+    for a, b in zip(grads_g, grads_s):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
+    history = {model.engine.name: model.fit(X, Y3, batch_size=5, epochs=1, shuffle=False, verbose=0).history["loss"]
+               for model in (cpu, cuda)}
+    assert history["cuda"] == pytest.approx(history["cpu"], rel=1e-12)
+    for a, b in zip(cuda.get_weights(), cpu.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
 
 
 def test_dense_rejects_unknown_regularizers():

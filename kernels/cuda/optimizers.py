@@ -97,7 +97,7 @@ def update_kernel(rule: Callable, present: tuple[bool, ...], n_arguments: int, s
         raise ValueError(f"a rule takes 1 to {MAX_SLOTS} slots and at most {MAX_ARGUMENTS} arguments, "
                          f"got {len(present)} and {n_arguments}")
     element = _device(rule)
-    clip_gradient, decay_weight, clipnorm_scale, global_clipnorm_scale = (_device(f) for f in step_rules)
+    clip_gradient, decay_weight, clipnorm_scale, global_clipnorm_scale = (_device(f) for f in step_rules[:4])
     n_slots = len(present)
     has_0, has_1, has_2 = (tuple(present) + (False,) * MAX_SLOTS)[:MAX_SLOTS]
 

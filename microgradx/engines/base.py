@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..layers import Layer
 
 __all__ = [
-    "WorkspaceCache",
+    "WorkspaceCache", "Plan", "describe",
     "Engine", "BatchEnd", "weight_shapes", "resolve_noise_shape", "dropout_scale",
     "resolve_dtype", "FLOAT_DTYPES",
 ]
@@ -145,19 +145,46 @@ class WorkspaceCache(Generic[W]):
         return list(self._items)
 
 
-class Engine(abc.ABC):
-    """Base class of the engines. Subclasses implement the abstract methods.
+class Plan:
+    """What a model asks its engine to compute, described once by the model (:func:`describe`).
 
     Args:
         layers: the model's built layers in order (:class:`~microgradx.layers.Dense` and
             :class:`~microgradx.layers.Dropout` config objects; every Dense has ``input_dim`` set).
         loss: the compiled loss object (``loss.kind``, its config, ``loss(y_true, y_pred, sample_weight)``).
+        dtype: the array dtype of the live weights (an ``np.dtype``).
+        engine: the name of the engine it is for, for the error messages (``"scalar"``, ``"cpu"``, ...).
+
+    The scalar engine executes this plan as it is (its graph builder reads the layers and the loss);
+    the array engines execute :class:`~microgradx.engines.plan.ArrayPlan`, which adds the steps, the
+    flat weight layout, the loss spec and the input checks.
+    """
+
+    def __init__(self, layers: Sequence["Layer"], loss: Any, dtype: np.dtype, engine: str) -> None:
+        self.engine = engine
+        self.layers = list(layers)
+        self.loss = loss
+        self.dtype = np.dtype(dtype)
+        self.shapes = weight_shapes(self.layers)
+
+
+def describe(engine_class: type["Engine"], layers: Sequence["Layer"], loss: Any, dtype: object = None) -> Plan:
+    """The plan of ``layers`` and ``loss`` for ``engine_class`` (its :attr:`Engine.plan_class`), with
+    ``dtype`` checked (:func:`resolve_dtype`): what ``model.compile`` hands to the engine it chose."""
+    return engine_class.plan_class(layers, loss, resolve_dtype(dtype), engine_class.name)
+
+
+class Engine(abc.ABC):
+    """Base class of the engines. Subclasses implement the abstract methods.
+
+    Args:
+        plan: what to compute (:class:`Plan`, or the engine's :attr:`plan_class`), made by the model
+            with :func:`describe`: the engine only executes it.
         optimizer: the compiled optimizer object (``apply``, ``iterations``, ``slots``, ...).
-        dtype: ``"float32"`` or ``"float64"``; the array dtype of the live weights. Engines that
-            compute in one fixed dtype (the scalar engine: float64) record that instead.
 
     The constructor does not create weights: ``model.compile`` calls :meth:`set_weights` with the
     model's current weights right after construction (so compiling again with another engine keeps them).
+    :meth:`for_layers` builds the plan as a model does, for code that drives an engine without a model.
     """
 
     #: the name ``compile(engine=...)`` uses for this engine.
@@ -166,12 +193,22 @@ class Engine(abc.ABC):
     #: weight non-finite (NaN or inf) although the loss was finite; the weights are those before it.
     rejected_update: bool = False
 
-    def __init__(self, layers: Sequence["Layer"], loss: Any, optimizer: Any, dtype: object = None) -> None:
-        self.layers = list(layers)
-        self.loss = loss
+    #: the kind of plan this engine executes (the array engines: ``ArrayPlan``)
+    plan_class: type[Plan] = Plan
+
+    def __init__(self, plan: Plan, optimizer: Any) -> None:
+        self.plan = plan
+        self.layers = plan.layers
+        self.loss = plan.loss
         self.optimizer = optimizer
-        self.dtype = resolve_dtype(dtype)
-        self.shapes = weight_shapes(self.layers)
+        self.dtype = plan.dtype
+        self.shapes = plan.shapes
+
+    @classmethod
+    def for_layers(cls, layers: Sequence["Layer"], loss: Any, optimizer: Any, dtype: object = None) -> "Engine":
+        """The engine for ``layers`` and ``loss`` without a model: the plan :func:`describe` makes, then
+        the engine (tests and benchmarks drive engines this way)."""
+        return cls(describe(cls, layers, loss, dtype), optimizer)
 
     # ------------------------------------------------------------------ weights
     @abc.abstractmethod

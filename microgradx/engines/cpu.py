@@ -42,9 +42,9 @@ from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import loss_forward_backward
 from ..kernels.optimizers import all_finite
-from ..kernels.regularizers import penalty_and_gradient
+from ..kernels.regularizers import penalty_and_gradient, weight_penalties_and_gradients
 from .base import Engine, WorkspaceCache, resolve_noise_shape
-from .plan import DenseStep, DropoutStep, Plan
+from .plan import ArrayPlan, DenseStep, DropoutStep
 
 __all__ = ["CpuEngine"]
 
@@ -90,10 +90,10 @@ class CpuEngine(Engine):
     """
 
     name = "cpu"
+    plan_class = ArrayPlan
 
-    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
-        super().__init__(layers, loss, optimizer, dtype)
-        self.plan = plan = Plan(self.layers, loss, self.dtype, self.name)
+    def __init__(self, plan: ArrayPlan, optimizer: Any) -> None:
+        super().__init__(plan, optimizer)
         offset = plan.size
         dense = [s for s in plan.steps if isinstance(s, DenseStep)]
         self.grads = np.zeros(offset, self.dtype)
@@ -144,9 +144,10 @@ class CpuEngine(Engine):
     def _backward(self, ws: _Workspace, training: bool) -> float:
         """Backpropagate ``ws.grads[-1]`` (d loss / d output, or / d z when fused) into ``self.grads``.
 
-        Regularizers join on the way (:mod:`microgradx.kernels.regularizers`, one pass each): an activity
-        penalty adds ``(l1 sign(Y) + 2 l2 Y) / batch`` to d loss / d Y before the layer's backward, a
-        weight penalty adds ``l1 sign(W) + 2 l2 W`` to dW after it. Returns the sum of the penalties."""
+        An activity penalty joins on the way (:mod:`microgradx.kernels.regularizers`, one pass each): it
+        adds ``(l1 sign(Y) + 2 l2 Y) / batch`` to d loss / d Y before the layer's backward. Returns the sum
+        of the activity penalties. (The weight penalties join in :meth:`_checked_update`'s fused update, or
+        in :meth:`compute_gradients`.)"""
         plan = self.plan.steps
         g = ws.grads[-1]
         total = 0.0
@@ -161,10 +162,6 @@ class CpuEngine(Engine):
                 need_dx = i > self.plan.first_dense
                 dx = ws.grads[i - 1] if need_dx else g
                 dense_backward(x_in, s.w, ws.current[i], g, code, s.dw, s.db, dx, need_dx)
-                if s.kernel_reg is not None:
-                    total += penalty_and_gradient(s.w.reshape(-1), s.dw.reshape(-1), *s.kernel_reg, 1.0)
-                if s.bias_reg is not None:
-                    total += penalty_and_gradient(s.b, s.db, *s.bias_reg, 1.0)
                 if not need_dx:
                     return total
                 g = dx
@@ -202,6 +199,11 @@ class CpuEngine(Engine):
         ws = self._prepare(x, y, sample_weight)
         loss = self._loss_and_gradients(ws, training, step)
         loss += self._backward(ws, training)
+        if self.plan.weight_factors is not None:   # one pass per regularised weight
+            penalties = np.zeros(len(self.plan.segments))
+            weight_penalties_and_gradients(self.params, self.grads, self.plan.segments, self.plan.weight_factors,
+                                           penalties)
+            loss += float(penalties.sum())
         return float(loss), [g.copy() for g in self.grad_views]
 
     def _make_live(self, buffer: np.ndarray) -> None:
@@ -218,21 +220,26 @@ class CpuEngine(Engine):
         self.rejected_update = False
         return self._step(ws, step, outputs)
 
-    def _checked_update(self) -> None:
+    def _checked_update(self) -> float:
         """One optimizer step, undone (weights and step counter as before it) when it would make a weight
-        non-finite (:attr:`rejected_update`).
+        non-finite (:attr:`rejected_update`). Returns the weight penalties of the weights before it.
 
         The fused ``apply_flat`` writes the new weights into the spare buffer and reports their
-        finiteness from the same pass; the spare becomes live only then. The reference
-        ``optimizer.apply`` (for options only it supports) updates in place after a copy, and refuses a
-        non-finite gradient: that step is skipped here, as the fused path's would be undone."""
+        finiteness from the same pass; the spare becomes live only then. It also adds the weight
+        regularizers' gradients and computes their penalties in that pass (``factors``). The reference
+        ``optimizer.apply`` (for options only it supports) gets them from one pass per regularised weight
+        first; it updates in place after a copy, and refuses a non-finite gradient: that step is skipped
+        here, as the fused path's would be undone."""
         opt = self.optimizer
         raw_iterations = opt._raw_iterations
+        factors = self.plan.weight_factors
+        penalties = np.zeros(len(self.plan.segments))
         if self._use_flat and hasattr(opt, "apply_flat"):
             if not getattr(opt, "built", True) and hasattr(opt, "build_flat"):
                 opt.build_flat(self.plan.segments, self.params.size, self.dtype, shapes=self.shapes)
             try:
-                finite = opt.apply_flat(self.grads, self.params, self.plan.segments, out=self._spare)
+                finite = opt.apply_flat(self.grads, self.params, self.plan.segments, out=self._spare,
+                                        factors=factors, penalties=penalties)
             except NotImplementedError:   # an option only the reference rule supports
                 self._use_flat = False
             else:
@@ -242,10 +249,12 @@ class CpuEngine(Engine):
                 else:
                     opt._raw_iterations = raw_iterations
                     self.rejected_update = True
-                return
+                return float(penalties.sum())
+        if factors is not None:
+            weight_penalties_and_gradients(self.params, self.grads, self.plan.segments, factors, penalties)
         if not all_finite(self.grads):
             self.rejected_update = True
-            return
+            return float(penalties.sum())
         np.copyto(self._spare, self.params)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone just below
             opt.apply(self.grad_views, self.weight_views)
@@ -253,12 +262,13 @@ class CpuEngine(Engine):
             np.copyto(self.params, self._spare)
             opt._raw_iterations = raw_iterations
             self.rejected_update = True
+        return float(penalties.sum())
 
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":
         loss = self._loss_and_gradients(ws, True, step)
         if math.isfinite(loss):
             loss += self._backward(ws, True)
-            self._checked_update()
+            loss += self._checked_update()
         if outputs:
             return float(loss), ws.current[-1].copy()
         return float(loss)

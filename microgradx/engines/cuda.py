@@ -1,6 +1,6 @@
 """The CUDA engine: the same model, trained by numba-cuda kernels with the data kept on the GPU.
 
-It executes the same :class:`~microgradx.engines.plan.Plan` as the CPU engine (steps, flat layout, loss
+It executes the same :class:`~microgradx.engines.plan.ArrayPlan` as the CPU engine (steps, flat layout, loss
 spec, input checks; neither engine imports the other): every weight lives in **one flat device buffer** (Keras order, kernel ``(in, out)``
 then bias), the gradients in a second one of the same layout, and the optimizer's slots in flat
 device buffers named like ``optimizer.slot_buffers``. A training step is a short list of launches
@@ -57,7 +57,7 @@ import numpy as np
 from ..kernels.activations import LINEAR, SOFTMAX
 from ..kernels.losses import HINGE
 from .base import Engine, WorkspaceCache, resolve_noise_shape
-from .plan import DenseStep, Plan
+from .plan import ArrayPlan, DenseStep
 
 __all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
 
@@ -173,23 +173,19 @@ class CudaEngine(Engine):
     """
 
     name = "cuda"
+    plan_class = ArrayPlan
 
-    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
-        super().__init__(layers, loss, optimizer, dtype)
+    def __init__(self, plan: ArrayPlan, optimizer: Any) -> None:
+        super().__init__(plan, optimizer)
         _require_cuda()
         self._check_optimizer(optimizer)
-        for layer in self.layers:
-            if getattr(layer, "activity_regularizer", None) is not None and layer.activation == "softmax":
-                raise NotImplementedError(f"engine='cuda' does not compute an activity penalty on a softmax "
-                                          f"layer (layer {layer.name!r}); use engine='cpu' or 'scalar'")
         from numba import cuda
 
         from ..kernels.cuda import elementwise, gemm, launch, losses, optimizers, regularizers
         self._cuda = cuda
         self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
                                   launch=launch, regularizers=regularizers)
-        # the plan (steps, flat layout, loss spec, input checks) shared with the CPU engine
-        self.plan = plan = Plan(self.layers, loss, self.dtype, self.name)
+        # the plan (steps, flat layout, loss spec, input checks) the CPU engine executes too
         self.segments = plan.segments
         self.input_dim, self.output_dim = plan.input_dim, plan.output_dim
         self.target_width = plan.target_width
@@ -361,10 +357,13 @@ class CudaEngine(Engine):
             return s.code
         return LINEAR
 
-    def _finish_gradient(self, j: int, ws: _DeviceWorkspace, current) -> None:
-        """A softmax Dense output's gradient, written as d/dy, becomes d/dz (the row-wise Jacobian)."""
+    def _finish_gradient(self, j: int, ws: _DeviceWorkspace, current, totals, slot: int) -> None:
+        """A softmax Dense output's gradient, written as d/dy, becomes d/dz (the row-wise Jacobian);
+        its activity penalty joins d/dy first, since the Jacobian is not elementwise."""
         s = self.plan.steps[j]
         if isinstance(s, DenseStep) and s.code == SOFTMAX:
+            if s.activity_reg is not None:
+                self._activity_penalty(s, j, ws, current, totals, slot, LINEAR)
             self._k.elementwise.softmax_backward(current[j], ws.grads[j], ws.grads[j])
 
     def _loss(self, ws: _DeviceWorkspace, current, training: bool, slot: int, totals, binary: bool,
@@ -391,17 +390,16 @@ class CudaEngine(Engine):
             lo=plan.clip_low, hi=plan.clip_high, fused=fused, softmax_logits=softmax_logits,
             binary_labels=binary, activation=activation)
         if not fused and producer >= 0:
-            self._finish_gradient(producer, ws, current)
+            self._finish_gradient(producer, ws, current, totals, slot)
         self._loss_producer = producer
 
-    def _penalties(self, s: Any, i: int, ws: _DeviceWorkspace, current, totals, slot: int) -> None:
-        """Dense step ``i``'s activity penalty into the loss total and its gradient into d loss / d z
-        (carried through the activation, :mod:`microgradx.kernels.cuda.regularizers`)."""
-        if s.activity_reg is not None:
-            y, g = current[i], ws.grads[i]
-            self._k.regularizers.penalty_and_gradient(y.reshape(y.size), g.reshape(g.size), *s.activity_reg,
-                                                      float(ws.n), totals, slot, self._halted,
-                                                      activation=s.code)
+    def _activity_penalty(self, s: Any, i: int, ws: _DeviceWorkspace, current, totals, slot: int,
+                          activation: int) -> None:
+        """Dense step ``i``'s activity penalty into the loss total and its gradient into ``ws.grads[i]``,
+        carried through ``activation`` (:mod:`microgradx.kernels.cuda.regularizers`)."""
+        y, g = current[i], ws.grads[i]
+        self._k.regularizers.penalty_and_gradient(y.reshape(y.size), g.reshape(g.size), *s.activity_reg,
+                                                  float(ws.n), totals, slot, self._halted, activation=activation)
 
     def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int, totals, slot: int) -> None:
         """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (regularization penalties
@@ -415,7 +413,8 @@ class CudaEngine(Engine):
             if isinstance(s, DenseStep):
                 w, b, dw, db = self._dense_views[i]
                 x_in = current[p] if p >= 0 else x
-                self._penalties(s, i, ws, current, totals, slot)
+                if s.activity_reg is not None and s.code != SOFTMAX:   # a softmax's: _finish_gradient
+                    self._activity_penalty(s, i, ws, current, totals, slot, s.code)
                 k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
                 for reg, tensor, grad in ((s.kernel_reg, w, dw), (s.bias_reg, b, db)):
                     if reg is not None:
@@ -436,7 +435,7 @@ class CudaEngine(Engine):
                 code = self._fused_code(p)
                 k.elementwise.dropout_backward(g, ws.grads[p], s.seed, step, s.rate, mask, activation=code,
                                                activation_output=current[p] if code != LINEAR else None)
-            self._finish_gradient(p, ws, current)
+            self._finish_gradient(p, ws, current, totals, slot)
             i = p
 
     def _update(self, step: int, totals, slot: int, lr: float | None = None) -> None:

@@ -1,8 +1,9 @@
-"""The plan: what the array engines compute, described once from the layers and the loss.
+"""The array plan: what the array engines compute, described once from the layers and the loss.
 
-:class:`Plan` turns the model's built layers and compiled loss into the description both array engines
-(Numba CPU and CUDA) execute, and holds the host-side checks of their inputs, so that the two engines
-share them without one building the other:
+:class:`ArrayPlan` turns the model's built layers and compiled loss into the description both array
+engines (Numba CPU and CUDA) execute, and holds the host-side checks of their inputs, so that the two
+engines share them without one building the other. The model makes it
+(:func:`~microgradx.engines.base.describe`, with the engine's ``plan_class``) and hands it over:
 
 * the steps: one :class:`DenseStep` (weight offsets, activation code, regularizer factors) or
   :class:`DropoutStep` (rate, seed, noise shape) per layer, recognised by ``layer.kind``;
@@ -27,9 +28,9 @@ import numpy as np
 from ..kernels.activations import ACTIVATION_CODES, LINEAR, SIGMOID, SOFTMAX
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
                               SPARSE_CATEGORICAL_CROSSENTROPY)
-from .base import weight_shapes
+from .base import Plan
 
-__all__ = ["Plan", "DenseStep", "DropoutStep", "EPSILON"]
+__all__ = ["ArrayPlan", "DenseStep", "DropoutStep", "EPSILON"]
 
 #: Keras' fuzz factor, the value of ``microgradx.losses.EPSILON`` (engines do not import the loss layer):
 #: the clip bounds ``[eps, 1 - eps]`` and the ignore_class rescale ``n / (valid + eps)``.
@@ -77,8 +78,9 @@ class DropoutStep:
         self.width = width
 
 
-class Plan:
-    """The description of one model for the array engines (module docstring).
+class ArrayPlan(Plan):
+    """The description of one model for the array engines (module docstring), made by the model
+    (:func:`~microgradx.engines.base.describe`) and executed by the CPU and CUDA engines.
 
     Args:
         layers: the model's built layers (``layer.kind`` is ``"dense"`` or ``"dropout"``).
@@ -88,10 +90,7 @@ class Plan:
     """
 
     def __init__(self, layers: Sequence[Any], loss: Any, dtype: np.dtype, engine: str) -> None:
-        self.engine = engine
-        self.loss = loss
-        self.dtype = np.dtype(dtype)
-        self.shapes = weight_shapes(layers)
+        super().__init__(layers, loss, dtype, engine)
         self.steps: list[DenseStep | DropoutStep] = []
         self.segments: list[tuple[int, int]] = []   # (offset, size) of each weight, Keras order
         offset = 0
@@ -126,6 +125,13 @@ class Plan:
         if not dense:
             raise ValueError(f"engine={engine!r} needs at least one Dense layer")
         self.first_dense = next(i for i, s in enumerate(self.steps) if isinstance(s, DenseStep))
+        # (l1, l2) of each weight's regularizer, in segment order (zeros for none); None when no weight has one
+        factors = dict(zip(self.segments, [(0.0, 0.0)] * len(self.segments)))
+        for s in dense:
+            factors.update({segment: reg for segment, reg in ((s.kernel, s.kernel_reg), (s.bias, s.bias_reg))
+                            if reg is not None})
+        self.weight_factors = np.array([factors[segment] for segment in self.segments], np.float64).reshape(-1, 2) \
+            if any(s.kernel_reg or s.bias_reg for s in dense) else None
         self.input_dim = dense[0].n_in
         self.output_dim = dense[-1].n_out
         self.size = offset

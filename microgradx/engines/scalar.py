@@ -28,7 +28,7 @@ from .. import activations
 from ..engine import Value, sum_values, weighted_sum
 from ..losses import training_loss
 from ..regularizers import activity_penalty, weight_penalties
-from .base import Engine
+from .base import Engine, Plan
 
 __all__ = ["ScalarEngine", "build_loss_graph", "dense_values", "forward_values", "weight_leaves"]
 
@@ -156,13 +156,15 @@ def build_loss_graph(layers: Sequence[Any], loss: Any, weights: Sequence[np.ndar
 class ScalarEngine(Engine):
     """Forward and backward through the ``Value`` graph; float64 weights in NumPy arrays.
 
-    ``dtype`` is accepted for interface compatibility; the scalar engine always computes in float64.
+    It executes the model's :class:`~microgradx.engines.base.Plan` (layers and loss) as it is; the plan's
+    ``dtype`` is ignored: the scalar engine always computes in float64.
     """
 
     name = "scalar"
 
-    def __init__(self, layers: Sequence[Any], loss: Any, optimizer: Any, dtype: object = None) -> None:
-        super().__init__(layers, loss, optimizer, "float64")
+    def __init__(self, plan: Plan, optimizer: Any) -> None:
+        super().__init__(plan, optimizer)
+        self.dtype = np.dtype(np.float64)
         self._weights = [np.zeros(shape, dtype=np.float64) for shape in self.shapes]
 
     # ------------------------------------------------------------------ weights

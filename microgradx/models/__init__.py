@@ -17,8 +17,10 @@ Keras 3 (see ``shared/reference/keras-semantics.md`` §4)::
 
 One concept per module:
 
-* :mod:`.sequential`: the structure (layers, build, weights, compile) and the calls on the engine
-  (``predict``, ``compute_gradients``, ``to_graph``);
+* :mod:`.sequential`: the structure (layers, build, weights) and the public methods, which hand over to
+  the modules below;
+* :mod:`.compiling`: ``compile`` and the engine made for the built layers;
+* :mod:`.inference`: ``predict``, the NumPy reference forward pass, ``compute_gradients``, ``to_graph``;
 * :mod:`.data`: the data checks (each array validated once, errors naming the argument);
 * :mod:`.training`: ``fit`` and ``evaluate`` (an epoch of mini-batches inside the one training loop of
   :mod:`microgradx.training`, shared with ``Tape.fit``);

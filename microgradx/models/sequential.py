@@ -1,8 +1,9 @@
-"""``Sequential``: the model's structure (layers, weights, compile) and the calls that use its engine.
+"""``Sequential``: the model's structure (layers, build, weights) and its public methods.
 
-Training and evaluation live in :mod:`.training` (inside the one loop of :mod:`microgradx.training`),
-the data checks in :mod:`.data`, the weights file in :mod:`.weights_file`, the summary table in
-:mod:`.summary`; the methods here hand over to them.
+``compile`` lives in :mod:`.compiling`, ``predict``/``compute_gradients``/``to_graph`` in
+:mod:`.inference`, training and evaluation in :mod:`.training` (inside the one loop of
+:mod:`microgradx.training`), the data checks in :mod:`.data`, the weights file in :mod:`.weights_file`,
+the summary table in :mod:`.summary`; the methods here hand over to them.
 """
 
 from __future__ import annotations
@@ -16,17 +17,13 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .. import losses as losses_module
 from .. import metrics as metrics_module
-from .. import optimizers as optimizers_module
 from .. import utils
 from ..callbacks import Callback, History
 from ..engine import Value
-from ..engines import get_engine
-from ..engines.base import Engine, resolve_dtype
-from ..engines.scalar import build_loss_graph
-from ..layers import Dense, Input, Layer
-from . import data, training, weights_file
+from ..engines.base import Engine
+from ..layers import Input, Layer
+from . import compiling, data, inference, training, weights_file
 from .summary import summary as print_summary
 
 __all__ = ["Sequential", "load_model"]
@@ -270,39 +267,10 @@ class Sequential:
         of the per-sample losses of each batch on every engine (:func:`microgradx.losses.training_loss`),
         which is the gradient ``tf.keras`` takes of a non-scalar loss.
         """
-        resolved_optimizer = optimizers_module.get(optimizer)
-        resolved_loss = losses_module.get(loss)
-        if metrics is not None and (isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple))):
-            raise TypeError(f"Invalid value received for argument `metrics`: {metrics!r}. Expected a list, "
-                            f"e.g. metrics=['accuracy'].")
-        for identifier in metrics or []:
-            if isinstance(identifier, str) and identifier.lower() not in metrics_module.METRIC_NAMES:
-                metrics_module.get(identifier)  # raises the ValueError listing the valid names
-        engine_class = get_engine(engine)
-        resolve_dtype(dtype)  # validate now, whatever the engine
-
-        current = self.get_weights() if self.built else None
-        self.optimizer = resolved_optimizer
-        self.loss = resolved_loss
-        self._metric_ids = list(metrics or [])
-        self.metrics = []
-        self._engine_class = engine_class
-        self._engine_name = engine
-        self._dtype = dtype
-        self.compiled = True
-        self._grown_after_optimizer_built = False
-        self._engine = None
-        if current is not None:
-            self._host_weights = current
-        self._make_engine()
+        compiling.compile_model(self, optimizer, loss, metrics, engine, dtype)
 
     def _make_engine(self) -> None:
-        if not (self.compiled and self.built) or self._engine is not None:
-            return
-        assert self._engine_class is not None
-        engine = self._engine_class(self.layers, self.loss, self.optimizer, self._dtype)
-        engine.set_weights(self._host_weights)
-        self._engine = engine
+        compiling.make_engine(self)
 
     @property
     def engine(self) -> Engine | None:
@@ -371,18 +339,7 @@ class Sequential:
         """The model's outputs for ``x`` (``training=False``: Dropout is the identity).
 
         Raises ``ValueError`` when a weight is NaN or inf (the outputs would be), naming the weight."""
-        batch_size = data.check_batch_size(batch_size)
-        data.check_verbose(verbose)
-        x = data.check_x(self, x)
-        if len(x) == 0:
-            raise ValueError(f"Invalid value received for argument `x`: no samples (shape {x.shape}). "
-                             f"Expected at least one row to predict.")
-        self._check_weights_finite("predict")
-        if self._engine is None:
-            return self._reference_forward(x)
-        (x,) = data.engine_arrays(self, x)
-        outputs = [self._engine.predict(x[start:start + batch_size]) for start in range(0, len(x), batch_size)]
-        return np.concatenate(outputs, axis=0)
+        return inference.predict(self, x, batch_size, verbose)
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
         """``model(x)``: the NumPy reference forward pass at the current weights (float64)."""
@@ -390,20 +347,7 @@ class Sequential:
         return self._reference_forward(x, training=training)
 
     def _reference_forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        weights = self.get_weights()
-        out = np.asarray(x, dtype=np.float64)
-        position = 0
-        step = int(getattr(self.optimizer, "iterations", 0)) if training else 0
-        for layer in self.layers:
-            if isinstance(layer, Dense):
-                count = len(layer.weight_shapes())
-                kernel = np.asarray(weights[position], dtype=np.float64)
-                bias = np.asarray(weights[position + 1], dtype=np.float64) if layer.use_bias else None
-                position += count
-                out = layer.forward(out, kernel, bias)
-            else:
-                out = layer.forward(out, training=training, step=step)
-        return out
+        return inference.reference_forward(self, x, training)
 
     # ------------------------------------------------------ gradients, graph
     def compute_gradients(self, x: Any, y: Any, sample_weight: Any = None,
@@ -413,14 +357,7 @@ class Sequential:
         The weights and the optimizer are not changed. With ``training=True`` Dropout is active with
         the mask of step ``optimizer.iterations`` (the mask the next ``fit`` batch would use).
         """
-        self._assert_compiled("compute_gradients")
-        with self._exclusive("compute_gradients"):
-            x, y, sample_weight = data.check_xy(self, x, y, sample_weight)
-            x, y, sample_weight = data.engine_arrays(self, x, y, sample_weight)
-            assert self._engine is not None
-            step = int(self.optimizer.iterations)
-            loss, grads = self._engine.compute_gradients(x, y, sample_weight, training=training, step=step)
-        return float(loss), list(grads)
+        return inference.compute_gradients(self, x, y, sample_weight, training)
 
     def to_graph(self, x: Any, y: Any, sample_weight: Any = None, training: bool = False) -> Value:
         """The loss of a (small) batch as a scalar :class:`~microgradx.engine.Value` graph.
@@ -429,13 +366,7 @@ class Sequential:
         inputs ``x[i,j]``; it works whatever the compiled engine (it always uses the scalar engine's
         code on a float64 copy of the weights). Call ``.backward()`` on it to get every gradient.
         """
-        if self.loss is None:
-            raise ValueError("`to_graph()` needs a loss: call `compile(loss=...)` first.")
-        x, y, sample_weight = data.check_xy(self, x, y, sample_weight)
-        weights = [np.asarray(w, dtype=np.float64) for w in self.get_weights()]
-        step = int(getattr(self.optimizer, "iterations", 0)) if training else 0
-        return build_loss_graph(self.layers, self.loss, weights, x, y, sample_weight,
-                                training=training, step=step)[0]
+        return inference.loss_graph(self, x, y, sample_weight, training)
 
     # ------------------------------------------------------------ summary, files
     def summary(self, print_fn: Callable[[str], None] | None = None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .base import Optimizer, check_range
+from .arguments import check_range
+from .base import Optimizer
 
 __all__ = ["Adagrad", "adagrad_rule"]
 

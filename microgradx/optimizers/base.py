@@ -21,10 +21,13 @@ One call of :meth:`Optimizer.apply` (Keras' ``apply``/``apply_gradients``) runs,
 Schedules see ``r``; the step ``t = iterations + 1`` of the update rules (Adam's bias correction) uses
 ``iterations = r // N`` when accumulating, else ``r``.
 
-**State layout.** Every slot kind (Adam's ``"m"`` and ``"v"``, ...) lives in one flat contiguous 1-D
-buffer, ``opt.slot_buffers[name]``, with one reshaped view per variable, ``opt.slots[i][name]``
-(also :meth:`get_slot`). The fast engines update a flat parameter buffer with one fused kernel
-(:meth:`apply_flat`); :meth:`apply` updates a list of arrays with the readable NumPy rules.
+**Where the rest lives.** The flat-buffer state (``slot_buffers``, ``slots``, ``get_slot``) in
+:mod:`~microgradx.optimizers.state`; the learning rate's forms and value at a step in
+:mod:`~microgradx.optimizers.learning_rate`; the hyper-parameter checks in
+:mod:`~microgradx.optimizers.arguments`; the variables it accepts (arrays, ``Value``s) in
+:mod:`~microgradx.optimizers.variables`; clipping and weight decay in :mod:`~microgradx.optimizers.rules`.
+The fast engines update a flat parameter buffer with one fused kernel (:meth:`apply_flat`);
+:meth:`apply` updates a list of arrays with the readable NumPy rules.
 
 Differences from Keras (documented and tested): an ``int`` learning rate or SGD momentum is rejected
 exactly as in Keras (``SGD(learning_rate=1)`` raises; the message suggests ``1.0``; numpy floats are
@@ -36,88 +39,25 @@ there and exactly 0.01 here); negative hyper-parameters raise ``ValueError`` (Ke
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..engine import Value
+from .arguments import (check_accumulation_steps, check_ema, check_loss_scale_factor, check_range,
+                        optional_positive)
+from .learning_rate import check_learning_rate, learning_rate_value
 from .rules import STEP_RULES, clip_gradient, clipnorm_scale, decay_weight, global_clipnorm_scale, on_arrays
 from .schedules import LearningRateSchedule, deserialize, serialize
+from .state import SlotState
+from .variables import FLOAT_DTYPES, as_array, numbers, write_back
 
 __all__ = ["Optimizer"]
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-
-def _check_learning_rate(learning_rate: Any) -> Any:
-    """Keras' rule: a Python float, a LearningRateSchedule or a zero-argument callable. An ``int``
-    (``learning_rate=1``) is rejected, exactly as in Keras; write ``1.0``."""
-    if isinstance(learning_rate, LearningRateSchedule):
-        return learning_rate
-    if callable(learning_rate):
-        try:
-            signature = inspect.signature(learning_rate)
-        except (TypeError, ValueError):  # some builtins have none: checked when called
-            return learning_rate
-        try:
-            signature.bind()
-        except TypeError:
-            raise ValueError(f"Argument `learning_rate` is a callable that needs arguments {signature}; expected a "
-                             f"callable that takes no arguments and returns the learning rate (or a "
-                             f"LearningRateSchedule, which is called with the step). Received: "
-                             f"learning_rate={learning_rate!r}") from None
-        return learning_rate
-    if not isinstance(learning_rate, (float, np.floating)):
-        raise ValueError(
-            "Argument `learning_rate` should be float, or an instance of LearningRateSchedule, or a "
-            "callable (that takes in the current iteration value and returns the corresponding learning "
-            f"rate value). Received instead: learning_rate={learning_rate!r}"
-            + (" (write it as a float, e.g. 1.0)" if isinstance(learning_rate, Integral) else ""))
-    learning_rate = float(learning_rate)
-    if not math.isfinite(learning_rate) or learning_rate < 0:
-        raise ValueError(f"Argument `learning_rate` must be a finite float >= 0. "
-                         f"Received: learning_rate={learning_rate!r}")
-    return learning_rate
-
-
-def _optional_positive(value: Any, argument: str) -> float | None:
-    """``None`` or a finite number >= 0 (0 switches the option off, as Keras' truthiness check)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) \
-            or value < 0:
-        raise ValueError(f"Argument `{argument}` must be None or a finite number >= 0. "
-                         f"Received: {argument}={value!r}")
-    return float(value)
-
-
-def check_range(value: Any, argument: str, low: float, high: float, *, low_open: bool = False,
-                high_open: bool = False, require_float: bool = False) -> float:
-    """Validate a hyper-parameter: a real number in ``[low, high]`` (ends open where asked).
-
-    ``require_float`` follows Keras' SGD ``momentum`` check, which rejects ints
-    (``"`momentum` must be a float between [0, 1]."``)."""
-    left, right = "(" if low_open else "[", ")" if high_open else "]"
-    if require_float:
-        ok_type = isinstance(value, (float, np.floating))
-    else:
-        ok_type = isinstance(value, Real) and not isinstance(value, bool)
-    if ok_type:
-        v = float(value)
-        above = v > low if low_open else v >= low
-        below = v < high if high_open else v <= high
-        if math.isfinite(v) and above and below:
-            return v
-    kind = "a float" if require_float else "a number"
-    raise ValueError(f"`{argument}` must be {kind} between {left}{low:g}, {high:g}{right}. "
-                     f"Received: {argument}={value!r}")
-
-
-class Optimizer:
+class Optimizer(SlotState):
     """Base class of every optimizer (Keras 3 constructor arguments and semantics).
 
     Args:
@@ -153,49 +93,25 @@ class Optimizer:
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         self.name = name if name is not None else self.default_name
-        self.weight_decay = _optional_positive(weight_decay, "weight_decay")
-        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
-        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
-        self.global_clipnorm = _optional_positive(global_clipnorm, "global_clipnorm")
+        self.weight_decay = optional_positive(weight_decay, "weight_decay")
+        self.clipnorm = optional_positive(clipnorm, "clipnorm")
+        self.clipvalue = optional_positive(clipvalue, "clipvalue")
+        self.global_clipnorm = optional_positive(global_clipnorm, "global_clipnorm")
         if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
                              f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}")
-        if gradient_accumulation_steps:
-            if isinstance(gradient_accumulation_steps, bool) or not isinstance(
-                    gradient_accumulation_steps, Integral) or gradient_accumulation_steps < 2:
-                raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
-                                 f"gradient_accumulation_steps={gradient_accumulation_steps}")
-            gradient_accumulation_steps = int(gradient_accumulation_steps)
-        self.gradient_accumulation_steps = gradient_accumulation_steps or None
+        self.gradient_accumulation_steps = check_accumulation_steps(gradient_accumulation_steps)
         self.use_ema = bool(use_ema)
         if self.use_ema:
-            if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, Real) \
-                    or not 0 <= ema_momentum <= 1:
-                raise ValueError(f"`ema_momentum` must be in the range [0, 1]. "
-                                 f"Received: ema_momentum={ema_momentum}")
-            if ema_overwrite_frequency and (isinstance(ema_overwrite_frequency, bool) or not isinstance(
-                    ema_overwrite_frequency, Integral) or ema_overwrite_frequency < 1):
-                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
-                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+            check_ema(ema_momentum, ema_overwrite_frequency)
         self.ema_momentum = float(ema_momentum)
         self.ema_overwrite_frequency = ema_overwrite_frequency or None
-        if loss_scale_factor is not None:
-            loss_scale_factor = _optional_positive(loss_scale_factor, "loss_scale_factor")
-            if loss_scale_factor == 0:
-                raise ValueError("Argument `loss_scale_factor` must be > 0. Received: loss_scale_factor=0")
-        self.loss_scale_factor = loss_scale_factor
-        self._learning_rate = _check_learning_rate(learning_rate)
+        self.loss_scale_factor = check_loss_scale_factor(loss_scale_factor)
+        self._learning_rate = check_learning_rate(learning_rate)
         self._raw_iterations = 0
         self._excluded: set[int] = set()
-        self.built = False
-        self.shapes: list[tuple[int, ...]] = []
-        self.segments: list[tuple[int, int]] = []
-        self.dtype: np.dtype | None = None
-        self.slot_buffers: dict[str, np.ndarray] = {}
-        self.slots: list[dict[str, np.ndarray]] = []
-        self._accumulator: np.ndarray | None = None
-        self._ema: np.ndarray | None = None
+        self._init_state()
 
     # ------------------------------------------------------------------ subclass interface
     @property
@@ -270,26 +186,9 @@ class Optimizer:
         self._raw_iterations = int(value) * (self.gradient_accumulation_steps or 1)
 
     def learning_rate_at(self, step: int) -> float:
-        """The learning rate used by the update at raw step ``step`` (a schedule sees ``step``).
-
-        A schedule or callable whose value at ``step`` is not a finite number >= 0 (or that fails)
-        raises ``ValueError`` naming ``learning_rate`` and the step, before any variable changes."""
-        lr = self._learning_rate
-        if not callable(lr):
-            return lr
-        try:
-            value = lr(step) if isinstance(lr, LearningRateSchedule) else lr()
-        except (TypeError, ValueError, ArithmeticError) as error:
-            raise ValueError(f"`learning_rate` ({lr!r}) failed at step {step}: {type(error).__name__}: {error}. "
-                             f"Expected a LearningRateSchedule, or a callable that takes no arguments, "
-                             f"returning a finite float >= 0.") from error
-        if isinstance(value, np.ndarray) and value.ndim == 0:
-            value = value[()]
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not math.isfinite(value) \
-                or value < 0:
-            raise ValueError(f"`learning_rate` ({lr!r}) gave {value!r} at step {step}; expected a finite "
-                             f"number >= 0. The update was not applied.")
-        return float(value)
+        """The learning rate used by the update at raw step ``step`` (a schedule sees ``step``;
+        :func:`~microgradx.optimizers.learning_rate.learning_rate_value`)."""
+        return learning_rate_value(self._learning_rate, step)
 
     @property
     def learning_rate(self) -> float:
@@ -303,7 +202,7 @@ class Optimizer:
                             "`learning_rate` constructor argument, hence its learning rate is not "
                             "settable. If you need the learning rate to be settable, you should "
                             "instantiate the optimizer with a float `learning_rate` argument.")
-        self._learning_rate = _check_learning_rate(value)
+        self._learning_rate = check_learning_rate(value)
 
     def scale_loss(self, loss: Any) -> Any:
         """``loss * loss_scale_factor`` (unchanged without a factor)."""
@@ -312,67 +211,6 @@ class Optimizer:
     def exclude_from_weight_decay(self, indices: Iterable[int]) -> None:
         """Exempt the variables at these positions (e.g. biases) from weight decay."""
         self._excluded.update(int(i) for i in indices)
-
-    # ------------------------------------------------------------------------------ state
-    def build(self, variables: Sequence[Any]) -> None:
-        """Allocate the flat slot buffers for ``variables`` (arrays of one float dtype, or Values)."""
-        arrays = [_as_array(v, f"variables[{i}]") for i, v in enumerate(variables)]
-        dtypes = {a.dtype for a in arrays}
-        if len(dtypes) > 1:
-            raise ValueError(f"all variables must share one float dtype, got {sorted(map(str, dtypes))}")
-        sizes = [a.size for a in arrays]
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int) if sizes else []
-        self._build_layout([a.shape for a in arrays], [(int(o), int(s)) for o, s in zip(offsets, sizes)],
-                           arrays[0].dtype if arrays else np.dtype(np.float64))
-
-    def build_flat(self, segments: Sequence[tuple[int, int]], total_size: int, dtype: Any,
-                   shapes: Sequence[tuple[int, ...]] | None = None) -> None:
-        """Allocate the slot buffers for a flat parameter buffer of ``total_size`` elements whose
-        variable ``i`` is ``[offset_i, offset_i + size_i)`` (``shapes`` only shape the views)."""
-        dtype = np.dtype(dtype)
-        segments = [(int(o), int(s)) for o, s in segments]
-        for i, (o, s) in enumerate(segments):
-            if o < 0 or s < 0 or o + s > total_size:
-                raise ValueError(f"segments[{i}]=({o}, {s}) lies outside a buffer of {total_size} elements")
-        shapes = [(s,) for _, s in segments] if shapes is None else [tuple(sh) for sh in shapes]
-        self._build_layout(shapes, segments, dtype, total_size)
-
-    def _build_layout(self, shapes, segments, dtype, total_size: int | None = None) -> None:
-        if dtype not in _FLOAT_DTYPES:
-            raise ValueError(f"variables must be float32 or float64, got {dtype}")
-        total = total_size if total_size is not None else sum(s for _, s in segments)
-        self.dtype = dtype
-        self.shapes = [tuple(sh) for sh in shapes]
-        self.segments = list(segments)
-        self.slot_buffers = {name: np.full(total, init, dtype=dtype)
-                             for name, init in self.slot_initial_values.items()}
-        self.slots = [{name: buf[o:o + s].reshape(shape) for name, buf in self.slot_buffers.items()}
-                      for (o, s), shape in zip(self.segments, self.shapes)]
-        self._accumulator = np.zeros(total, dtype=dtype) if self.gradient_accumulation_steps else None
-        self._ema = np.zeros(total, dtype=dtype) if self.use_ema else None
-        self.built = True
-
-    def get_slot(self, index: int, name: str) -> np.ndarray:
-        """The view of slot ``name`` of variable ``index`` (e.g. ``get_slot(0, "m")``)."""
-        if not self.built:
-            raise ValueError("the optimizer has no state yet: call apply() or build() first")
-        if not 0 <= index < len(self.slots):
-            raise IndexError(f"variable index {index} out of range for {len(self.slots)} variables")
-        if name not in self.slot_buffers:
-            raise KeyError(f"{type(self).__name__} has no slot {name!r}; its slots are "
-                           f"{sorted(self.slot_buffers)}")
-        return self.slots[index][name]
-
-    def state(self) -> list[dict[str, np.ndarray]]:
-        """Per-variable copies of every slot (for plots)."""
-        return [{k: v.copy() for k, v in per_var.items()} for per_var in self.slots]
-
-    def moving_average(self, index: int) -> np.ndarray:
-        """The EMA of variable ``index`` (``use_ema=True``)."""
-        if self._ema is None:
-            raise ValueError("moving averages exist only with use_ema=True")
-        o, s = self.segments[index]
-        return self._ema[o:o + s].reshape(self.shapes[index])
 
     # ------------------------------------------------------------------------- the updates
     def apply(self, grads: Sequence[Any], variables: Sequence[Any]) -> None:
@@ -394,7 +232,7 @@ class Optimizer:
         if missing:
             warnings.warn(f"Gradients do not exist for variables at positions {missing} when "
                           "minimizing the loss.", stacklevel=2)
-        work = [_as_array(v, f"variables[{i}]") for i, v in enumerate(variables)]
+        work = [as_array(v, f"variables[{i}]") for i, v in enumerate(variables)]
         for i, w in enumerate(work):
             if w.shape != self.shapes[i] or w.dtype != self.dtype:
                 raise ValueError(f"variables[{i}] has shape {w.shape} and dtype {w.dtype}; the optimizer "
@@ -424,10 +262,10 @@ class Optimizer:
         self._update_ema(work, [self._view(self._ema, i) for i in range(len(work))])   # 7. EMA
         self._raw_iterations += 1                                                # 8. the counter
         for v, w in zip(variables, work):
-            _write_back(v, w)
+            write_back(v, w)
 
     def _gradient_array(self, gradient: Any, variable: np.ndarray, index: int) -> np.ndarray:
-        g = np.asarray(_numbers(gradient), dtype=self.dtype)
+        g = np.asarray(numbers(gradient), dtype=self.dtype)
         if g.shape != variable.shape:
             raise ValueError(f"grads[{index}] has shape {g.shape}, expected {variable.shape} "
                              "(the shape of its variable)")
@@ -442,7 +280,8 @@ class Optimizer:
         self.apply([p.grad for p in parameters], parameters)
 
     def apply_flat(self, grads_flat: np.ndarray, vars_flat: np.ndarray,
-                   segments: Sequence[tuple[int, int]], out: np.ndarray | None = None) -> bool:
+                   segments: Sequence[tuple[int, int]], out: np.ndarray | None = None, *,
+                   factors: np.ndarray | None = None, penalties: np.ndarray | None = None) -> bool:
         """The fast path: one Keras step on a flat parameter buffer, in place, with fused Numba kernels.
 
         ``vars_flat`` and ``grads_flat`` are 1-D, C-contiguous, of one float dtype; variable ``i`` is
@@ -451,7 +290,13 @@ class Optimizer:
 
         With ``out`` (a buffer like ``vars_flat``) the new weights go there and ``vars_flat`` keeps the
         old ones (the engines' double buffer: an update can be undone for free). Returns whether every
-        new weight is finite (checked in the same kernel pass); the gradients are not scanned."""
+        new weight is finite (checked in the same kernel pass); the gradients are not scanned.
+
+        With ``factors`` (float64, ``(len(segments), 2)``: each variable's weight regularizer ``(l1, l2)``,
+        zeros for none) the penalties' gradients join ``grads_flat`` and ``penalties`` (float64,
+        ``len(segments)``) receives each variable's penalty of the weights before the update: in the
+        update's own pass, or (with ``loss_scale_factor`` or gradient accumulation, whose driver does not
+        see the raw gradient) added into ``grads_flat`` by one pass first."""
         w, g = vars_flat, grads_flat
         if out is None:
             out = w
@@ -460,7 +305,7 @@ class Optimizer:
             raise ValueError("out must be a 1-D C-contiguous array like vars_flat")
         for argument, a in (("vars_flat", w), ("grads_flat", g)):
             if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous \
-                    or a.dtype not in _FLOAT_DTYPES:
+                    or a.dtype not in FLOAT_DTYPES:
                 raise ValueError(f"{argument} must be a 1-D C-contiguous float32/float64 array")
         if g.shape != w.shape or g.dtype != w.dtype:
             raise ValueError(f"grads_flat (shape {g.shape}, {g.dtype}) must match vars_flat "
@@ -472,6 +317,17 @@ class Optimizer:
                 (self.slot_buffers and next(iter(self.slot_buffers.values())).size != w.size):
             raise ValueError("apply_flat: segments/dtype/size differ from the layout this optimizer "
                              f"was built for ({self.segments}, {self.dtype})")
+        fused_penalties = factors is not None and self.loss_scale_factor is None \
+            and not self.gradient_accumulation_steps
+        if factors is not None:
+            if not isinstance(penalties, np.ndarray) or penalties.shape != (len(segments),) \
+                    or np.shape(factors) != (len(segments), 2):
+                raise ValueError(f"apply_flat: factors must have shape ({len(segments)}, 2) and penalties "
+                                 f"({len(segments)},), got {np.shape(factors)} and {np.shape(penalties)}")
+            factors = np.ascontiguousarray(factors, dtype=np.float64)
+        if factors is not None and not fused_penalties:
+            from microgradx.kernels.regularizers import weight_penalties_and_gradients
+            weight_penalties_and_gradients(w, g, segments, factors, penalties)
         if self.loss_scale_factor is not None:
             g = g / w.dtype.type(self.loss_scale_factor)
         lr = self._learning_rate_of_this_call()  # checked before the accumulator changes
@@ -486,16 +342,21 @@ class Optimizer:
             from microgradx.kernels import optimizers as kernels
             scales = np.ones(len(segments), dtype=np.float64)
             if self.clipnorm or self.global_clipnorm:
-                scales[:] = self._clip_scales(kernels.squared_norms(g, offsets, sizes))
+                scales[:] = self._clip_scales(
+                    kernels.penalised_squared_norms(self.step_rules.penalise_gradient)(g, w, offsets, sizes, factors)
+                    if fused_penalties else kernels.squared_norms(g, offsets, sizes))
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
-            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w)
+            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w,
+                                         fused_penalties)
             empty = np.empty(0, dtype=w.dtype)
             slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
             finite = update(w, empty if out is w else out, g, slots, offsets, sizes, scales,
                             self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
-                            kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype))
+                            kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype),
+                            factors if fused_penalties else _NO_FACTORS,
+                            penalties if fused_penalties else _NO_PENALTIES)
         if self.use_ema:
             self._update_ema([out], [self._ema])
             finite = finite and bool(np.all(np.isfinite(out)))
@@ -507,17 +368,11 @@ class Optimizer:
         if not self.use_ema:
             return
         for i, v in enumerate(variables):
-            w = _as_array(v, f"variables[{i}]")
+            w = as_array(v, f"variables[{i}]")
             w[...] = self.moving_average(i)
-            _write_back(v, w)
+            write_back(v, w)
 
     # ------------------------------------------------------------------------------ helpers
-    def _view(self, buffer: np.ndarray | None, index: int) -> np.ndarray | None:
-        if buffer is None:
-            return None
-        o, s = self.segments[index]
-        return buffer[o:o + s].reshape(self.shapes[index])
-
     def _learning_rate_of_this_call(self) -> float | None:
         """The learning rate of the update this call makes (``None`` on an accumulate-only call)."""
         n = self.gradient_accumulation_steps
@@ -569,36 +424,4 @@ class Optimizer:
                 w[...] = avg
 
 
-def _numbers(x: Any) -> Any:
-    """Floats of a gradient given as a number, an array, a Value or an object array of Values."""
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, np.ndarray) and x.dtype == object:
-        return np.vectorize(lambda v: v.data if isinstance(v, Value) else float(v),
-                            otypes=[np.float64])(x)
-    return x
-
-
-def _as_array(variable: Any, argument: str) -> np.ndarray:
-    """The array the update works on: the variable itself (float ndarray, updated in place), or a
-    float64 copy of a Value's / an object array of Values' numbers (written back after the update)."""
-    if isinstance(variable, np.ndarray) and variable.dtype in _FLOAT_DTYPES:
-        if not variable.flags.writeable:
-            raise ValueError(f"{argument} is a read-only array")
-        return variable
-    if isinstance(variable, Value):
-        return np.array(variable.data, dtype=np.float64)
-    if isinstance(variable, np.ndarray) and variable.dtype == object \
-            and all(isinstance(v, Value) for v in variable.flat):
-        return _numbers(variable)
-    raise TypeError(f"{argument} must be a float32/float64 numpy array, a microgradx.Value or an object "
-                    f"array of Values, got {type(variable).__name__}"
-                    + (f" of dtype {variable.dtype}" if isinstance(variable, np.ndarray) else ""))
-
-
-def _write_back(variable: Any, work: np.ndarray) -> None:
-    if isinstance(variable, Value):
-        variable.data = float(work)
-    elif isinstance(variable, np.ndarray) and variable.dtype == object:
-        for v, x in zip(variable.flat, work.flat):
-            v.data = float(x)
+_NO_FACTORS, _NO_PENALTIES = np.zeros((0, 2)), np.zeros(0)   # what an unpenalised driver is handed

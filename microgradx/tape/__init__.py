@@ -35,7 +35,8 @@ samples, so its sums never depend on the thread count. Training: ``tape.fit(data
 or ``opt.apply([grads], tape.parameters)`` with the shared optimizers.
 
 One concept per module: :mod:`.compiler` (graph -> arrays), :mod:`.runner` (chunks on threads,
-errors), :mod:`.tape` (the :class:`Tape`: run, batch, fit, explain).
+errors), :mod:`.inputs` (samples and parameters, checked), :mod:`.explain` (one sample's numbers written
+back into the graph), :mod:`.training` (``fit``), :mod:`.tape` (the :class:`Tape`: run, batch).
 
 The tape stays explainable: :meth:`Tape.to_graph` / :meth:`Tape.trace` write one sample's numbers
 back into the original graph and give the same :class:`~microgradx.trace.Trace` (and drawing) as

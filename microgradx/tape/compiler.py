@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine import Value
 
-__all__ = ["OP_CODES", "OP_CONST", "OP_INPUT", "OP_PARAM"]
+__all__ = ["OP_CODES", "OP_CONST", "OP_INPUT", "OP_PARAM", "compile_rows"]
 
 # Op codes, identical to microgradx.kernels.tape.OP_* (kept here so that compiling a graph does not
 # import numba; tests check the two tables agree).
@@ -113,3 +113,39 @@ def _decode_op(node: Value) -> tuple[int, tuple[float, ...]]:
     raise ValueError(f"compile_tape: unsupported op {op!r} at node {node.name!r} "
                      f"(with {arity} operand{'s' if arity != 1 else ''}); supported: "
                      f"{', '.join(_BINARY + _UNARY)}, **<number>, clip[low,high]")
+
+
+def compile_rows(nodes: list[Value], input_leaves: Sequence[Value], param_leaves: Sequence[Value]):
+    """The tape arrays of ``nodes`` (topological order): ``(op, arg, const, row_node, row_of)`` where
+    ``row_node[r]`` is the node of row ``r`` and ``row_of[node.id]`` the row holding its value.
+
+    Raises ``ValueError`` for a compared node or an unsupported op (naming it)."""
+    rows = _Rows()
+    column = {leaf.id: j for j, leaf in enumerate(input_leaves)}
+    param_index = {leaf.id: j for j, leaf in enumerate(param_leaves)}
+    row_of: dict[int, int] = {}  # node id -> the row holding its value
+    for index, node in enumerate(nodes):
+        if node.compared:
+            raise ValueError(
+                f"compile_tape: node {node.name!r} (op {node.op or 'leaf'!r}) was compared "
+                f"(v < ..., if v > 0: ...), so the graph's shape may depend on its value and "
+                f"cannot be replayed for other inputs; compare .data instead, or build the graph "
+                f"without the comparison")
+        operands = [row_of[child.id] for child in node.children]
+        if node.is_leaf:
+            if node.id in column:
+                row = rows.emit(index, OP_INPUT, column[node.id])
+            elif node.id in param_index:
+                row = rows.emit(index, OP_PARAM, param_index[node.id])
+            else:
+                row = rows.emit(index, OP_CONST, constants=(node.data,))
+        elif node.op == "sum":
+            # t0 + t1 + ... left to right, as sum_values adds: a chain of "+" rows (one term: t0 + 0)
+            row = rows.emit(index, OP_CODES["+"], *operands[:2])
+            for operand in operands[2:]:
+                row = rows.emit(index, OP_CODES["+"], row, operand)
+        else:
+            code, constants = _decode_op(node)
+            row = rows.emit(index, code, *operands, constants=constants)
+        row_of[node.id] = row
+    return (*rows.arrays(), row_of)

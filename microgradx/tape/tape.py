@@ -1,4 +1,8 @@
-"""The :class:`Tape`: a compiled graph that runs, trains, and explains itself (see :mod:`microgradx.tape`)."""
+"""The :class:`Tape`: a compiled graph that runs, trains, and explains itself (see :mod:`microgradx.tape`).
+
+The class holds the tape and runs it; the rest lives in modules named for it: :mod:`.compiler`
+(graph -> rows), :mod:`.runner` (chunks on threads, errors), :mod:`.inputs` (samples and parameters,
+checked), :mod:`.explain` (one sample written back into the graph), :mod:`.training` (``fit``)."""
 
 from __future__ import annotations
 
@@ -8,15 +12,18 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..engine import Value, topological_order
-from .compiler import (_REDUCTIONS, OP_CODES, OP_CONST, OP_INPUT, OP_PARAM, _choose_params, _decode_op,
-                       _named_inputs, _Rows)
+from .compiler import _REDUCTIONS, OP_CODES, _choose_params, _named_inputs, compile_rows
+from .explain import write_sample
+from .inputs import check_params, sample_matrix, sample_vector
 from .runner import _MAX_CHUNKS, _MIN_CHUNK, _domain_error, _gather, _pool, _Run, _thread_count
+from .training import fit_tape
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..callbacks import Callback
     from ..trace import Trace
 
 __all__ = ["compile_tape", "Tape", "TapeResult", "OP_CODES"]
+
 
 @dataclass(frozen=True)
 class TapeResult:
@@ -87,35 +94,8 @@ class Tape:
         self.param_leaves = _choose_params(self.nodes, input_ids, params)
         self.param_names = [leaf.name for leaf in self.param_leaves]
 
-        rows = _Rows()
-        column = {leaf.id: j for j, leaf in enumerate(self.input_leaves)}
-        param_index = {leaf.id: j for j, leaf in enumerate(self.param_leaves)}
-        row_of: dict[int, int] = {}  # node id -> the row holding its value
-        for index, node in enumerate(self.nodes):
-            if node.compared:
-                raise ValueError(
-                    f"compile_tape: node {node.name!r} (op {node.op or 'leaf'!r}) was compared "
-                    f"(v < ..., if v > 0: ...), so the graph's shape may depend on its value and "
-                    f"cannot be replayed for other inputs; compare .data instead, or build the graph "
-                    f"without the comparison")
-            operands = [row_of[child.id] for child in node.children]
-            if node.is_leaf:
-                if node.id in column:
-                    row = rows.emit(index, OP_INPUT, column[node.id])
-                elif node.id in param_index:
-                    row = rows.emit(index, OP_PARAM, param_index[node.id])
-                else:
-                    row = rows.emit(index, OP_CONST, constants=(node.data,))
-            elif node.op == "sum":
-                # t0 + t1 + ... left to right, as sum_values adds: a chain of "+" rows (one term: t0 + 0)
-                row = rows.emit(index, OP_CODES["+"], *operands[:2])
-                for operand in operands[2:]:
-                    row = rows.emit(index, OP_CODES["+"], row, operand)
-            else:
-                code, constants = _decode_op(node)
-                row = rows.emit(index, code, *operands, constants=constants)
-            row_of[node.id] = row
-        self.op, self.arg, self.const, self.row_node = rows.arrays()
+        self.op, self.arg, self.const, self.row_node, row_of = compile_rows(
+            self.nodes, self.input_leaves, self.param_leaves)
         self.node_rows = np.array([row_of[node.id] for node in self.nodes], dtype=np.int64)
         # row of each input / parameter leaf; -1 where the graph does not use it (its gradient is 0)
         self.input_rows = np.array([row_of.get(leaf.id, -1) for leaf in self.input_leaves],
@@ -161,7 +141,7 @@ class Tape:
             params: parameter values to use instead of ``self.params`` (same length).
             grad: also run the backward pass.
         """
-        vals, _, grads = self._run_one(self._sample(inputs), self._check_params(params), grad)
+        vals, _, grads = self._run_one(sample_vector(self, inputs), check_params(self, params), grad)
         node_values = vals[self.node_rows]
         if not grad:
             return TapeResult(float(vals[-1]), None, None, node_values=node_values)
@@ -204,8 +184,8 @@ class Tape:
         """
         if reduce not in _REDUCTIONS:
             raise ValueError(f"Tape.batch: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
-        x = self._matrix(inputs)
-        p = self._check_params(params)
+        x = sample_matrix(self, inputs)
+        p = check_params(self, params)
         run = self._execute(x, p, grad, threads)
         self._raise_first_error(run)
         n_samples = x.shape[0]
@@ -291,7 +271,7 @@ class Tape:
         ``root.backward()`` runs, so the root is exactly what the interpreted engine would have built
         for this sample: draw it (``microgradx.viz``), explain it, or see :meth:`trace`.
         """
-        self._write_sample(sample, params)
+        write_sample(self, sample, params)
         return self.root
 
     def trace(self, sample: Sequence[float] | Mapping[str, float] = (), *,
@@ -300,18 +280,7 @@ class Tape:
 
         Like :meth:`to_graph`, this writes the sample's numbers into the compiled graph's nodes.
         """
-        return self._write_sample(sample, params)
-
-    def _write_sample(self, sample, params) -> "Trace":
-        vals, loc, _ = self._run_one(self._sample(sample), self._check_params(params), False)
-        for node, row in zip(self.nodes, self.node_rows):
-            node.data = float(vals[row])
-            node.grad = 0.0
-            if node.op == "sum":
-                node.local_grads = (1.0,) * len(node.children)
-            elif node.children:
-                node.local_grads = tuple(float(loc[row, k]) for k in range(len(node.children)))
-        return self.root.backward()
+        return write_sample(self, sample, params)
 
     # -------------------------------------------------------------- training
     def fit(self, inputs: np.ndarray | Mapping[str, Sequence[float]], optimizer, *, steps: int = 1,
@@ -340,47 +309,8 @@ class Tape:
         Returns the loss before each update. The parameter leaves are updated at the end
         (:meth:`write_back`).
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"Tape.fit: steps must be an int >= 0, got {steps!r}")
-        if not (hasattr(optimizer, "apply") or callable(optimizer)):
-            raise TypeError(f"Tape.fit: argument `optimizer` must be an optimizer (with apply(grads, "
-                            f"variables)) or a callable optimizer(step, params, grads), got {optimizer!r}")
-        if regularizer is not None and regularizer.param_leaves != self.param_leaves:
-            raise ValueError("Tape.fit: regularizer must be compiled with params=tape.param_leaves")
-        from ..callbacks import CallbackList
-        from ..training import fit_loop
-
-        data = self._matrix(inputs)
-        validation = None if validation_data is None else self._matrix(validation_data)
-        callback_list = CallbackList(callbacks, model=self, params={"verbose": 0, "epochs": steps, "steps": 1})
-        losses: list[float] = []
-
-        def run_epoch(step: int) -> dict[str, float]:   # one epoch = one full-batch update
-            value, grads = self._regularized(self.batch(data, reduce=reduce), regularizer)
-            if hasattr(optimizer, "apply"):
-                optimizer.apply([grads], self.parameters)
-            else:
-                optimizer(step, self.params, grads)
-            losses.append(value)
-            if on_step is not None:
-                on_step(step, value)
-            return {"loss": value}
-
-        def validate(step: int) -> dict[str, float]:
-            if validation is None:
-                return {}
-            return {"val_loss": self._regularized(self.batch(validation, reduce=reduce), regularizer)[0]}
-
-        fit_loop(self, callback_list, range(steps), run_epoch, validate)
-        self.write_back()
-        return losses
-
-    def _regularized(self, result, regularizer: "Tape | None") -> tuple[float, np.ndarray]:
-        value, grads = result
-        if regularizer is None:
-            return value, grads
-        extra = regularizer.run(params=self.params)
-        return value + extra.value, grads + extra.grads
+        return fit_tape(self, inputs, optimizer, steps=steps, reduce=reduce, regularizer=regularizer,
+                        on_step=on_step, callbacks=callbacks, validation_data=validation_data)
 
     # The model protocol Keras-style callbacks use (get_weights, set_weights, stop_training).
     def get_weights(self) -> list[np.ndarray]:
@@ -393,69 +323,6 @@ class Tape:
             raise ValueError(f"Tape.set_weights: expected [array of shape {self.params.shape}], got "
                              f"{[np.shape(w) for w in weights]}")
         self.params[...] = weights[0]
-
-    # ---------------------------------------------------------------- checks
-    def _sample(self, inputs) -> np.ndarray:
-        if isinstance(inputs, Mapping):
-            return self._matrix({k: [v] for k, v in inputs.items()})[0]
-        if not hasattr(inputs, "__len__") or isinstance(inputs, str):
-            raise TypeError(f"Tape.run: argument `inputs` must be a sequence of {self.n_inputs} numbers "
-                            f"({', '.join(self.input_names) or 'none'}) or a dict name -> number, got "
-                            f"{inputs!r} of type {type(inputs).__name__}")
-        x = np.asarray(inputs, dtype=np.float64).reshape(-1) if len(inputs) else np.zeros(0)
-        if x.shape[0] != self.n_inputs:
-            raise ValueError(f"Tape.run: expected {self.n_inputs} input values "
-                             f"({', '.join(self.input_names) or 'none'}), got {x.shape[0]}")
-        self._check_finite(x[None, :])
-        return np.ascontiguousarray(x)
-
-    def _matrix(self, inputs) -> np.ndarray:
-        if isinstance(inputs, Mapping):
-            unknown = sorted(set(inputs) - set(self.input_names))
-            if unknown:
-                raise ValueError(f"Tape: unknown input {unknown[0]!r}; the inputs are {self.input_names}")
-            columns = []
-            for name in self.input_names:
-                if name not in inputs:
-                    raise ValueError(f"Tape: input {name!r} is missing (inputs: {self.input_names})")
-                column = np.asarray(inputs[name], dtype=np.float64)
-                if column.ndim != 1:
-                    raise ValueError(f"Tape: input {name!r} must be 1-D (one value per sample), "
-                                     f"got shape {column.shape}")
-                if columns and column.shape[0] != columns[0].shape[0]:
-                    raise ValueError(f"Tape: input {name!r} has {column.shape[0]} samples, expected "
-                                     f"{columns[0].shape[0]} (like {self.input_names[0]!r})")
-                columns.append(column)
-            x = (np.column_stack(columns) if columns else np.zeros((1, 0)))
-        else:
-            x = np.asarray(inputs, dtype=np.float64)
-            if x.ndim != 2 or x.shape[1] != self.n_inputs:
-                raise ValueError(f"Tape.batch: inputs must have shape (n_samples, {self.n_inputs}) "
-                                 f"with columns {self.input_names}, got shape {x.shape}")
-        if x.shape[0] == 0:  # a mean over no samples has no value: never answer 0 with zero gradients
-            raise ValueError(f"Tape.batch: argument `inputs` holds 0 samples; give at least one (columns "
-                             f"{self.input_names})")
-        self._check_finite(x)
-        return np.ascontiguousarray(x)
-
-    def _check_finite(self, x: np.ndarray) -> None:
-        bad = ~np.isfinite(x)
-        if bad.any():
-            sample, column = np.argwhere(bad)[0]
-            raise ValueError(f"Tape: input {self.input_names[column]!r} of sample {sample} is "
-                             f"{float(x[sample, column])!r}; inputs must be finite")
-
-    def _check_params(self, params) -> np.ndarray:
-        p = self.params if params is None else params
-        p = np.ascontiguousarray(p, dtype=np.float64)
-        if p.shape != (self.n_params,):
-            raise ValueError(f"Tape: params must have shape ({self.n_params},) "
-                             f"(one per parameter), got shape {p.shape}")
-        bad = np.flatnonzero(~np.isfinite(p))
-        if bad.size:
-            raise ValueError(f"Tape: parameter {self.param_names[bad[0]]!r} is {float(p[bad[0]])!r}; "
-                             f"parameters must be finite")
-        return p
 
     def _raise(self, err: int, row: int, vals: np.ndarray, where: str = "") -> None:
         """Raise the engine's error for the domain error the kernel found at ``row``."""
