@@ -262,3 +262,39 @@ def test_buttons_jump_and_play_move_through_the_steps(page, lecture_page) -> Non
     settled = page.inner_text(".mgx-counter")
     page.wait_for_timeout(1_400)
     assert page.inner_text(".mgx-counter") == settled  # paused
+
+
+def test_the_steps_table_keeps_the_current_row_in_sight(page, tmp_path) -> None:
+    """On a long Trace the row of the current step stays visible under the table's sticky header (measured by
+    the browser's own geometry), and a step whose row is already in sight does not scroll the table."""
+    from microgradx.engine import Value
+    from microgradx.viz.explorer import save_html
+
+    v = Value(0.3, label="x")
+    for _ in range(240):
+        v = v.tanh()
+    trace = v.backward()
+    _open(page, save_html(v, tmp_path / "chain.html", trace, step=0))
+
+    def sight() -> dict:
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        return page.evaluate("""() => {
+            const wrap = document.querySelector('.mgx-steps-wrap').getBoundingClientRect();
+            const head = document.querySelector('.mgx-steps thead').getBoundingClientRect();
+            const row = document.querySelector('.mgx-steps tr.mgx-row-now');
+            const r = row.getBoundingClientRect();
+            return {step: row.dataset.step, inside: r.top >= head.bottom - 0.5 && r.bottom <= wrap.bottom + 0.5,
+                    scrolled: document.querySelector('.mgx-steps-wrap').scrollTop};
+        }""")
+
+    page.keyboard.press("End")
+    assert sight()["step"] == str(len(trace)) and sight()["inside"]
+    for k in (len(trace) // 2, 3, len(trace) - 7):
+        page.fill(".mgx-jump", str(k))
+        page.press(".mgx-jump", "Enter")
+        seen = sight()
+        assert seen["step"] == str(k) and seen["inside"], (k, seen)
+        page.focus(".mgx-explorer")
+        page.keyboard.press("ArrowRight")  # the next row is in sight already: no scroll
+        after = sight()
+        assert after["step"] == str(k + 1) and after["inside"] and after["scrolled"] == seen["scrolled"], (k, after)

@@ -184,8 +184,7 @@ function render({ model, el }) {
   }
 
   // the steps table of the backward phase (the Trace table, same numbers), built on first use
-  let stepsTable = null, stepRows = [], rowNow = null, tableTop = 0, tableScrollPending = false;
-  const ROW_PX = 22, STEPS_PX = 220;   // as .mgx-steps tr and .mgx-steps-wrap in explorer.css
+  let stepsTable = null, stepRows = [], rowNow = null, rowScrollPending = false;
   function markRow(k) {
     if (!stepsTable) {
       let rows = `<table class="mgx-table mgx-steps"><thead><tr><th>step</th><th>node</th><th>→ input</th>`
@@ -202,28 +201,30 @@ function render({ model, el }) {
         const tr = ev.target.closest("tr[data-step]");
         if (tr) go("backward", Number(tr.dataset.step));
       });
-      stepsTable.addEventListener("scroll", () => {   // scrolled by the reader: remember where to
-        if (!tableScrollPending) tableTop = stepsTable.scrollTop;
-      }, { passive: true });
     }
     if (detail.firstChild !== stepsTable) {
       detail.innerHTML = "";
       detail.append(stepsTable);
       stepRows = stepsTable.querySelectorAll("tbody tr");
-      tableTop = -STEPS_PX;   // (re)attached: scrolled to the top, so scroll to the row
     }
     if (rowNow) rowNow.classList.remove("mgx-row-now");
     rowNow = stepRows[k];
     if (rowNow) {
       rowNow.classList.add("mgx-row-now");
-      // rows have a fixed height (CSS), so nothing is measured. The table scrolls only when the row leaves
-      // it (a scroll repaints the table: every step would cost a frame), and in the next frame, so a step
-      // never forces a layout of its own
-      const rowTop = (k + 1) * ROW_PX;   // below the header, itself one row high
-      if (rowTop < tableTop + ROW_PX || rowTop + ROW_PX > tableTop + STEPS_PX) {
-        tableTop = Math.max(0, rowTop - STEPS_PX / 2);
-        tableScrollPending = true;
-        requestAnimationFrame(() => { stepsTable.scrollTop = tableTop; tableScrollPending = false; });
+      // looked at in the next frame, which lays the page out anyway (so reading the row's place there forces
+      // no layout of its own), and scrolled only when the row is out of sight under the sticky header or
+      // below: a scroll repaints the table, which on every step cost a frame
+      if (!rowScrollPending) {
+        rowScrollPending = true;
+        requestAnimationFrame(() => {
+          rowScrollPending = false;
+          if (!rowNow || !rowNow.isConnected) return;
+          const head = stepsTable.querySelector("thead").offsetHeight, at = stepsTable.scrollTop;
+          const top = rowNow.offsetTop, height = rowNow.offsetHeight, seen = stepsTable.clientHeight;
+          if (top < at + head || top + height > at + seen) {
+            stepsTable.scrollTop = Math.max(0, top - (seen + head - height) / 2);
+          }
+        });
       }
     }
   }
