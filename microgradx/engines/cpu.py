@@ -85,8 +85,8 @@ class CpuEngine(Engine):
     """Numba CPU kernels over a flat weight buffer (see the module docstring).
 
     Args:
-        layers, loss, optimizer: as for every :class:`~microgradx.engines.base.Engine`.
-        dtype: ``"float32"`` (default) or ``"float64"``.
+        plan: the model's :class:`~microgradx.engines.plan.ArrayPlan` (its dtype ``float32`` or ``float64``).
+        optimizer: as for every :class:`~microgradx.engines.base.Engine`.
     """
 
     name = "cpu"

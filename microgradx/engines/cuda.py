@@ -164,8 +164,8 @@ class CudaEngine(Engine):
     """numba-cuda kernels over flat device buffers (see the module docstring).
 
     Args:
-        layers, loss, optimizer: as for every :class:`~microgradx.engines.base.Engine`.
-        dtype: ``"float32"`` (default) or ``"float64"``.
+        plan: the model's :class:`~microgradx.engines.plan.ArrayPlan` (its dtype ``float32`` or ``float64``).
+        optimizer: as for every :class:`~microgradx.engines.base.Engine`.
 
     Raises:
         RuntimeError: no usable GPU (the message gives numba's reason and how to use the simulator).
