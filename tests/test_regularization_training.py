@@ -161,13 +161,19 @@ def test_cuda_engine_agrees_with_the_cpu_engine_in_float64():
         return model
 
     cpu, cuda = tanh_model("cpu"), tanh_model("cuda")
-    loss_c, grads_c = cpu.compute_gradients(X, Y)
-    loss_g, grads_g = cuda.compute_gradients(X, Y)
-    assert loss_g == pytest.approx(loss_c, rel=1e-13)
-    for a, b in zip(grads_g, grads_c):
+    _assert_cuda_matches(cpu, cpu, cuda, Y)
+
+
+def _assert_cuda_matches(reference, cpu, cuda, y, **gradient_options):
+    """float64: the CUDA engine's loss and gradients equal ``reference``'s, and one epoch of training on it
+    gives the CPU engine's losses and weights."""
+    loss_r, grads_r = reference.compute_gradients(X, y, **gradient_options)
+    loss_g, grads_g = cuda.compute_gradients(X, y, **gradient_options)
+    assert loss_g == pytest.approx(loss_r, rel=1e-13)
+    for a, b in zip(grads_g, grads_r):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
-    history = {engine.engine.name: engine.fit(X, Y, batch_size=5, epochs=1, shuffle=False, verbose=0).history["loss"]
-               for engine in (cpu, cuda)}
+    history = {model.engine.name: model.fit(X, y, batch_size=5, epochs=1, shuffle=False, verbose=0).history["loss"]
+               for model in (cpu, cuda)}
     assert history["cuda"] == pytest.approx(history["cpu"], rel=1e-12)
     for a, b in zip(cuda.get_weights(), cpu.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
@@ -179,16 +185,7 @@ def test_cuda_engine_computes_an_activity_penalty_on_softmax(kind):
     """A softmax layer's activity gradient crosses the row-wise Jacobian (on the output, where the loss is
     then not fused, and on a hidden layer): the scalar engine's loss and gradients, the CPU engine's training."""
     scalar, cpu, cuda = (_model(kind, engine) for engine in ("scalar", "cpu", "cuda"))
-    loss_s, grads_s = scalar.compute_gradients(X, Y3, training=False)
-    loss_g, grads_g = cuda.compute_gradients(X, Y3, training=False)
-    assert loss_g == pytest.approx(loss_s, rel=1e-13)
-    for a, b in zip(grads_g, grads_s):
-        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
-    history = {model.engine.name: model.fit(X, Y3, batch_size=5, epochs=1, shuffle=False, verbose=0).history["loss"]
-               for model in (cpu, cuda)}
-    assert history["cuda"] == pytest.approx(history["cpu"], rel=1e-12)
-    for a, b in zip(cuda.get_weights(), cpu.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    _assert_cuda_matches(scalar, cpu, cuda, Y3, training=False)
 
 
 def test_dense_rejects_unknown_regularizers():
