@@ -7,7 +7,7 @@ fresh folder with the installed ``microgradx`` command, and the Python calls it 
 :func:`test_every_readme_command_is_known`, so a new README line cannot go untested by accident.
 
 Not run, each with its reason: ``bash scripts/tour.sh``, ``bash scripts/test.sh`` and ``bash .ci/run`` (the
-set-up scripts CI and the lead run themselves; this test is part of what they run), the benchmark scripts
+set-up scripts that people and CI run from a fresh clone; this test is part of what they run), the benchmark scripts
 (measurements of minutes; their command lines are checked against the script's own argument parser instead)
 and a command that needs a real GPU where none is present.
 """
@@ -27,7 +27,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 SKIPPED = {
-    "bash scripts/tour.sh": "the set-up script the lead runs for the tour (this file runs the tour command itself)",
+    "bash scripts/tour.sh": "the set-up script for a fresh machine (this file runs the tour command itself)",
     "bash scripts/test.sh": "the test command: this file is part of what it runs",
     "bash .ci/run": "CI itself: this file is part of what it runs",
 }
