@@ -18,7 +18,7 @@ import numpy as np
 
 from .jit import njit
 
-__all__ = ["penalty_and_gradient", "penalty", "weight_penalties_and_gradients"]
+__all__ = ["penalty_and_gradient", "weight_penalties_and_gradients"]
 
 
 @njit
@@ -32,18 +32,6 @@ def penalty_and_gradient(x: np.ndarray, dx: np.ndarray, l1: float, l2: float, di
         absolute += abs(v)
         squares += v * v
         dx[i] += (l1 * sign + 2.0 * l2 * v) / divisor
-    return (l1 * absolute + l2 * squares) / divisor
-
-
-@njit
-def penalty(x: np.ndarray, l1: float, l2: float, divisor: float) -> float:
-    """``(l1 sum|x| + l2 sum x**2) / divisor`` over the flat array ``x`` (no gradient)."""
-    absolute = 0.0
-    squares = 0.0
-    for i in range(x.shape[0]):
-        v = np.float64(x[i])
-        absolute += abs(v)
-        squares += v * v
     return (l1 * absolute + l2 * squares) / divisor
 
 
