@@ -25,6 +25,8 @@ module              what it draws
                     (``plot_optimizer_race``)
 ``landscape``       loss landscapes of a trained model along random directions (``plot_landscape_1d/2d/3d``),
                     a shallow against a deep narrow network and barriers between minima (``plot_hard_landscape``)
+``loss_surface``    the numbers behind ``landscape``: filter-normalised directions, the loss on a line or a plane
+                    through the weights (``loss_line``, ``loss_plane``)
 ``fitting``         underfitting, optimal fit and overfitting, then Dropout and EarlyStopping, over 5 seeds
                     (``plot_fitting_regimes``, ``plot_regularization``), dropout masks (``plot_dropout_noise_shapes``)
 ``boundaries``      decision boundaries of a trained classifier on a 2-D input plane
