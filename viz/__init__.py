@@ -14,7 +14,7 @@ module              what it draws
 ``widget``          the shared anywidget base: one ES module runs as a notebook widget and in a static page
 ``sliders``         sliders over precomputed frames on the same base (``slider_widget``, ``slider_fragment``)
 ``slider_demos``    the lecture's slider demos: descent (learning rate, momentum), the optimizer race (one
-                    learning rate per optimizer), fitting (noise, width, dropout, patience)
+                    learning rate per optimizer), fitting (noise, width, dropout, patience; ``fitting_sliders``)
 ``curves``          training curves: loss and metrics per epoch, train against validation, early stopping
                     marked (``plot_training_curves``)
 ``early_stopping``  every argument of ``EarlyStopping``, one stopped training each
