@@ -66,7 +66,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .engine import Value
-from .losses import NumpyOps, ValueOps, _is_value_array
+from .losses.ops import NumpyOps, ValueOps, is_value_array
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize",
            "weight_penalties", "activity_penalty", "model_penalty", "penalty_rule", "penalty_gradient_rule",
@@ -122,7 +122,7 @@ class Regularizer:
 
     def __call__(self, x: Any) -> Any:
         """The penalty of ``x``: a number for a float array, a ``Value`` for an array of Values."""
-        if _is_value_array(x):
+        if is_value_array(x):
             arr, ops, dtype = np.asarray(x, dtype=object).reshape(-1), ValueOps, None
             factor = lambda number, label: Value(number, label=label)  # noqa: E731 - a labelled constant
         else:
