@@ -84,7 +84,8 @@ class FlatStep:
             factors = np.ascontiguousarray(factors, dtype=np.float64)
         if factors is not None and not fused_penalties:
             from microgradx.kernels.regularizers import weight_penalties_and_gradients
-            weight_penalties_and_gradients(w, g, segments, factors, penalties)
+            rules = self.step_rules
+            weight_penalties_and_gradients((rules.penalty, rules.penalty_gradient), w, g, segments, factors, penalties)
         if self.loss_scale_factor is not None:
             g = g / w.dtype.type(self.loss_scale_factor)
         lr = self._learning_rate_of_this_call()  # checked before the accumulator changes
@@ -100,7 +101,7 @@ class FlatStep:
             scales = np.ones(len(segments), dtype=np.float64)
             if self.clipnorm or self.global_clipnorm:
                 scales[:] = self._clip_scales(
-                    kernels.penalised_squared_norms(self.step_rules.penalise_gradient)(g, w, offsets, sizes, factors)
+                    kernels.penalised_squared_norms(self.step_rules.penalty_gradient)(g, w, offsets, sizes, factors)
                     if fused_penalties else kernels.squared_norms(g, offsets, sizes))
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
