@@ -20,11 +20,19 @@ cores from whichever library runs next: PyTorch measured 1.4 ms per step alone a
 with the other contenders in its process.
 
     python benchmarks/bench_cpu.py [--batches 32 256] [--steps 50] [--repeats 5] [--rounds 3] [--threads 2]
+                                   [--contenders ...] [--baseline PYTHON] [--clock wall|cpu]
 
 ``microgradx (fit)`` times ``model.fit`` (progress, history, callbacks included);
 ``microgradx (engine)`` times the engine's epoch loop alone. The machine's load average is printed
 before and after (the timings are only as good as the machine was quiet), and so are the issue's
 speed goals with "met" or "missed".
+
+Before and after a change, side by side in one run: ``--baseline PYTHON`` names the interpreter of another
+microgradx checkout (its virtual environment's ``python``); its ``baseline (engine)`` and
+``baseline (fit)`` run this same script's microgradx steps against that checkout's library, alternating
+with this checkout's processes, and the table adds the ratio of each to this checkout. ``--clock cpu``
+times the process's CPU time instead of the wall clock: with ``--threads 1`` it is the work done, little
+disturbed by other programs on a shared machine (``--threads 1 --clock cpu`` for before/after).
 """
 
 from __future__ import annotations
@@ -172,6 +180,9 @@ def layer_products_rate(batch: int, repeats=15) -> float:
 
 
 CONTENDERS = ("microgradx (engine)", "microgradx (fit)", "PyTorch", "NumPy")
+#: the contenders of ``--baseline``: this script's microgradx steps run by the baseline's interpreter
+BASELINE = {"baseline (engine)": "microgradx (engine)", "baseline (fit)": "microgradx (fit)"}
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def limit_threads(threads: int) -> None:
@@ -206,17 +217,20 @@ def child(args: argparse.Namespace) -> None:
     else:
         run = numpy_runner(weights, x, y, args.batch, args.steps)
     run()  # warm-up: compilation, allocator, thread pools
+    clock = CLOCKS[args.clock]
     times = []
     for _ in range(args.repeats):
-        t = time.perf_counter()
+        t = clock()
         run()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     print(json.dumps({"step": statistics.median(times) / args.steps}))
 
 
 def time_in_child(name: str, batch: int, args: argparse.Namespace) -> float | None:
-    command = [sys.executable, __file__, "--child", name, "--batch", str(batch), "--steps", str(args.steps),
-               "--repeats", str(args.repeats), "--threads", str(args.threads), "--seed", str(args.seed)]
+    python = args.baseline if name in BASELINE else sys.executable
+    command = [python, os.path.abspath(__file__), "--child", BASELINE.get(name, name), "--batch", str(batch),
+               "--steps", str(args.steps), "--repeats", str(args.repeats), "--threads", str(args.threads),
+               "--seed", str(args.seed), "--clock", args.clock]
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode != 0:
         print(f"  ({name} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode})")
@@ -232,24 +246,36 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="processes per contender, alternating (median)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
+                        metavar="NAME", help=f"which contenders to time (default: all of {', '.join(CONTENDERS)})")
+    parser.add_argument("--baseline", metavar="PYTHON",
+                        help="the python of another microgradx checkout, timed side by side (before/after)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall-clock time (default) or the process's CPU time")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    contenders = list(args.contenders)
+    if args.baseline:
+        if not os.access(args.baseline, os.X_OK):
+            parser.error(f"argument --baseline: {args.baseline!r} is not an executable python")
+        contenders += [name for name, ours in BASELINE.items() if ours in contenders]
 
     limit_threads(args.threads)
     print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     params = parameter_count()
     print(f"MLP {'-'.join(map(str, SIZES))} ({params:,} parameters), Adam, float32, {args.threads} threads; "
-          f"per contender: median of {args.rounds} processes x median of {args.repeats} runs of {args.steps} steps")
+          f"per contender: median of {args.rounds} processes x median of {args.repeats} runs of {args.steps} steps, "
+          f"{args.clock} clock" + (f"; baseline: {args.baseline}" if args.baseline else ""))
     peak = matmul_rate((2048, 2048), (2048, 2048))
     print(f"NumPy float32 matmul 2048^3: {peak:.1f} GFLOP/s (the peak used below)")
     for batch in args.batches:
-        steps: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+        steps: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(args.rounds):
-            for name in CONTENDERS:
+            for name in contenders:
                 step = time_in_child(name, batch, args)
                 if step is not None:
                     steps[name].append(step)
@@ -265,6 +291,10 @@ def main() -> None:
             ratio = f"{step / ours:>20.2f}x" if ours else f"{'-':>21}"
             print(f"  {name:<22}{batch / step:>12,.0f}{step * 1e3:>10.3f}{gflops:>10.1f}"
                   f"{100 * gflops / peak:>10.1f}%{ratio}")
+        for name, ours_name in BASELINE.items():
+            if name in medians and ours_name in medians:
+                print(f"  {ours_name} / {name}: {medians[ours_name] / medians[name]:.3f} "
+                      f"(time ratio; below 1: this checkout is faster)")
         report_goals(batch, medians, params, peak)
     print("\nload average (1, 5, 15 min) after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 

@@ -42,7 +42,7 @@ from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import loss_forward_backward
 from ..kernels.optimizers import all_finite
-from ..kernels.regularizers import penalty_and_gradient, weight_penalties_and_gradients
+from ..kernels.regularizers import penalty_pass, weight_penalties_and_gradients
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .plan import ArrayPlan, DenseStep, DropoutStep
 
@@ -155,8 +155,8 @@ class CpuEngine(Engine):
             s = plan[i]
             if isinstance(s, DenseStep):
                 if s.activity_reg is not None:
-                    total += penalty_and_gradient(ws.current[i].reshape(-1), g.reshape(-1), *s.activity_reg,
-                                                  float(ws.n))
+                    total += penalty_pass(*self.plan.penalty_rules)(ws.current[i].reshape(-1), g.reshape(-1),
+                                                                    *s.activity_reg, float(ws.n))
                 x_in = ws.current[i - 1] if i > 0 else ws.x
                 code = LINEAR if (self.plan.fused and i == len(plan) - 1) else s.code
                 need_dx = i > self.plan.first_dense
@@ -201,8 +201,8 @@ class CpuEngine(Engine):
         loss += self._backward(ws, training)
         if self.plan.weight_factors is not None:   # one pass per regularised weight
             penalties = np.zeros(len(self.plan.segments))
-            weight_penalties_and_gradients(self.params, self.grads, self.plan.segments, self.plan.weight_factors,
-                                           penalties)
+            weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads, self.plan.segments,
+                                           self.plan.weight_factors, penalties)
             loss += float(penalties.sum())
         return float(loss), [g.copy() for g in self.grad_views]
 
@@ -251,7 +251,8 @@ class CpuEngine(Engine):
                     self.rejected_update = True
                 return float(penalties.sum())
         if factors is not None:
-            weight_penalties_and_gradients(self.params, self.grads, self.plan.segments, factors, penalties)
+            weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads, self.plan.segments,
+                                           factors, penalties)
         if not all_finite(self.grads):
             self.rejected_update = True
             return float(penalties.sum())

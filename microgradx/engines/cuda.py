@@ -398,8 +398,9 @@ class CudaEngine(Engine):
         """Dense step ``i``'s activity penalty into the loss total and its gradient into ``ws.grads[i]``,
         carried through ``activation`` (:mod:`microgradx.kernels.cuda.regularizers`)."""
         y, g = current[i], ws.grads[i]
-        self._k.regularizers.penalty_and_gradient(y.reshape(y.size), g.reshape(g.size), *s.activity_reg,
-                                                  float(ws.n), totals, slot, self._halted, activation=activation)
+        self._k.regularizers.penalty_and_gradient(self.plan.penalty_rules, y.reshape(y.size), g.reshape(g.size),
+                                                  *s.activity_reg, float(ws.n), totals, slot, self._halted,
+                                                  activation=activation)
 
     def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int, totals, slot: int) -> None:
         """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (regularization penalties
@@ -418,8 +419,9 @@ class CudaEngine(Engine):
                 k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
                 for reg, tensor, grad in ((s.kernel_reg, w, dw), (s.bias_reg, b, db)):
                     if reg is not None:
-                        k.regularizers.penalty_and_gradient(tensor.reshape(tensor.size), grad.reshape(grad.size),
-                                                            *reg, 1.0, totals, slot, self._halted)
+                        k.regularizers.penalty_and_gradient(self.plan.penalty_rules, tensor.reshape(tensor.size),
+                                                            grad.reshape(grad.size), *reg, 1.0, totals, slot,
+                                                            self._halted)
                 if i == self.plan.first_dense or p < 0:
                     return
                 prev = self.plan.steps[p]

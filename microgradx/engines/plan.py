@@ -6,7 +6,8 @@ engines share them without one building the other. The model makes it
 (:func:`~microgradx.engines.base.describe`, with the engine's ``plan_class``) and hands it over:
 
 * the steps: one :class:`DenseStep` (weight offsets, activation code, regularizer factors) or
-  :class:`DropoutStep` (rate, seed, noise shape) per layer, recognised by ``layer.kind``;
+  :class:`DropoutStep` (rate, seed, noise shape) per layer, recognised by ``layer.kind``, and the
+  regularizers' element rules (``penalty_rules``, ``Regularizer.rules``) that the engines compile;
 * the flat weight layout (``segments``: ``(offset, size)`` per weight, Keras order) and ``shapes``;
 * the loss spec: the kernel code, ``from_logits``, ``label_smoothing``, ``reduction``, ``ignore_class``,
   the clip bounds in the model dtype, and whether the last activation is fused with the loss;
@@ -40,6 +41,11 @@ _EPSILON = EPSILON
 
 def _factors(regularizer: Any) -> tuple[float, float] | None:
     return None if regularizer is None else (float(regularizer.l1), float(regularizer.l2))
+
+
+def _regularizers(layer: Any) -> list:
+    options = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+    return [reg for reg in (getattr(layer, option, None) for option in options) if reg is not None]
 
 
 class DenseStep:
@@ -132,6 +138,8 @@ class ArrayPlan(Plan):
                             if reg is not None})
         self.weight_factors = np.array([factors[segment] for segment in self.segments], np.float64).reshape(-1, 2) \
             if any(s.kernel_reg or s.bias_reg for s in dense) else None
+        # (penalty, gradient): the element rules of microgradx's regularizers (one pair, Regularizer.rules)
+        self.penalty_rules = next((reg.rules for layer in layers for reg in _regularizers(layer)), None)
         self.input_dim = dense[0].n_in
         self.output_dim = dense[-1].n_out
         self.size = offset

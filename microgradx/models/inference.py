@@ -15,6 +15,7 @@ from ..engine import Value
 from ..engines.scalar import build_loss_graph
 from ..layers import Dense
 from . import data
+from .finite_weights import check_weights_finite
 
 __all__ = ["predict", "reference_forward", "compute_gradients", "loss_graph"]
 
@@ -27,7 +28,7 @@ def predict(model: Any, x: Any, batch_size: int | None, verbose: int | str) -> n
     if len(x) == 0:
         raise ValueError(f"Invalid value received for argument `x`: no samples (shape {x.shape}). "
                          f"Expected at least one row to predict.")
-    model._check_weights_finite("predict")
+    check_weights_finite(model, "predict")
     if model._engine is None:
         return reference_forward(model, x)
     (x,) = data.engine_arrays(model, x)
