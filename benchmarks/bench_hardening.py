@@ -156,7 +156,8 @@ def penalties(sizes: tuple[int, ...], batch: int, steps: int, repeats: int) -> N
 
     def separate_pass() -> float:   # the former way: one pass per regularised weight, then the update
         penalty = np.zeros(len(engine.plan.segments))
-        weight_penalties_and_gradients(engine.params, engine.grads, engine.plan.segments, factors, penalty)
+        weight_penalties_and_gradients(engine.plan.penalty_rules, engine.params, engine.grads, engine.plan.segments,
+                                       factors, penalty)
         engine.plan.weight_factors = None
         try:
             return fused() + float(penalty.sum())

@@ -18,10 +18,16 @@ It builds on numba's cache-locator classes (``numba.core.caching``); should they
 back to numba's own locators with a cache folder chosen as above.
 
 ``NUMBA_DISABLE_JIT=1`` works as usual: the decorated functions then run as plain Python.
+
+A rule written outside this folder (an optimizer's, a regularizer's) reaches a kernel as an argument of a
+factory, which closes the compiled kernel over it: :func:`jitable` makes it callable from compiled code
+(it stays a plain function, so numba's cache key pickles it by name) and :func:`rules_digest` of its code
+goes into the closure too, so editing the rule recompiles the kernel.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -29,8 +35,9 @@ import types
 from typing import Any, Callable
 
 import numba
+from numba.extending import register_jitable
 
-__all__ = ["njit", "compile_functions", "CACHE_ENABLED", "SOURCES_DIGEST"]
+__all__ = ["njit", "compile_functions", "jitable", "rules_digest", "CACHE_ENABLED", "SOURCES_DIGEST"]
 
 KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -142,3 +149,18 @@ def compile_functions(decorator: Callable, *functions: Callable) -> list:
                 for f in functions]
     scope.update({f.__name__: c for f, c in zip(functions, compiled)})
     return compiled
+
+
+@functools.lru_cache(maxsize=None)
+def jitable(function: Callable) -> Callable:
+    """``function`` made callable from compiled code, once (it stays the same Python function)."""
+    return register_jitable(function)
+
+
+def rules_digest(*functions: Callable) -> int:
+    """A digest of the functions' code (bytecode, constants, names): part of a factory kernel's cache key."""
+    digest = hashlib.sha1()
+    for function in functions:
+        code = function.__code__
+        digest.update(code.co_code + repr((code.co_consts, code.co_names)).encode())
+    return int(digest.hexdigest()[:15], 16)

@@ -2,7 +2,8 @@
 
 Nothing here spells an optimizer: every rule is one plain scalar function, written once next to its
 optimizer (``microgradx.optimizers.adam.adam_rule``, ...), and :func:`flat_update` compiles it, with
-the shared clip and weight-decay rules (``microgradx.optimizers.rules``), into one driver over a flat
+the shared clip and weight-decay rules (``microgradx.optimizers.rules``) and the regularizers' penalty
+rules (``microgradx.regularizers.penalty_rule``, ``penalty_gradient_rule``), into one driver over a flat
 buffer. The CUDA engine compiles the same functions with ``cuda.jit(device=True)``
 (:func:`microgradx.kernels.cuda.optimizers.update_kernel`).
 
@@ -10,8 +11,8 @@ Layout: the parameters of all variables lie in one flat array ``w``; variable ``
 ``w[offsets[s] : offsets[s] + sizes[s]]``; ``g`` and every slot buffer use the same layout. One driver
 call performs Keras' whole step for every element::
 
-    p[s] += weight_penalty(w, l1[s], l2[s])             # a penalised driver only: the weight regularizer,
-    g <- penalise_gradient(g, w, l1[s], 2 l2[s])        #   of the weights before the update
+    p[s] += penalty(w, l1[s], l2[s])                    # a penalised driver only: the weight regularizer,
+    g <- g + penalty_gradient(w, l1[s], 2 l2[s])        #   of the weights before the update
     g <- clip_gradient(g, scale[s], clipvalue)          # clipnorm / global_clipnorm give scale[s]
     w <- decay_weight(w, weight_decay, lr)              # decoupled weight decay, before the update
     w, *slots <- rule(w, g, *slots, *arguments)
@@ -37,22 +38,21 @@ which slots exist is a compile-time constant of the driver (one specialization p
   The vectorised update takes about 0.1 ms for 269k float32 parameters, so threads gain little.
 
 **Cache.** A driver is a closure over the rule; numba keys its on-disk cache by the pickled closure
-(the functions by name) and :func:`rules_digest` (their code), so editing a rule recompiles it.
+(the functions by name) and :func:`~microgradx.kernels.jit.rules_digest` (their code), so editing a rule
+recompiles it.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from typing import Callable, Sequence
 
 import numpy as np
-from numba.extending import register_jitable
 
-from .jit import njit
+from .jit import jitable, njit, rules_digest
 
 __all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "penalised_squared_norms", "flat_update", "split_arguments",
-           "rules_digest", "all_finite"]
+           "all_finite"]
 
 #: LLVM fast-math flags of the update loops: reassociation (vectorised reductions), contraction (FMA),
 #: reciprocal and approximate-function rewrites, no signed zeros. ``nnan`` and ``ninf`` are left out,
@@ -77,12 +77,12 @@ def squared_norms(g, offsets, sizes):
 
 
 @functools.lru_cache(maxsize=None)
-def penalised_squared_norms(penalise_gradient: Callable) -> Callable:
+def penalised_squared_norms(penalty_gradient: Callable) -> Callable:
     """Compile ``norms(g, w, offsets, sizes, factors)``: :func:`squared_norms` of the gradients with each
     variable's weight penalty added (``factors[s] = (l1, l2)``), without writing them: what clipnorm and
     global_clipnorm see when the update driver adds the penalties."""
-    penalise = _jitable(penalise_gradient)
-    digest = rules_digest(penalise_gradient)
+    gradient = jitable(penalty_gradient)
+    digest = rules_digest(penalty_gradient)
 
     @njit
     def norms(g, w, offsets, sizes, factors):
@@ -94,21 +94,12 @@ def penalised_squared_norms(penalise_gradient: Callable) -> Callable:
             lo = offsets[s]
             l1, two_l2 = factors[s, 0], 2.0 * factors[s, 1]
             for i in range(sizes[s]):
-                gi = penalise(np.float64(g[lo + i]), np.float64(w[lo + i]), l1, two_l2)
+                gi = np.float64(g[lo + i]) + gradient(np.float64(w[lo + i]), l1, two_l2)
                 acc += gi * gi
             squares[s] = acc
         return squares
 
     return norms
-
-
-def rules_digest(*functions: Callable) -> int:
-    """A digest of the functions' code (bytecode, constants, names): part of a driver's cache key."""
-    digest = hashlib.sha1()
-    for function in functions:
-        code = function.__code__
-        digest.update(code.co_code + repr((code.co_consts, code.co_names)).encode())
-    return int(digest.hexdigest()[:15], 16)
 
 
 def split_arguments(arguments: Sequence, dtype: np.dtype) -> tuple[tuple, tuple[bool, ...]]:
@@ -122,12 +113,6 @@ def split_arguments(arguments: Sequence, dtype: np.dtype) -> tuple[tuple, tuple[
         raise ValueError(f"a rule's boolean options must follow its numbers, got the arguments {tuple(arguments)}")
     scalar = np.dtype(dtype).type
     return tuple(scalar(a) for a in arguments[:k]), tuple(bool(a) for a in arguments[k:])
-
-
-@functools.lru_cache(maxsize=None)
-def _jitable(function: Callable) -> Callable:
-    """``function`` made callable from compiled code (it stays the same Python function)."""
-    return register_jitable(function)
 
 
 @functools.lru_cache(maxsize=None)
@@ -156,9 +141,9 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
     """
     if not 1 <= len(present) <= MAX_SLOTS:
         raise ValueError(f"a rule takes 1 to {MAX_SLOTS} slots, got {len(present)}")
-    clip_gradient, decay_weight = _jitable(step_rules[0]), _jitable(step_rules[1])
-    penalise_gradient, weight_penalty = _jitable(step_rules[4]), _jitable(step_rules[5])
-    element = _jitable(rule)
+    clip_gradient, decay_weight = jitable(step_rules[0]), jitable(step_rules[1])
+    penalty, penalty_gradient = jitable(step_rules[4]), jitable(step_rules[5])
+    element = jitable(rule)
     n_slots = len(present)
     has_0, has_1, has_2 = (tuple(present) + (False,) * MAX_SLOTS)[:MAX_SLOTS]
     digest = rules_digest(rule, *step_rules)
@@ -182,12 +167,12 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
             l1 = factors[s, 0] if penalised else 0.0
             l2 = factors[s, 1] if penalised else 0.0
             l1_t, two_l2_t = t(l1), t(2.0 * l2)
-            penalty = 0.0
+            total = 0.0
             for i in range(ws.size):
                 gi = gs[i]
                 if penalised:
-                    penalty += weight_penalty(np.float64(ws[i]), l1, l2)
-                    gi = penalise_gradient(gi, ws[i], l1_t, two_l2_t)
+                    total += penalty(np.float64(ws[i]), l1, l2)
+                    gi = gi + penalty_gradient(ws[i], l1_t, two_l2_t)
                 gi = clip_gradient(gi, scale, clip)
                 wi = decay_weight(ws[i], decay, lr_t)
                 x0 = a[i] if has_0 else zero
@@ -211,7 +196,7 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
                 if has_2:
                     c[i] = x2
             if penalised:
-                penalties[s] = penalty
+                penalties[s] = total
         return check == zero
 
     return update

@@ -10,8 +10,8 @@ that is added to the training loss::
 micrograd's own demo regularises the same way: its loss adds ``alpha * sum(p * p for p in parameters)``,
 which is ``L2(alpha)`` over every weight and bias.
 
-The formula is written once (:meth:`Regularizer.__call__`) over the element-wise namespaces of
-:mod:`microgradx.losses`: on a float array it gives the penalty as a number, and on an object array of
+The penalty of a tensor is Keras' formula (:meth:`Regularizer.__call__`) over the element-wise namespaces
+of :mod:`microgradx.losses`: on a float array it gives the penalty as a number, and on an object array of
 :class:`~microgradx.Value` it builds the graph (one ``abs`` or ``**2`` node per element, one ``sum`` node,
 and one ``*`` node with the factor, a constant leaf labelled ``l1``/``l2``), so ``backward()`` shows
 ``d penalty / d w = l1 * sign(w) + 2 * l2 * w``::
@@ -26,6 +26,13 @@ and one ``*`` node with the factor, a constant leaf labelled ``l1``/``l2``), so 
     >>> _ = penalty.backward()
     >>> round(w[0].grad, 6), round(w[1].grad, 6)         # 0.1 * sign(w) + 2 * 0.01 * w
     (0.11, -0.12)
+
+The compiled engines add a penalty and its gradient in one pass over a tensor, element by element: that
+rule is written once here, next to the classes, as plain scalar maths (:func:`penalty_rule`,
+:func:`penalty_gradient_rule`, the pair :data:`PENALTY_RULES` = ``Regularizer.rules``), and the kernels
+compile it for the CPU (:func:`microgradx.kernels.regularizers.penalty_pass`, and the optimizers' fused
+update) and for CUDA (:func:`microgradx.kernels.cuda.regularizers.penalty_kernel`); the plan hands it to
+the engines (``plan.penalty_rules``), which never import this module.
 
 How a model uses them (``Dense(kernel_regularizer=..., bias_regularizer=..., activity_regularizer=...)``),
 as in Keras 3 (``keras/src/layers/layer.py``, ``keras/src/trainers/trainer.py``): every batch's training
@@ -54,15 +61,16 @@ from __future__ import annotations
 import inspect
 import math
 from numbers import Real
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from .engine import Value
-from .losses import NumpyOps, ValueOps, _is_value_array
+from .losses.ops import NumpyOps, ValueOps, is_value_array
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize",
-           "weight_penalties", "activity_penalty", "model_penalty"]
+           "weight_penalties", "activity_penalty", "model_penalty", "penalty_rule", "penalty_gradient_rule",
+           "PenaltyRules", "PENALTY_RULES"]
 
 
 def validate_float_arg(value: Any, name: str) -> float:
@@ -73,19 +81,48 @@ def validate_float_arg(value: Any, name: str) -> float:
     return float(value)
 
 
+# --------------------------------------------------------------- the element rule the kernels compile
+def penalty_rule(x, l1, l2):
+    """One element's penalty, ``l1 |x| + l2 x**2``; a tensor's penalty is the sum over its elements."""
+    return l1 * abs(x) + l2 * x * x
+
+
+def penalty_gradient_rule(x, l1, two_l2):
+    """Its derivative, ``d/dx (l1 |x| + l2 x**2) = l1 sign(x) + 2 l2 x`` with ``sign(0) = 0`` (``two_l2``
+    is ``2 l2``, computed once by the caller, so that a float32 loop stays float32)."""
+    d = two_l2 * x
+    if x > 0.0:
+        d = d + l1
+    elif x < 0.0:
+        d = d - l1
+    return d
+
+
+class PenaltyRules(NamedTuple):
+    """A regularizer's element rules, handed to the kernel factories (through the engines' plan)."""
+
+    penalty: Callable
+    gradient: Callable
+
+
+PENALTY_RULES = PenaltyRules(penalty_rule, penalty_gradient_rule)
+
+
 class Regularizer:
     """Base class: ``penalty(x) = l1 * sum|x| + l2 * sum x**2`` with the factors ``l1`` and ``l2``.
 
     Subclasses set ``l1`` and ``l2`` and write :meth:`get_config`. A term whose factor is 0 is left
-    out (Keras does the same), so ``L2`` builds no ``abs`` nodes.
+    out (Keras does the same), so ``L2`` builds no ``abs`` nodes. ``rules`` is the same penalty one
+    element at a time (:data:`PENALTY_RULES`), which the compiled engines run.
     """
 
     l1: float = 0.0
     l2: float = 0.0
+    rules = PENALTY_RULES
 
     def __call__(self, x: Any) -> Any:
         """The penalty of ``x``: a number for a float array, a ``Value`` for an array of Values."""
-        if _is_value_array(x):
+        if is_value_array(x):
             arr, ops, dtype = np.asarray(x, dtype=object).reshape(-1), ValueOps, None
             factor = lambda number, label: Value(number, label=label)  # noqa: E731 - a labelled constant
         else:

@@ -50,8 +50,9 @@ except Exception as error:
 import numba.cuda.dispatcher as dispatcher
 dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=(9, 0))
 
-from microgradx.kernels.cuda import elementwise, gemm, losses, optimizers
+from microgradx.kernels.cuda import elementwise, gemm, losses, optimizers, regularizers
 from microgradx.optimizers import SGD, Adadelta, Adagrad, Adam, RMSprop
+from microgradx.regularizers import PENALTY_RULES
 
 i64, i32, f64, b1 = types.int64, types.int32, types.float64, types.boolean
 def arr(dtype, ndim):
@@ -82,6 +83,8 @@ for name in ("float32", "float64"):
         (f"loss/{name}", losses._loss_kernel,
          (i64, a2, a2, d1, b1, f64, f64, f64, b1, b1, b1, i64, a2, d1, i64, n1), True),
         (f"squared_norms/{name}", optimizers._squared_norms, (a1, l1, d1), True),
+        (f"penalty/{name}", regularizers.penalty_kernel(*PENALTY_RULES), (a1, a1, f64, f64, f64, i64, d1, i64, n1),
+         True),
     ]
     # the update kernel compiled from each optimizer's rule, for the slot combinations its options make
     for label, opt in (("sgd", SGD()), ("sgd_momentum", SGD(momentum=0.9, nesterov=True)), ("adam", Adam()),
@@ -111,7 +114,7 @@ def test_every_kernel_compiles_to_ptx_for_sm90():
     if lines and "skip" in lines[0]:
         pytest.skip(lines[0]["skip"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(lines) == (9 + 16) + (3 + 16), result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(lines) == (9 + 17) + (3 + 17), result.stdout[-3000:] + result.stderr[-3000:]
     errors = [line for line in lines if "error" in line]
     assert not errors, "\n".join(f"{e['kernel']}: {e['error']}" for e in errors)
     for line in lines:

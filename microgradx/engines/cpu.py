@@ -23,8 +23,9 @@ The matrix products run in NumPy's BLAS (with its threads); every other kernel i
 deterministic, and dropout draws from a hash of (seed, step, element), so results do not depend on
 ``numba.set_num_threads``. (Numba threads are kept out of the step on purpose: an OpenMP region next
 to multi-threaded BLAS calls leaves threads spinning on the cores BLAS needs.) Inputs are validated
-on the host before any kernel runs: shapes, label domains, sample weights
-(``train_epoch`` checks the whole epoch's labels and weights once, before its first step).
+on the host before any kernel runs: shapes, label domains, sample weights (``train_epoch`` checks the
+whole epoch's labels and weights once, before its first step); labels that come as a
+:class:`~microgradx.engines.base.Targets` (``fit`` makes them once) are not checked again.
 
 Not supported here (a clear error at compile time): layers other than Dense/Dropout, losses over an
 axis other than the last. ``reduction="none"`` trains on the sum of the per-sample losses.
@@ -42,7 +43,7 @@ from ..kernels.dense import dense_backward, dense_forward
 from ..kernels.dropout import dropout_backward, dropout_forward
 from ..kernels.losses import loss_forward_backward
 from ..kernels.optimizers import all_finite
-from ..kernels.regularizers import penalty_and_gradient, weight_penalties_and_gradients
+from ..kernels.regularizers import penalty_pass, weight_penalties_and_gradients
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .plan import ArrayPlan, DenseStep, DropoutStep
 
@@ -71,14 +72,6 @@ class _Workspace:
         self.coef = np.empty(n, np.float64)
         self.per_sample = np.empty(n, np.float64)
         self.current: list[np.ndarray] = list(self.outputs)
-
-
-class _Targets:
-    """The checked targets of ``n`` rows (a whole epoch): what :meth:`Plan.fill_targets` fills."""
-
-    def __init__(self, n: int, width: int, dtype: np.dtype) -> None:
-        self.n = n
-        self.y = np.empty((n, width), dtype)
 
 
 class CpuEngine(Engine):
@@ -155,8 +148,8 @@ class CpuEngine(Engine):
             s = plan[i]
             if isinstance(s, DenseStep):
                 if s.activity_reg is not None:
-                    total += penalty_and_gradient(ws.current[i].reshape(-1), g.reshape(-1), *s.activity_reg,
-                                                  float(ws.n))
+                    total += penalty_pass(*self.plan.penalty_rules)(ws.current[i].reshape(-1), g.reshape(-1),
+                                                                    *s.activity_reg, float(ws.n))
                 x_in = ws.current[i - 1] if i > 0 else ws.x
                 code = LINEAR if (self.plan.fused and i == len(plan) - 1) else s.code
                 need_dx = i > self.plan.first_dense
@@ -178,8 +171,10 @@ class CpuEngine(Engine):
 
     def _prepare(self, x: Any, y: Any, sample_weight: Any) -> _Workspace:
         x = self.plan.check_x(x)
+        targets = self.checked_targets(y, sample_weight, x.shape[0])   # every check before any kernel runs
         ws = self._workspace(x.shape[0])
-        self.plan.load_targets(ws, y, sample_weight)   # every check before any kernel runs
+        np.copyto(ws.y, targets.y)
+        self.plan.coefficients(ws, targets.sample_weight, targets.mask)
         np.copyto(ws.x, x, casting="unsafe")
         return ws
 
@@ -201,8 +196,8 @@ class CpuEngine(Engine):
         loss += self._backward(ws, training)
         if self.plan.weight_factors is not None:   # one pass per regularised weight
             penalties = np.zeros(len(self.plan.segments))
-            weight_penalties_and_gradients(self.params, self.grads, self.plan.segments, self.plan.weight_factors,
-                                           penalties)
+            weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads, self.plan.segments,
+                                           self.plan.weight_factors, penalties)
             loss += float(penalties.sum())
         return float(loss), [g.copy() for g in self.grad_views]
 
@@ -251,7 +246,8 @@ class CpuEngine(Engine):
                     self.rejected_update = True
                 return float(penalties.sum())
         if factors is not None:
-            weight_penalties_and_gradients(self.params, self.grads, self.plan.segments, factors, penalties)
+            weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads, self.plan.segments,
+                                           factors, penalties)
         if not all_finite(self.grads):
             self.rejected_update = True
             return float(penalties.sum())
@@ -279,12 +275,11 @@ class CpuEngine(Engine):
                     on_batch_begin: Callable[[int], None] | None = None) -> np.ndarray:
         """Every batch of an epoch; the rows of each batch are gathered straight into the workspace.
 
-        Labels and sample weights are checked once, for the whole epoch, before the first step."""
+        Raw labels and sample weights are checked once, for the whole epoch, before the first step; a
+        :class:`~microgradx.engines.base.Targets` (what ``fit`` passes) is used as it is."""
         x = self.plan.check_x(x)
-        n = x.shape[0]
-        targets = _Targets(n, self.plan.target_width, self.dtype)
-        mask = self.plan.fill_targets(targets, y)
-        weights = self.plan.check_sample_weight(sample_weight, n)
+        targets = self.checked_targets(y, sample_weight, x.shape[0])
+        weights, mask = targets.sample_weight, targets.mask
         losses: list[float] = []
         self.rejected_update = False
         for i, index in enumerate(batches):
@@ -293,7 +288,7 @@ class CpuEngine(Engine):
             ws = self._workspace(len(index))
             np.take(targets.y, index, axis=0, out=ws.y)
             self.plan.coefficients(ws, None if weights is None else weights[index],
-                               None if mask is None else mask[index])
+                                   None if mask is None else mask[index])
             if x.dtype == self.dtype:
                 np.take(x, index, axis=0, out=ws.x)
             else:

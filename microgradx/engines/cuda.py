@@ -56,7 +56,7 @@ import numpy as np
 
 from ..kernels.activations import LINEAR, SOFTMAX
 from ..kernels.losses import HINGE
-from .base import Engine, WorkspaceCache, resolve_noise_shape
+from .base import Engine, Targets, WorkspaceCache, resolve_noise_shape
 from .plan import ArrayPlan, DenseStep
 
 __all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
@@ -278,37 +278,36 @@ class CudaEngine(Engine):
         return super().optimizer_state()
 
     # ------------------------------------------------------------------ workspaces and inputs
-    def _host_targets(self, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Validated targets of one batch as ``(y (n, width) in the model dtype, coef (n,), binary)``.
+    def _host_targets(self, targets: Targets) -> tuple[np.ndarray, np.ndarray, bool]:
+        """One batch's checked targets as ``(y (n, width) in the model dtype, coef (n,), binary)``: the
+        per-sample coefficients are the plan's; ``binary`` is the hinge loss's "every label is 0 or 1"
+        for the batch."""
+        n = len(targets)
+        coef = np.empty(n, np.float64)
+        self.plan.coefficients(SimpleNamespace(n=n, coef=coef), targets.sample_weight, targets.mask)
+        y = targets.y
+        binary = bool(np.all((y == 0) | (y == 1))) if self.plan.loss_code == HINGE else True
+        return y, coef, binary
 
-        The checks and the per-sample coefficients are the plan's; sparse labels are one float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
-        """
-        n = len(y)
-        ns = SimpleNamespace(n=n, y=np.empty((n, self.target_width), self.dtype), coef=np.empty(n, np.float64))
-        self.plan.load_targets(ns, y, sample_weight)
-        binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self.plan.loss_code == HINGE else True
-        return ns.y, ns.coef, binary
-
-    def _epoch_targets(self, y: np.ndarray, sw: np.ndarray | None, batches: list[np.ndarray],
+    def _epoch_targets(self, targets: Targets, batches: list[np.ndarray],
                        order: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[bool]]:
-        """Targets and coefficients of every batch, in batch order, checked before any launch.
+        """The checked targets and coefficients of every batch, in batch order.
 
         Without sample weights or an ignored class (and for any loss but hinge, whose label mapping
-        is decided per batch) the targets are checked in one call and each batch's coefficients come
+        is decided per batch) the targets are gathered in one call and each batch's coefficients come
         from the plan's reduction; otherwise each batch goes through :meth:`_host_targets`.
         """
         plan = self.plan
-        if sw is None and plan.ignore_class is None and plan.loss_code != HINGE:
-            targets, _, _ = self._host_targets(y[order], None)
+        if targets.sample_weight is None and targets.mask is None and plan.loss_code != HINGE:
             coefs = np.empty(order.size, np.float64)
             start = 0
             for index in batches:                   # the plan's reduction, batch by batch
                 plan.coefficients(SimpleNamespace(n=index.size, coef=coefs[start:start + index.size]), None, None)
                 start += index.size
-            return np.ascontiguousarray(targets), coefs, [True] * len(batches)
-        parts = [self._host_targets(y[index], None if sw is None else sw[index]) for index in batches]
-        targets = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))
-        return targets, np.concatenate([c for _, c, _ in parts]), [b for _, _, b in parts]
+            return np.ascontiguousarray(targets.y[order]), coefs, [True] * len(batches)
+        parts = [self._host_targets(targets.rows(index)) for index in batches]
+        ys = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))
+        return ys, np.concatenate([c for _, c, _ in parts]), [b for _, _, b in parts]
 
     # ------------------------------------------------------------------ passes
     def _forward(self, ws: _DeviceWorkspace, x, training: bool, step: int, probabilities: bool = True):
@@ -398,8 +397,9 @@ class CudaEngine(Engine):
         """Dense step ``i``'s activity penalty into the loss total and its gradient into ``ws.grads[i]``,
         carried through ``activation`` (:mod:`microgradx.kernels.cuda.regularizers`)."""
         y, g = current[i], ws.grads[i]
-        self._k.regularizers.penalty_and_gradient(y.reshape(y.size), g.reshape(g.size), *s.activity_reg,
-                                                  float(ws.n), totals, slot, self._halted, activation=activation)
+        self._k.regularizers.penalty_and_gradient(self.plan.penalty_rules, y.reshape(y.size), g.reshape(g.size),
+                                                  *s.activity_reg, float(ws.n), totals, slot, self._halted,
+                                                  activation=activation)
 
     def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int, totals, slot: int) -> None:
         """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (regularization penalties
@@ -418,8 +418,9 @@ class CudaEngine(Engine):
                 k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
                 for reg, tensor, grad in ((s.kernel_reg, w, dw), (s.bias_reg, b, db)):
                     if reg is not None:
-                        k.regularizers.penalty_and_gradient(tensor.reshape(tensor.size), grad.reshape(grad.size),
-                                                            *reg, 1.0, totals, slot, self._halted)
+                        k.regularizers.penalty_and_gradient(self.plan.penalty_rules, tensor.reshape(tensor.size),
+                                                            grad.reshape(grad.size), *reg, 1.0, totals, slot,
+                                                            self._halted)
                 if i == self.plan.first_dense or p < 0:
                     return
                 prev = self.plan.steps[p]
@@ -469,7 +470,8 @@ class CudaEngine(Engine):
 
     def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
         x = self.plan.check_x(x)
-        targets, coef, binary = self._host_targets(y, sample_weight)   # every check before any launch
+        checked = self.checked_targets(y, sample_weight, x.shape[0])   # every check before any launch
+        targets, coef, binary = self._host_targets(checked)
         ws = self._workspace(x.shape[0])
         ws.x.copy_to_device(np.ascontiguousarray(x, dtype=self.dtype))
         ws.y.copy_to_device(np.ascontiguousarray(targets))
@@ -530,9 +532,8 @@ class CudaEngine(Engine):
         if not batches:
             return np.zeros(0, np.float64)
         order = np.concatenate(batches)
-        y = np.asarray(y)
-        sw = None if sample_weight is None else np.asarray(sample_weight)
-        targets, coefs, flags = self._epoch_targets(y, sw, batches, order)
+        checked = self.checked_targets(y, sample_weight, x.shape[0])
+        targets, coefs, flags = self._epoch_targets(checked, batches, order)
         feedback = (on_batch_end is not None or should_stop is not None or outputs
                     or on_batch_begin is not None)
         opt = self.optimizer

@@ -26,7 +26,8 @@ One concept per module:
   :mod:`microgradx.training`, shared with ``Tape.fit``);
 * :mod:`.weights_file`: the ``save_weights`` / ``load_weights`` ``.npz`` format (Keras' ``.keras`` and
   ``.weights.h5``: :mod:`microgradx.saving`);
-* :mod:`.summary`: the summary table.
+* :mod:`.summary`: the summary table;
+* :mod:`.finite_weights`: a NaN or inf weight named and refused (``predict``, the save methods).
 """
 
 from .sequential import Sequential, load_model

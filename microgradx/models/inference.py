@@ -15,6 +15,7 @@ from ..engine import Value
 from ..engines.scalar import build_loss_graph
 from ..layers import Dense
 from . import data
+from .finite_weights import check_weights_finite
 
 __all__ = ["predict", "reference_forward", "compute_gradients", "loss_graph"]
 
@@ -27,7 +28,7 @@ def predict(model: Any, x: Any, batch_size: int | None, verbose: int | str) -> n
     if len(x) == 0:
         raise ValueError(f"Invalid value received for argument `x`: no samples (shape {x.shape}). "
                          f"Expected at least one row to predict.")
-    model._check_weights_finite("predict")
+    check_weights_finite(model, "predict")
     if model._engine is None:
         return reference_forward(model, x)
     (x,) = data.engine_arrays(model, x)
@@ -59,10 +60,11 @@ def compute_gradients(model: Any, x: Any, y: Any, sample_weight: Any,
     model._assert_compiled("compute_gradients")
     with model._exclusive("compute_gradients"):
         x, y, sample_weight = data.check_xy(model, x, y, sample_weight)
-        x, y, sample_weight = data.engine_arrays(model, x, y, sample_weight)
-        assert model._engine is not None
+        data.check_targets(model, y)
+        x, sample_weight = data.engine_arrays(model, x, sample_weight)
+        targets = data.engine_targets(model, y, sample_weight)   # checked once: the engine does not again
         step = int(model.optimizer.iterations)
-        loss, grads = model._engine.compute_gradients(x, y, sample_weight, training=training, step=step)
+        loss, grads = model.engine.compute_gradients(x, targets, training=training, step=step)
     return float(loss), list(grads)
 
 

@@ -3,7 +3,8 @@
 ``compile`` lives in :mod:`.compiling`, ``predict``/``compute_gradients``/``to_graph`` in
 :mod:`.inference`, training and evaluation in :mod:`.training` (inside the one loop of
 :mod:`microgradx.training`), the data checks in :mod:`.data`, the weights file in :mod:`.weights_file`,
-the summary table in :mod:`.summary`; the methods here hand over to them.
+the summary table in :mod:`.summary`, the refusal of NaN/inf weights in :mod:`.finite_weights`; the
+methods here hand over to them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..engine import Value
 from ..engines.base import Engine
 from ..layers import Input, Layer
 from . import compiling, data, inference, training, weights_file
+from .finite_weights import refuse_non_finite_weights
 from .summary import summary as print_summary
 
 __all__ = ["Sequential", "load_model"]
@@ -171,31 +173,6 @@ class Sequential:
 
     def _weight_shapes(self) -> list[tuple[int, ...]]:
         return [shape for layer in self.layers for shape in layer.weight_shapes()]
-
-    def _first_non_finite_weight(self, weights: Sequence[np.ndarray]) -> str | None:
-        """``"dense/kernel[0, 3] = nan"`` for the first NaN/inf entry of ``weights`` (model order), else None."""
-        for name, w in zip(self._weight_names(), weights):
-            bad = ~np.isfinite(w)
-            if np.any(bad):
-                index = tuple(int(i) for i in np.argwhere(bad)[0])
-                return f"{name}{list(index)} = {w[index]} ({int(bad.sum())} non-finite value(s) in it)"
-        return None
-
-    def _refuse_non_finite_weights(self, path: str | os.PathLike) -> None:
-        """Saving a NaN/inf weight is refused (the file would not load: ``set_weights`` refuses it)."""
-        where = self._first_non_finite_weight(self.get_weights()) if self.built else None
-        if where is not None:
-            raise ValueError(f"Cannot save the weights of model {self.name!r} to {os.fspath(path)!r}: a weight "
-                             f"is not finite (NaN or inf): {where}.")
-
-    def _check_weights_finite(self, method: str) -> None:
-        if self._engine is not None and self._engine.weights_finite():
-            return
-        where = self._first_non_finite_weight(self.get_weights())
-        if where is not None:
-            raise ValueError(f"Model {self.name!r} has a non-finite weight (NaN or inf): {where}. `{method}()` "
-                             f"would return NaN/inf. Set finite weights (set_weights / load_weights) or "
-                             f"build and train the model again with a lower learning rate.")
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights in Keras order: per Dense, kernel ``(in, out)`` then bias ``(out,)``."""
@@ -379,7 +356,7 @@ class Sequential:
         state (Keras 3's format, :mod:`microgradx.saving.model_io`); read it back with :func:`load_model`
         here or ``keras.saving.load_model`` in Keras (which needs the weights as HDF5: install h5py)."""
         from ..saving import model_io
-        self._refuse_non_finite_weights(filepath)
+        refuse_non_finite_weights(self, filepath)
         model_io.save_model(self, filepath)
 
     def save_weights(self, path: str | os.PathLike) -> None:
@@ -389,7 +366,7 @@ class Sequential:
         :meth:`load_weights` would refuse the file."""
         if os.fspath(path).endswith(".weights.h5"):
             from ..saving import model_io
-            self._refuse_non_finite_weights(path)
+            refuse_non_finite_weights(self, path)
             model_io.save_weights_h5(self, path)
             return
         weights_file.save_weights(self, path)

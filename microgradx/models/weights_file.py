@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import utils
+from .finite_weights import refuse_non_finite_weights
 
 __all__ = ["WEIGHTS_FORMAT", "WEIGHTS_VERSION", "save_weights", "load_weights"]
 
@@ -33,7 +34,7 @@ def save_weights(model: Any, path: str | os.PathLike) -> None:
     model._ensure_built()
     if not model.built:
         raise ValueError(f"Model {model.name!r} is not built: there are no weights to save.")
-    model._refuse_non_finite_weights(path)
+    refuse_non_finite_weights(model, path)
     weights = model.get_weights()
     header = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "model": model.name,
               "names": model._weight_names(), "shapes": [list(w.shape) for w in weights],

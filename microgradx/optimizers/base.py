@@ -26,8 +26,9 @@ Schedules see ``r``; the step ``t = iterations + 1`` of the update rules (Adam's
 :mod:`~microgradx.optimizers.learning_rate`; the hyper-parameter checks in
 :mod:`~microgradx.optimizers.arguments`; the variables it accepts (arrays, ``Value``s) in
 :mod:`~microgradx.optimizers.variables`; clipping and weight decay in :mod:`~microgradx.optimizers.rules`.
-The fast engines update a flat parameter buffer with one fused kernel (:meth:`apply_flat`);
-:meth:`apply` updates a list of arrays with the readable NumPy rules.
+The fast engines update a flat parameter buffer with one fused kernel (:meth:`apply_flat`, in
+:mod:`~microgradx.optimizers.flat_step`); :meth:`apply` updates a list of arrays with the readable NumPy
+rules.
 
 Differences from Keras (documented and tested): an ``int`` learning rate or SGD momentum is rejected
 exactly as in Keras (``SGD(learning_rate=1)`` raises; the message suggests ``1.0``; numpy floats are
@@ -46,18 +47,19 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .arguments import (check_accumulation_steps, check_ema, check_loss_scale_factor, check_range,
+from .arguments import (check_accumulation_steps, check_ema, check_loss_scale_factor,
                         optional_positive)
 from .learning_rate import check_learning_rate, learning_rate_value
 from .rules import STEP_RULES, clip_gradient, clipnorm_scale, decay_weight, global_clipnorm_scale, on_arrays
 from .schedules import LearningRateSchedule, deserialize, serialize
+from .flat_step import FlatStep
 from .state import SlotState
-from .variables import FLOAT_DTYPES, as_array, numbers, write_back
+from .variables import as_array, numbers, write_back
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer(SlotState):
+class Optimizer(SlotState, FlatStep):
     """Base class of every optimizer (Keras 3 constructor arguments and semantics).
 
     Args:
@@ -279,91 +281,6 @@ class Optimizer(SlotState):
                 raise TypeError(f"parameters[{i}] of type {type(p).__name__} has no .grad")
         self.apply([p.grad for p in parameters], parameters)
 
-    def apply_flat(self, grads_flat: np.ndarray, vars_flat: np.ndarray,
-                   segments: Sequence[tuple[int, int]], out: np.ndarray | None = None, *,
-                   factors: np.ndarray | None = None, penalties: np.ndarray | None = None) -> bool:
-        """The fast path: one Keras step on a flat parameter buffer, in place, with fused Numba kernels.
-
-        ``vars_flat`` and ``grads_flat`` are 1-D, C-contiguous, of one float dtype; variable ``i`` is
-        ``[offset_i, offset_i + size_i)`` for ``segments[i] = (offset_i, size_i)``. The result equals
-        :meth:`apply` on the variables (within rounding: the kernels compute in float64 registers).
-
-        With ``out`` (a buffer like ``vars_flat``) the new weights go there and ``vars_flat`` keeps the
-        old ones (the engines' double buffer: an update can be undone for free). Returns whether every
-        new weight is finite (checked in the same kernel pass); the gradients are not scanned.
-
-        With ``factors`` (float64, ``(len(segments), 2)``: each variable's weight regularizer ``(l1, l2)``,
-        zeros for none) the penalties' gradients join ``grads_flat`` and ``penalties`` (float64,
-        ``len(segments)``) receives each variable's penalty of the weights before the update: in the
-        update's own pass, or (with ``loss_scale_factor`` or gradient accumulation, whose driver does not
-        see the raw gradient) added into ``grads_flat`` by one pass first."""
-        w, g = vars_flat, grads_flat
-        if out is None:
-            out = w
-        elif not isinstance(out, np.ndarray) or out.shape != w.shape or out.dtype != w.dtype \
-                or not out.flags.c_contiguous:
-            raise ValueError("out must be a 1-D C-contiguous array like vars_flat")
-        for argument, a in (("vars_flat", w), ("grads_flat", g)):
-            if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous \
-                    or a.dtype not in FLOAT_DTYPES:
-                raise ValueError(f"{argument} must be a 1-D C-contiguous float32/float64 array")
-        if g.shape != w.shape or g.dtype != w.dtype:
-            raise ValueError(f"grads_flat (shape {g.shape}, {g.dtype}) must match vars_flat "
-                             f"(shape {w.shape}, {w.dtype})")
-        segments = [(int(o), int(s)) for o, s in segments]
-        if not self.built:
-            self.build_flat(segments, w.size, w.dtype)
-        elif segments != self.segments or w.dtype != self.dtype or \
-                (self.slot_buffers and next(iter(self.slot_buffers.values())).size != w.size):
-            raise ValueError("apply_flat: segments/dtype/size differ from the layout this optimizer "
-                             f"was built for ({self.segments}, {self.dtype})")
-        fused_penalties = factors is not None and self.loss_scale_factor is None \
-            and not self.gradient_accumulation_steps
-        if factors is not None:
-            if not isinstance(penalties, np.ndarray) or penalties.shape != (len(segments),) \
-                    or np.shape(factors) != (len(segments), 2):
-                raise ValueError(f"apply_flat: factors must have shape ({len(segments)}, 2) and penalties "
-                                 f"({len(segments)},), got {np.shape(factors)} and {np.shape(penalties)}")
-            factors = np.ascontiguousarray(factors, dtype=np.float64)
-        if factors is not None and not fused_penalties:
-            from microgradx.kernels.regularizers import weight_penalties_and_gradients
-            weight_penalties_and_gradients(w, g, segments, factors, penalties)
-        if self.loss_scale_factor is not None:
-            g = g / w.dtype.type(self.loss_scale_factor)
-        lr = self._learning_rate_of_this_call()  # checked before the accumulator changes
-        step_now = self._accumulate([g], [self._accumulator])
-        finite = True
-        if step_now is None and out is not w:   # an accumulate-only call: the weights stay
-            np.copyto(out, w)
-        if step_now is not None:
-            g = np.ascontiguousarray(step_now[0])
-            offsets = np.array([o for o, _ in segments], dtype=np.int64)
-            sizes = np.array([s for _, s in segments], dtype=np.int64)
-            from microgradx.kernels import optimizers as kernels
-            scales = np.ones(len(segments), dtype=np.float64)
-            if self.clipnorm or self.global_clipnorm:
-                scales[:] = self._clip_scales(
-                    kernels.penalised_squared_norms(self.step_rules.penalise_gradient)(g, w, offsets, sizes, factors)
-                    if fused_penalties else kernels.squared_norms(g, offsets, sizes))
-            if self._excluded and self.weight_decay:
-                raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
-                                          "is supported by apply() only")
-            arguments, options = kernels.split_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype)
-            update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w,
-                                         fused_penalties, options)
-            empty = np.empty(0, dtype=w.dtype)
-            slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
-            finite = update(w, empty if out is w else out, g, slots, offsets, sizes, scales,
-                            self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
-                            arguments,
-                            factors if fused_penalties else _NO_FACTORS,
-                            penalties if fused_penalties else _NO_PENALTIES)
-        if self.use_ema:
-            self._update_ema([out], [self._ema])
-            finite = finite and bool(np.all(np.isfinite(out)))
-        self._raw_iterations += 1
-        return bool(finite)
-
     def finalize_variable_values(self, variables: Sequence[Any]) -> None:
         """With ``use_ema``, copy the moving averages into ``variables`` (``fit`` does it at the end)."""
         if not self.use_ema:
@@ -424,5 +341,3 @@ class Optimizer(SlotState):
             if overwrite:
                 w[...] = avg
 
-
-_NO_FACTORS, _NO_PENALTIES = np.zeros((0, 2)), np.zeros(0)   # what an unpenalised driver is handed

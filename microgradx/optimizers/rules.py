@@ -14,10 +14,12 @@ hyper-parameters). That one function is
 * compiled for the CUDA update kernel by :func:`microgradx.kernels.cuda.optimizers.update_kernel`.
 
 The same holds for the steps around it (Keras' order: a weight penalty's gradient joins the loss's,
-then clip, then decoupled weight decay, then the rule), written here once: :func:`penalise_gradient`
-and :func:`weight_penalty` (the fused drivers add a weight regularizer in the update's own pass),
-:func:`clip_gradient`, :func:`decay_weight`, and the clip factors :func:`clipnorm_scale` and
-:func:`global_clipnorm_scale` (from norms accumulated in float64).
+then clip, then decoupled weight decay, then the rule), written here once: :func:`clip_gradient`,
+:func:`decay_weight`, and the clip factors :func:`clipnorm_scale` and :func:`global_clipnorm_scale`
+(from norms accumulated in float64). The weight penalty's rules are the regularizers' own
+(:func:`microgradx.regularizers.penalty_rule`, :func:`~microgradx.regularizers.penalty_gradient_rule`),
+carried in :data:`STEP_RULES` because the fused CPU driver adds a weight regularizer in the update's
+own pass.
 """
 
 from __future__ import annotations
@@ -28,24 +30,10 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["penalise_gradient", "weight_penalty", "clip_gradient", "decay_weight", "clipnorm_scale", "global_clipnorm_scale", "on_arrays",
-           "StepRules", "STEP_RULES"]
+from ..regularizers import penalty_gradient_rule, penalty_rule
 
-
-def penalise_gradient(g, w, l1, two_l2):
-    """A weight regularizer's gradient added to the loss's: ``g + l1 sign(w) + 2 l2 w`` (``sign(0) = 0``;
-    ``two_l2`` is ``2 l2``, so a float32 loop stays float32)."""
-    g = g + two_l2 * w
-    if w > 0.0:
-        g = g + l1
-    elif w < 0.0:
-        g = g - l1
-    return g
-
-
-def weight_penalty(w, l1, l2):
-    """A weight regularizer's penalty of one weight: ``l1 |w| + l2 w**2`` (Keras' ``L1L2``)."""
-    return l1 * abs(w) + l2 * w * w
+__all__ = ["clip_gradient", "decay_weight", "clipnorm_scale", "global_clipnorm_scale", "on_arrays", "StepRules",
+           "STEP_RULES"]
 
 
 def clip_gradient(g, scale, clipvalue):
@@ -87,12 +75,12 @@ class StepRules(NamedTuple):
     decay_weight: Callable
     clipnorm_scale: Callable
     global_clipnorm_scale: Callable
-    penalise_gradient: Callable
-    weight_penalty: Callable
+    penalty: Callable
+    penalty_gradient: Callable
 
 
-STEP_RULES = StepRules(clip_gradient, decay_weight, clipnorm_scale, global_clipnorm_scale, penalise_gradient,
-                       weight_penalty)
+STEP_RULES = StepRules(clip_gradient, decay_weight, clipnorm_scale, global_clipnorm_scale, penalty_rule,
+                       penalty_gradient_rule)
 
 #: what a scalar rule's ``math.sqrt``, ``max`` and ``min`` become on arrays.
 _ON_ARRAYS = {"math": types.SimpleNamespace(sqrt=np.sqrt, isinf=np.isinf, isnan=np.isnan, nan=math.nan),
