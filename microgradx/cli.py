@@ -14,19 +14,20 @@ expression is reported with a caret under the offending column.
 
 Exit codes: 0 success; 2 for every error the user can cause (a bad argument, expression, value or output
 path, an engine this machine cannot run), reported as one ``microgradx COMMAND: error: ...`` line on stderr
-and found before any work starts, never as a traceback.
+and found before any work starts, never as a traceback. The checks of single arguments live in
+:mod:`microgradx.cli_arguments`.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import pathlib
 import sys
-import tempfile
 from typing import TYPE_CHECKING, Sequence
 
+from .cli_arguments import (UsageError, layer_sizes, non_negative_float, non_negative_int, parse_assignments,
+                            positive_int, rate, sample_count, writable_folder)
 from .expression import FUNCTIONS, ExpressionError, parse_expression
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,50 +38,6 @@ __all__ = ["main", "build_parser", "UsageError"]
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-class UsageError(ValueError):
-    """A command-line argument that parses but makes no sense with the others (exit code 2)."""
-
-
-def _parse_assignments(assignments: Sequence[str]) -> dict[str, float]:
-    values: dict[str, float] = {}
-    for item in assignments:
-        name, sep, number = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise ExpressionError(f"expected NAME=NUMBER, got {item!r}", item)
-        if name in values:
-            raise ExpressionError(f"{name} is given twice ({name}={values[name]:g} and {item}): give each "
-                                  "variable one value", item)
-        try:
-            value = float(number)
-        except ValueError:
-            raise ExpressionError(f"{name}={number!r}: the value must be a number", item, len(name) + 1) from None
-        if not math.isfinite(value):
-            raise ExpressionError(f"{name}={number}: the value must be finite", item, len(name) + 1)
-        values[name] = value
-    return values
-
-
-def _writable_folder(folder: pathlib.Path, given: str) -> pathlib.Path:
-    """Create ``folder`` (and its parents) and check a file can be written in it, or raise ``UsageError``.
-
-    ``given`` is the flag as the user typed it (``--out 'runs/g.svg'``), for the message. Called before any
-    work starts, so that a bad ``--out`` costs nothing.
-    """
-    existing = next((f for f in (folder, *folder.parents) if f.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise UsageError(f"{given}: {str(existing)!r} is an existing file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".microgradx-write-check-")
-        os.close(descriptor)
-        os.unlink(probe)
-    except (OSError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise UsageError(f"{given}: cannot write in the folder {str(folder)!r} ({reason})") from None
-    return folder
-
-
 # ------------------------------------------------------------------------------------------ graph
 #: file name endings ``graph --out`` accepts: Graphviz renders the first ones; .dot/.gv is the DOT source.
 GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".jpg", ".jpeg", ".gif", ".dot", ".gv")
@@ -89,7 +46,7 @@ GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".jpg", ".jpeg", ".gif", ".dot", ".gv"
 def _command_graph(args: argparse.Namespace) -> int:
     from .explain import explain
 
-    parsed = parse_expression(args.expression, _parse_assignments(args.values))
+    parsed = parse_expression(args.expression, parse_assignments(args.values))
     if args.wrt is not None and args.wrt not in parsed.variables:
         raise UsageError(f"--wrt {args.wrt!r} is not a variable of the expression "
                          f"(variables: {', '.join(parsed.variables) or 'none'})")
@@ -102,7 +59,7 @@ def _command_graph(args: argparse.Namespace) -> int:
         if out.suffix.lower() not in GRAPH_SUFFIXES:
             raise UsageError(f"--out {args.out!r}: cannot tell the format from the ending "
                              f"{out.suffix or '(none)'!r}; expected one of {', '.join(GRAPH_SUFFIXES)}")
-        _writable_folder(out.parent, f"--out {args.out!r}")
+        writable_folder(out.parent, f"--out {args.out!r}")
     page = None if args.html is None else _html_path(args.html)
     root = parsed.root
     try:
@@ -129,7 +86,7 @@ def _html_path(given: str) -> pathlib.Path:
     page = pathlib.Path(given)
     if "\0" in given or page.is_dir() or page.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--html {given!r}: expected a file name ending in .html, such as 'explorer.html'")
-    _writable_folder(page.parent, f"--html {given!r}")
+    writable_folder(page.parent, f"--html {given!r}")
     return page
 
 
@@ -171,58 +128,6 @@ def _write_graph(root: Value, out: pathlib.Path) -> pathlib.Path:
 # ------------------------------------------------------------------------------------------ train
 DATASET_NAMES = ("moons", "circles", "spiral", "xor", "gaussians")
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
-
-
-def _integer(text: str, minimum: int, expected: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _integer(text, 1, "a positive integer")
-
-
-def _non_negative_int(text: str) -> int:
-    return _integer(text, 0, "a non-negative integer")
-
-
-def _sample_count(text: str) -> int:
-    return _integer(text, 2, "an integer >= 2 (one sample of each class at least)")
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = _non_negative_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {text!r}")
-    return value
-
-
-def _layer_sizes(text: str) -> tuple[int, ...]:
-    """One ``--hidden`` word: ``16,16``, ``16`` (``--hidden 16 16`` gives two words) or ``none``/``0``."""
-    if text.strip() in ("", "none", "0"):
-        return ()
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected layer sizes such as 16,16 or 16 16, got {text!r}") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
 
 
 def _make_optimizer(name: str, args: argparse.Namespace):
@@ -285,7 +190,7 @@ def _command_train(args: argparse.Namespace) -> int:
 
     optimizer = _make_optimizer(args.optimizer, args)
     _check_train_arguments(args)
-    out = _writable_folder(pathlib.Path(args.out), f"--out {args.out!r}")
+    out = writable_folder(pathlib.Path(args.out), f"--out {args.out!r}")
     utils.set_random_seed(args.seed)
     loader = getattr(datasets, args.dataset)
     kwargs = {"n": args.samples, "seed": args.seed}
@@ -333,7 +238,7 @@ def _command_tour(args: argparse.Namespace) -> int:
     from .tour import run_tour
 
     _check_engine(args.engine)
-    out = _writable_folder(pathlib.Path(args.out), f"--out {args.out!r}")
+    out = writable_folder(pathlib.Path(args.out), f"--out {args.out!r}")
     index = run_tour(out, quick=args.quick, engine=args.engine, workers=args.workers)
     print(f"open {index}")
     return EXIT_OK
@@ -358,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help="smaller grids and fewer epochs (for tests; seconds)")
     tour.add_argument("--engine", default="cpu", choices=("cpu", "scalar", "cuda", "auto"),
                       help="engine that trains the models (default: %(default)s)")
-    tour.add_argument("--workers", type=_positive_int, default=None,
+    tour.add_argument("--workers", type=positive_int, default=None,
                       help="processes of the learning-rate sweep (default: number of CPUs)")
     tour.set_defaults(handler=_command_tour)
 
@@ -366,30 +271,30 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train a Sequential model on a built-in 2-D dataset with Keras-style "
                                 "progress; writes training_curves.png and model.weights.npz to --out.")
     train.add_argument("--dataset", default="moons", choices=DATASET_NAMES, help="default: %(default)s")
-    train.add_argument("--samples", type=_sample_count, default=500, help="number of samples (default: %(default)s)")
-    train.add_argument("--noise", type=_non_negative_float, default=None, help="dataset noise (dataset default)")
-    train.add_argument("--hidden", type=_layer_sizes, nargs="+", default=[(16, 16)], metavar="SIZES",
+    train.add_argument("--samples", type=sample_count, default=500, help="number of samples (default: %(default)s)")
+    train.add_argument("--noise", type=non_negative_float, default=None, help="dataset noise (dataset default)")
+    train.add_argument("--hidden", type=layer_sizes, nargs="+", default=[(16, 16)], metavar="SIZES",
                        help="hidden layer sizes: 16 16 or 16,16; none for no hidden layer (default: 16 16)")
     train.add_argument("--activation", default="relu", choices=("relu", "tanh", "sigmoid"), help="default: %(default)s")
     train.add_argument("--engine", default="cpu", choices=("scalar", "cpu", "cuda", "auto"),
                        help="default: %(default)s")
     train.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default: %(default)s")
     train.add_argument("--optimizer", default="adam", choices=OPTIMIZER_NAMES, help="default: %(default)s")
-    train.add_argument("--learning-rate", type=_non_negative_float, default=None, help="default: Keras's")
-    train.add_argument("--momentum", type=_non_negative_float, default=None, help="sgd, rmsprop")
-    train.add_argument("--beta-1", type=_rate, default=None, help="adam")
-    train.add_argument("--beta-2", type=_rate, default=None, help="adam")
-    train.add_argument("--rho", type=_rate, default=None, help="rmsprop, adadelta")
+    train.add_argument("--learning-rate", type=non_negative_float, default=None, help="default: Keras's")
+    train.add_argument("--momentum", type=non_negative_float, default=None, help="sgd, rmsprop")
+    train.add_argument("--beta-1", type=rate, default=None, help="adam")
+    train.add_argument("--beta-2", type=rate, default=None, help="adam")
+    train.add_argument("--rho", type=rate, default=None, help="rmsprop, adadelta")
     train.add_argument("--loss", default=None, choices=("binary_crossentropy", "mean_squared_error",
                                                          "categorical_crossentropy", "sparse_categorical_crossentropy"),
                        help="default: binary_crossentropy for 2 classes, sparse_categorical_crossentropy above")
-    train.add_argument("--dropout", type=_rate, default=0.0, help="Dropout rate after each hidden layer (default: 0)")
-    train.add_argument("--early-stopping", type=_non_negative_int, default=None, metavar="PATIENCE",
+    train.add_argument("--dropout", type=rate, default=0.0, help="Dropout rate after each hidden layer (default: 0)")
+    train.add_argument("--early-stopping", type=non_negative_int, default=None, metavar="PATIENCE",
                        help="stop when val_loss has not improved for PATIENCE epochs; restore the best weights")
-    train.add_argument("--epochs", type=_positive_int, default=30, help="default: %(default)s")
-    train.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
-    train.add_argument("--validation-split", type=_rate, default=0.2, help="default: %(default)s")
-    train.add_argument("--seed", type=_non_negative_int, default=0, help="default: %(default)s")
+    train.add_argument("--epochs", type=positive_int, default=30, help="default: %(default)s")
+    train.add_argument("--batch-size", type=positive_int, default=32, help="default: %(default)s")
+    train.add_argument("--validation-split", type=rate, default=0.2, help="default: %(default)s")
+    train.add_argument("--seed", type=non_negative_int, default=0, help="default: %(default)s")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="default: %(default)s")
     train.add_argument("--out", default="train-output", help="output folder (default: %(default)s)")
     train.set_defaults(handler=_command_train)

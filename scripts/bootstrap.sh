@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh machine for microgradx: Graphviz's `dot`, a virtualenv in .venv, the package (editable).
+# Set up a fresh machine for microgradx: Graphviz's `dot`, a virtualenv in .venv, the package (editable), and
+# .link-tree/ for editors.
 # Usage: bash scripts/bootstrap.sh [EXTRAS]      e.g. `bash scripts/bootstrap.sh test`
 # Idempotent and quick when nothing changed. Needs Python 3.10+.
 set -euo pipefail
@@ -60,3 +61,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -e "$spec"
     echo "$want" > "$stamp"
 fi
+
+# Editors and static tools cannot read the editable install's import hook: .link-tree/ shows them the package as
+# installed, so imports of microgradx.kernels lead into kernels/ (CONTRIBUTING.md, "Editors and static tools").
+.venv/bin/python scripts/link_tree.py || say "could not build .link-tree/ for editors (everything else works without it)"

@@ -14,7 +14,7 @@ module              what it draws
 ``widget``          the shared anywidget base: one ES module runs as a notebook widget and in a static page
 ``sliders``         sliders over precomputed frames on the same base (``slider_widget``, ``slider_fragment``)
 ``slider_demos``    the lecture's slider demos: descent (learning rate, momentum), the optimizer race (one
-                    learning rate per optimizer), fitting (noise, width, dropout, patience)
+                    learning rate per optimizer), fitting (noise, width, dropout, patience; ``fitting_sliders``)
 ``curves``          training curves: loss and metrics per epoch, train against validation, early stopping
                     marked (``plot_training_curves``)
 ``early_stopping``  every argument of ``EarlyStopping``, one stopped training each
@@ -25,6 +25,8 @@ module              what it draws
                     (``plot_optimizer_race``)
 ``landscape``       loss landscapes of a trained model along random directions (``plot_landscape_1d/2d/3d``),
                     a shallow against a deep narrow network and barriers between minima (``plot_hard_landscape``)
+``loss_surface``    the numbers behind ``landscape``: filter-normalised directions, the loss on a line or a plane
+                    through the weights (``loss_line``, ``loss_plane``)
 ``fitting``         underfitting, optimal fit and overfitting, then Dropout and EarlyStopping, over 5 seeds
                     (``plot_fitting_regimes``, ``plot_regularization``), dropout masks (``plot_dropout_noise_shapes``)
 ``boundaries``      decision boundaries of a trained classifier on a 2-D input plane

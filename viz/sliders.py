@@ -26,10 +26,12 @@ import os
 import pathlib
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import numpy as np
+
 from .widget import anywidget_base, asset_text, embed, module_text, static_page
 
-__all__ = ["css_color", "control", "part", "line", "point", "vline", "layer", "make_spec", "layer_key", "selection_of",
-           "parts_at", "slider_widget", "slider_fragment", "slider_html", "save_html"]
+__all__ = ["css_color", "control", "part", "line", "point", "vline", "contour_lines", "simplify", "layer", "make_spec",
+           "layer_key", "selection_of", "parts_at", "slider_widget", "slider_fragment", "slider_html", "save_html"]
 
 
 def _number(x: Any) -> float | None:
@@ -93,6 +95,46 @@ def vline(x: float, color: str, *, label: str | None = None, dash: str = "4 3") 
     if label is not None:
         out["label"] = label
     return out
+
+
+def contour_lines(x: np.ndarray, y: np.ndarray, z: np.ndarray, levels: Sequence[float], color: str = "#bbb"):
+    """Contour lines of ``z`` on the grid ``(x, y)`` (1-D axes) as slider lines (one per connected piece)."""
+    import contourpy
+
+    generator = contourpy.contour_generator(*np.meshgrid(x, y), z, line_type="Separate")
+    out = []
+    for level in levels:
+        for piece in generator.lines(level):
+            step = max(1, len(piece) // 60)                   # at most ~60 points per piece: a small page
+            thinned = np.vstack([piece[::step], piece[-1:]])
+            out.append(line(thinned, color, width=0.8))
+    return out
+
+
+def simplify(points: np.ndarray, tolerance: float, *, scale: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+    """The rows of a polyline that Ramer–Douglas–Peucker keeps: every dropped point lies within ``tolerance``
+    of the simplified polyline, distances measured after dividing x and y by ``scale`` (so a tolerance of 0.002
+    with the view's width and height as scale is 1 px on a 500 px plot). First and last rows are kept."""
+    points = np.asarray(points, dtype=float)
+    if len(points) < 3:
+        return points
+    p = points / np.asarray(scale, dtype=float)
+    keep = np.zeros(len(p), dtype=bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(p) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        d = p[b] - p[a]
+        rel = p[a + 1:b] - p[a]
+        t = np.clip(rel @ d / max(float(d @ d), 1e-300), 0.0, 1.0)         # the nearest point of the segment
+        dist = np.hypot(*(rel - t[:, None] * d).T)
+        k = int(np.argmax(dist))
+        if dist[k] > tolerance:
+            keep[a + 1 + k] = True
+            stack += [(a, a + 1 + k), (a + 1 + k, b)]
+    return points[keep]
 
 
 def part(panels: Mapping[int, Mapping[str, Any]] | None = None, text: str = "",

@@ -12,6 +12,10 @@ losses, the optimizers and the callbacks only talk to it through the methods of 
 ``optimizer_state()``                     the optimizer's per-variable slot arrays (host copies)
 ========================================  =============================================================
 
+``y`` is either the raw labels (with ``sw``), which the engine checks with its plan's checks
+(:meth:`Plan.targets`), or a :class:`Targets` the model made once per ``fit``/``evaluate`` call from
+labels it already checked (:meth:`Plan.layout`), which the engine uses as it is.
+
 The helpers below are shared by every engine and are not kernels: the list of weight shapes of a
 stack of layers, the resolution of a Dropout layer's ``noise_shape`` against a batch, the dropout
 scale mask drawn from the counter-based hash RNG (:mod:`microgradx.kernels.rng`), dtype checking and
@@ -34,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..layers import Layer
 
 __all__ = [
-    "WorkspaceCache", "Plan", "describe",
+    "WorkspaceCache", "Plan", "Targets", "describe",
     "Engine", "BatchEnd", "weight_shapes", "resolve_noise_shape", "dropout_scale",
     "resolve_dtype", "FLOAT_DTYPES",
 ]
@@ -166,6 +170,61 @@ class Plan:
         self.loss = loss
         self.dtype = np.dtype(dtype)
         self.shapes = weight_shapes(self.layers)
+        #: the model's output width: the units of the last Dense layer (None without one)
+        self.output_dim: int | None = next((int(layer.units) for layer in reversed(self.layers)
+                                            if getattr(layer, "kind", None) == "dense"), None)
+
+    # ------------------------------------------------------------------ labels, checked once
+    def check_labels(self, y: Any, sample_weight: Any = None, n: int | None = None) -> None:
+        """Let the loss check every label (and weight) once, whatever the engine: the loss is evaluated
+        against a constant prediction of the output's shape (``n`` rows, default ``len(y)``), so a bad label
+        raises the loss's own ``ValueError`` before anything is computed. What the model checks its data
+        with (:func:`microgradx.models.data.check_targets` names the argument)."""
+        n = len(y) if n is None else n
+        width = self.output_dim or 1
+        self.loss(y, np.full((n, width), 1.0 / width), sample_weight)
+
+    def layout(self, y: Any, sample_weight: Any = None) -> "Targets":
+        """Checked labels and weights as this plan's :class:`Targets`, with no check of its own (the
+        caller checked them: the model with :meth:`check_labels`). The scalar engine takes them as they are."""
+        return Targets(self, np.asarray(y), None if sample_weight is None else np.asarray(sample_weight))
+
+    def targets(self, y: Any, sample_weight: Any = None, n: int | None = None) -> "Targets":
+        """Raw labels and weights of ``n`` samples, checked (:meth:`check_labels`) and laid out
+        (:meth:`layout`): what an engine does with the arrays a direct caller passes."""
+        self.check_labels(y, sample_weight, n)
+        return self.layout(y, sample_weight)
+
+
+class Targets:
+    """Labels and sample weights checked once, in the layout one plan computes with.
+
+    Made by the plan: :meth:`Plan.targets` checks raw arrays (what an engine does for a direct call),
+    :meth:`Plan.layout` takes arrays the caller already checked (the model, once per ``fit``,
+    ``evaluate`` or ``compute_gradients``: its loss checked every label). An engine given a ``Targets``
+    of its own plan uses it as it is: no second check, no copy per epoch.
+
+    Attributes:
+        plan: the plan whose layout ``y`` has.
+        y: the labels (the array engines: ``(n, plan.target_width)`` in the plan's dtype, class indices as
+            floats for the sparse loss; the scalar engine: as given).
+        sample_weight: ``(n,)`` weights (float64 for the array engines) or ``None``.
+        mask: the rows whose label is not the loss's ``ignore_class`` (``None`` without one).
+    """
+
+    __slots__ = ("plan", "y", "sample_weight", "mask")
+
+    def __init__(self, plan: Plan, y: np.ndarray, sample_weight: np.ndarray | None = None,
+                 mask: np.ndarray | None = None) -> None:
+        self.plan, self.y, self.sample_weight, self.mask = plan, y, sample_weight, mask
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def rows(self, index: np.ndarray) -> "Targets":
+        """The targets of the rows ``index`` (a batch), still checked."""
+        return Targets(self.plan, self.y[index], None if self.sample_weight is None else self.sample_weight[index],
+                       None if self.mask is None else self.mask[index])
 
 
 def describe(engine_class: type["Engine"], layers: Sequence["Layer"], loss: Any, dtype: object = None) -> Plan:
@@ -223,6 +282,18 @@ class Engine(abc.ABC):
         """Whether every live weight is finite (no NaN, no inf)."""
         return all(bool(np.isfinite(w).all()) for w in self.get_weights())
 
+    def checked_targets(self, y: "np.ndarray | Targets", sample_weight: np.ndarray | None, n: int) -> Targets:
+        """The targets of ``n`` samples: a :class:`Targets` of this engine's plan as it is (then
+        ``sample_weight`` is ``None``: the weights are inside), raw labels and weights checked by the plan."""
+        if not isinstance(y, Targets):
+            return self.plan.targets(y, sample_weight, n)
+        problem = ("they were laid out by another plan (make them with engine.plan.targets)" if y.plan is not self.plan
+                   else "sample_weight must be None: the Targets carry the weights" if sample_weight is not None
+                   else f"they hold {len(y)} rows but x has {n}" if len(y) != n else None)
+        if problem is not None:
+            raise ValueError(f"engine={self.name!r}: Invalid value received for argument `y` (Targets): {problem}")
+        return y
+
     # ------------------------------------------------------------------ compute
     @abc.abstractmethod
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -231,7 +302,7 @@ class Engine(abc.ABC):
         Safe to call from several threads at once (each thread computes in its own workspaces)."""
 
     @abc.abstractmethod
-    def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+    def compute_gradients(self, x: np.ndarray, y: "np.ndarray | Targets", sample_weight: np.ndarray | None = None,
                           *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
         """``(loss, [d loss / d w for w in weights])`` of one batch; the weights are not changed.
 
@@ -239,7 +310,7 @@ class Engine(abc.ABC):
         """
 
     @abc.abstractmethod
-    def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+    def train_step(self, x: np.ndarray, y: "np.ndarray | Targets", sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
         """One optimizer update on one batch, with dropout drawn at ``step``.
 
@@ -251,7 +322,7 @@ class Engine(abc.ABC):
         update (and the optimizer's step counter; not its slots) and sets :attr:`rejected_update`.
         """
 
-    def train_epoch(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
+    def train_epoch(self, x: np.ndarray, y: "np.ndarray | Targets", sample_weight: np.ndarray | None,
                     batches: Sequence[np.ndarray], on_batch_end: BatchEnd | None = None,
                     *, on_batch_begin: Callable[[int], None] | None = None, outputs: bool = False,
                     should_stop: Callable[[], bool] | None = None) -> np.ndarray:
@@ -262,16 +333,17 @@ class Engine(abc.ABC):
         it ``on_batch_end(i, loss, y_pred)`` are called (``y_pred`` only with ``outputs=True``, else ``None``); when ``should_stop()``
         becomes true (a callback set ``model.stop_training``), the loss is not finite or an update was
         undone (:attr:`rejected_update`), the loop stops.
+        Raw labels are checked once, for the whole epoch, before the first step (:meth:`checked_targets`).
         An engine that keeps data on the device may override this, keeping the same contract.
         """
+        targets = self.checked_targets(y, sample_weight, len(x))
         losses: list[float] = []
         self.rejected_update = False
         for i, index in enumerate(batches):
             if on_batch_begin is not None:
                 on_batch_begin(i)
-            sw = None if sample_weight is None else sample_weight[index]
             step = int(self.optimizer.iterations)
-            result = self.train_step(x[index], y[index], sw, step=step, outputs=outputs)
+            result = self.train_step(x[index], targets.rows(index), step=step, outputs=outputs)
             loss, y_pred = result if outputs else (result, None)
             losses.append(float(loss))
             if on_batch_end is not None:

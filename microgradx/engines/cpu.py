@@ -23,8 +23,9 @@ The matrix products run in NumPy's BLAS (with its threads); every other kernel i
 deterministic, and dropout draws from a hash of (seed, step, element), so results do not depend on
 ``numba.set_num_threads``. (Numba threads are kept out of the step on purpose: an OpenMP region next
 to multi-threaded BLAS calls leaves threads spinning on the cores BLAS needs.) Inputs are validated
-on the host before any kernel runs: shapes, label domains, sample weights
-(``train_epoch`` checks the whole epoch's labels and weights once, before its first step).
+on the host before any kernel runs: shapes, label domains, sample weights (``train_epoch`` checks the
+whole epoch's labels and weights once, before its first step); labels that come as a
+:class:`~microgradx.engines.base.Targets` (``fit`` makes them once) are not checked again.
 
 Not supported here (a clear error at compile time): layers other than Dense/Dropout, losses over an
 axis other than the last. ``reduction="none"`` trains on the sum of the per-sample losses.
@@ -71,14 +72,6 @@ class _Workspace:
         self.coef = np.empty(n, np.float64)
         self.per_sample = np.empty(n, np.float64)
         self.current: list[np.ndarray] = list(self.outputs)
-
-
-class _Targets:
-    """The checked targets of ``n`` rows (a whole epoch): what :meth:`Plan.fill_targets` fills."""
-
-    def __init__(self, n: int, width: int, dtype: np.dtype) -> None:
-        self.n = n
-        self.y = np.empty((n, width), dtype)
 
 
 class CpuEngine(Engine):
@@ -178,8 +171,10 @@ class CpuEngine(Engine):
 
     def _prepare(self, x: Any, y: Any, sample_weight: Any) -> _Workspace:
         x = self.plan.check_x(x)
+        targets = self.checked_targets(y, sample_weight, x.shape[0])   # every check before any kernel runs
         ws = self._workspace(x.shape[0])
-        self.plan.load_targets(ws, y, sample_weight)   # every check before any kernel runs
+        np.copyto(ws.y, targets.y)
+        self.plan.coefficients(ws, targets.sample_weight, targets.mask)
         np.copyto(ws.x, x, casting="unsafe")
         return ws
 
@@ -280,12 +275,11 @@ class CpuEngine(Engine):
                     on_batch_begin: Callable[[int], None] | None = None) -> np.ndarray:
         """Every batch of an epoch; the rows of each batch are gathered straight into the workspace.
 
-        Labels and sample weights are checked once, for the whole epoch, before the first step."""
+        Raw labels and sample weights are checked once, for the whole epoch, before the first step; a
+        :class:`~microgradx.engines.base.Targets` (what ``fit`` passes) is used as it is."""
         x = self.plan.check_x(x)
-        n = x.shape[0]
-        targets = _Targets(n, self.plan.target_width, self.dtype)
-        mask = self.plan.fill_targets(targets, y)
-        weights = self.plan.check_sample_weight(sample_weight, n)
+        targets = self.checked_targets(y, sample_weight, x.shape[0])
+        weights, mask = targets.sample_weight, targets.mask
         losses: list[float] = []
         self.rejected_update = False
         for i, index in enumerate(batches):
@@ -294,7 +288,7 @@ class CpuEngine(Engine):
             ws = self._workspace(len(index))
             np.take(targets.y, index, axis=0, out=ws.y)
             self.plan.coefficients(ws, None if weights is None else weights[index],
-                               None if mask is None else mask[index])
+                                   None if mask is None else mask[index])
             if x.dtype == self.dtype:
                 np.take(x, index, axis=0, out=ws.x)
             else:

@@ -56,7 +56,7 @@ import numpy as np
 
 from ..kernels.activations import LINEAR, SOFTMAX
 from ..kernels.losses import HINGE
-from .base import Engine, WorkspaceCache, resolve_noise_shape
+from .base import Engine, Targets, WorkspaceCache, resolve_noise_shape
 from .plan import ArrayPlan, DenseStep
 
 __all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
@@ -280,37 +280,36 @@ class CudaEngine(Engine):
         return super().optimizer_state()
 
     # ------------------------------------------------------------------ workspaces and inputs
-    def _host_targets(self, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Validated targets of one batch as ``(y (n, width) in the model dtype, coef (n,), binary)``.
+    def _host_targets(self, targets: Targets) -> tuple[np.ndarray, np.ndarray, bool]:
+        """One batch's checked targets as ``(y (n, width) in the model dtype, coef (n,), binary)``: the
+        per-sample coefficients are the plan's; ``binary`` is the hinge loss's "every label is 0 or 1"
+        for the batch."""
+        n = len(targets)
+        coef = np.empty(n, np.float64)
+        self.plan.coefficients(SimpleNamespace(n=n, coef=coef), targets.sample_weight, targets.mask)
+        y = targets.y
+        binary = bool(np.all((y == 0) | (y == 1))) if self.plan.loss_code == HINGE else True
+        return y, coef, binary
 
-        The checks and the per-sample coefficients are the plan's; sparse labels are one float column; ``binary`` is the hinge loss's "every label is 0 or 1" for the batch.
-        """
-        n = len(y)
-        ns = SimpleNamespace(n=n, y=np.empty((n, self.target_width), self.dtype), coef=np.empty(n, np.float64))
-        self.plan.load_targets(ns, y, sample_weight)
-        binary = bool(np.all((ns.y == 0) | (ns.y == 1))) if self.plan.loss_code == HINGE else True
-        return ns.y, ns.coef, binary
-
-    def _epoch_targets(self, y: np.ndarray, sw: np.ndarray | None, batches: list[np.ndarray],
+    def _epoch_targets(self, targets: Targets, batches: list[np.ndarray],
                        order: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[bool]]:
-        """Targets and coefficients of every batch, in batch order, checked before any launch.
+        """The checked targets and coefficients of every batch, in batch order.
 
         Without sample weights or an ignored class (and for any loss but hinge, whose label mapping
-        is decided per batch) the targets are checked in one call and each batch's coefficients come
+        is decided per batch) the targets are gathered in one call and each batch's coefficients come
         from the plan's reduction; otherwise each batch goes through :meth:`_host_targets`.
         """
         plan = self.plan
-        if sw is None and plan.ignore_class is None and plan.loss_code != HINGE:
-            targets, _, _ = self._host_targets(y[order], None)
+        if targets.sample_weight is None and targets.mask is None and plan.loss_code != HINGE:
             coefs = np.empty(order.size, np.float64)
             start = 0
             for index in batches:                   # the plan's reduction, batch by batch
                 plan.coefficients(SimpleNamespace(n=index.size, coef=coefs[start:start + index.size]), None, None)
                 start += index.size
-            return np.ascontiguousarray(targets), coefs, [True] * len(batches)
-        parts = [self._host_targets(y[index], None if sw is None else sw[index]) for index in batches]
-        targets = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))
-        return targets, np.concatenate([c for _, c, _ in parts]), [b for _, _, b in parts]
+            return np.ascontiguousarray(targets.y[order]), coefs, [True] * len(batches)
+        parts = [self._host_targets(targets.rows(index)) for index in batches]
+        ys = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))
+        return ys, np.concatenate([c for _, c, _ in parts]), [b for _, _, b in parts]
 
     # ------------------------------------------------------------------ passes
     def _forward(self, ws: _DeviceWorkspace, x, training: bool, step: int, probabilities: bool = True):
@@ -472,7 +471,8 @@ class CudaEngine(Engine):
 
     def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
         x = self.plan.check_x(x)
-        targets, coef, binary = self._host_targets(y, sample_weight)   # every check before any launch
+        checked = self.checked_targets(y, sample_weight, x.shape[0])   # every check before any launch
+        targets, coef, binary = self._host_targets(checked)
         ws = self._workspace(x.shape[0])
         ws.x.copy_to_device(np.ascontiguousarray(x, dtype=self.dtype))
         ws.y.copy_to_device(np.ascontiguousarray(targets))
@@ -533,9 +533,8 @@ class CudaEngine(Engine):
         if not batches:
             return np.zeros(0, np.float64)
         order = np.concatenate(batches)
-        y = np.asarray(y)
-        sw = None if sample_weight is None else np.asarray(sample_weight)
-        targets, coefs, flags = self._epoch_targets(y, sw, batches, order)
+        checked = self.checked_targets(y, sample_weight, x.shape[0])
+        targets, coefs, flags = self._epoch_targets(checked, batches, order)
         feedback = (on_batch_end is not None or should_stop is not None or outputs
                     or on_batch_begin is not None)
         opt = self.optimizer

@@ -11,10 +11,12 @@ engines share them without one building the other. The model makes it
 * the flat weight layout (``segments``: ``(offset, size)`` per weight, Keras order) and ``shapes``;
 * the loss spec: the kernel code, ``from_logits``, ``label_smoothing``, ``reduction``, ``ignore_class``,
   the clip bounds in the model dtype, and whether the last activation is fused with the loss;
-* the input checks: ``x`` (:meth:`check_x`), the labels into a target array of ``target_width``
-  columns (:meth:`fill_targets`: class indices as floats for the sparse loss) and the per-sample
-  coefficients ``coef[i] = d total / d loss_i`` that carry the reduction and sample weights
-  (:meth:`coefficients`), derived here once for both engines.
+* the input checks and the targets: ``x`` (:meth:`check_x`); the labels as
+  :class:`~microgradx.engines.base.Targets`, a target array of ``target_width`` columns (class indices
+  as floats for the sparse loss) with the sample weights and the ``ignore_class`` mask, laid out once
+  (:meth:`layout`, for labels the model checked) or checked and laid out (:meth:`targets`, for an engine
+  called directly); and the per-sample coefficients ``coef[i] = d total / d loss_i`` of a batch that carry
+  the reduction and sample weights (:meth:`coefficients`), derived here once for both engines.
 
 The optimizer part of the plan is the optimizer's own rule (``optimizer.rule``, ``rule_slots``,
 ``rule_arguments``): the engines compile it (:mod:`microgradx.kernels.optimizers`).
@@ -29,7 +31,7 @@ import numpy as np
 from ..kernels.activations import ACTIVATION_CODES, LINEAR, SIGMOID, SOFTMAX
 from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
                               SPARSE_CATEGORICAL_CROSSENTROPY)
-from .base import Plan
+from .base import Plan, Targets
 
 __all__ = ["ArrayPlan", "DenseStep", "DropoutStep", "EPSILON"]
 
@@ -141,7 +143,6 @@ class ArrayPlan(Plan):
         # (penalty, gradient): the element rules of microgradx's regularizers (one pair, Regularizer.rules)
         self.penalty_rules = next((reg.rules for layer in layers for reg in _regularizers(layer)), None)
         self.input_dim = dense[0].n_in
-        self.output_dim = dense[-1].n_out
         self.size = offset
         kind = getattr(loss, "kind", None)
         if kind not in LOSS_CODES:
@@ -189,39 +190,46 @@ class ArrayPlan(Plan):
             raise TypeError(f"engine={self.engine!r}: x must hold real numbers, got dtype {x.dtype}")
         return x
 
-    def load_targets(self, ws: Any, y: Any, sample_weight: Any) -> None:
-        """Validate labels and weights; fill ``ws.y`` and the coefficients ``ws.coef``.
-
-        ``ws`` needs ``n``, ``y`` (n, target_width) and ``coef`` (n,) (the CUDA engine passes a
-        namespace with these fields)."""
-        mask = self.fill_targets(ws, y)
-        self.coefficients(ws, self.check_sample_weight(sample_weight, ws.n), mask)
-
-    def fill_targets(self, ws: Any, y: Any) -> np.ndarray | None:
-        """Validate the labels of ``ws.n`` rows into ``ws.y`` (the class indices as floats in ``ws.y[:, 0]``
-        for the sparse loss, whose ``target_width`` is 1).
-
-        Returns the mask of rows not equal to ``ignore_class`` (``None`` without ignore_class)."""
-        n, k = ws.n, self.output_dim
+    def layout(self, y: Any, sample_weight: Any = None) -> Targets:
+        """Checked labels as the engines' target array, with no check of its own: ``(n, target_width)`` in
+        the plan's dtype (the class indices as floats in column 0 for the sparse loss, ``ignore_class``
+        rows as class 0 with ``mask`` false), the weights as float64 ``(n,)``."""
         y = np.asarray(y)
+        n = len(y)
+        out = np.empty((n, self.target_width), self.dtype)
         mask = None
+        if self.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY:
+            labels = y.reshape(n).astype(np.int64)
+            if self.ignore_class is not None:
+                mask = labels != self.ignore_class
+                labels = np.where(mask, labels, 0)
+            out[:, 0] = labels
+        else:
+            np.copyto(out, y[:, None] if y.ndim == 1 else y, casting="unsafe")
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(n)
+        return Targets(self, out, weights, mask)
+
+    def targets(self, y: Any, sample_weight: Any = None, n: int | None = None) -> Targets:
+        """Check the raw labels and weights of ``n`` rows (an engine called directly) and lay them out
+        (:meth:`layout`): the shapes, integer class indices in ``[0, classes)`` for the sparse loss, and the
+        loss's label domain (:meth:`check_label_domain`) on the values the engine computes with."""
+        y = np.asarray(y)
+        n = len(y) if n is None else n
+        k = self.output_dim
         if self.loss_code == SPARSE_CATEGORICAL_CROSSENTROPY:
             if y.shape not in ((n,), (n, 1)):
                 raise ValueError(f"SparseCategoricalCrossentropy: y must have shape ({n},) or ({n}, 1) for "
                                  f"outputs of shape ({n}, {k}), got {y.shape}")
             labels = y.reshape(n)
-            if not np.issubdtype(labels.dtype, np.integer):
-                if not np.all(labels == np.round(labels)):
-                    raise ValueError("SparseCategoricalCrossentropy: y must hold integer class indices, "
-                                     f"got {labels[labels != np.round(labels)][:3].tolist()}")
+            if not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
+                raise ValueError("SparseCategoricalCrossentropy: y must hold integer class indices, "
+                                 f"got {labels[labels != np.round(labels)][:3].tolist()}")
             labels = labels.astype(np.int64)
             if self.ignore_class is not None:
-                mask = labels != self.ignore_class
-                labels = np.where(mask, labels, 0)
+                labels = np.where(labels != self.ignore_class, labels, 0)
             if labels.min() < 0 or labels.max() >= k:
                 raise ValueError(f"SparseCategoricalCrossentropy: labels must be in [0, {k}) for {k} classes, "
                                  f"got values from {labels.min()} to {labels.max()}")
-            ws.y[:, 0] = labels
         else:
             if y.ndim == 1 and k == 1:
                 y = y[:, None]
@@ -230,9 +238,11 @@ class ArrayPlan(Plan):
                                  f"output (or ({n},) for one output), got {y.shape}")
             if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
                 raise TypeError(f"y must hold numbers, got dtype {y.dtype}")
-            np.copyto(ws.y, y, casting="unsafe")
-            self.check_label_domain(ws.y)
-        return mask
+        targets = self.layout(y)
+        if self.loss_code != SPARSE_CATEGORICAL_CROSSENTROPY:
+            self.check_label_domain(targets.y)
+        targets.sample_weight = self.check_sample_weight(sample_weight, n)
+        return targets
 
     def check_label_domain(self, y: np.ndarray) -> None:
         if not np.all(np.isfinite(y)):

@@ -28,7 +28,7 @@ from .. import activations
 from ..engine import Value, sum_values, weighted_sum
 from ..losses import training_loss
 from ..regularizers import activity_penalty, weight_penalties
-from .base import Engine, Plan
+from .base import Engine, Plan, Targets
 
 __all__ = ["ScalarEngine", "build_loss_graph", "dense_values", "forward_values", "weight_leaves"]
 
@@ -194,8 +194,9 @@ class ScalarEngine(Engine):
                                 training=training, step=step)[0]
 
     @_collector_paused()
-    def _gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
-                   training: bool, step: int) -> tuple[float, list[np.ndarray], np.ndarray]:
+    def _gradients(self, x: np.ndarray, targets: Targets, training: bool,
+                   step: int) -> tuple[float, list[np.ndarray], np.ndarray]:
+        """``(loss, grads, outputs)`` of checked targets: the loss's unchecked call (``loss.unchecked``)."""
         leaves = weight_leaves(self.layers, self._weights)
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # non-finite outputs are handled below
@@ -208,7 +209,7 @@ class ScalarEngine(Engine):
         if not np.all(np.isfinite(outputs)):
             return nan_result
         try:
-            value = training_loss(self.loss(np.asarray(y, dtype=np.float64), y_pred, sample_weight))
+            value = training_loss(self.loss.unchecked(targets.y, y_pred, targets.sample_weight))
             value = with_penalties(value, self.layers, leaves, activity)
         except OverflowError:  # e.g. a squared error beyond the float range
             return nan_result
@@ -225,12 +226,12 @@ class ScalarEngine(Engine):
 
     def compute_gradients(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                           *, training: bool = True, step: int = 0) -> tuple[float, list[np.ndarray]]:
-        loss, grads, _ = self._gradients(x, y, sample_weight, training, step)
+        loss, grads, _ = self._gradients(x, self.checked_targets(y, sample_weight, len(x)), training, step)
         return loss, grads
 
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
                    *, step: int, outputs: bool = False) -> "float | tuple[float, np.ndarray]":
-        loss, grads, y_pred = self._gradients(x, y, sample_weight, True, step)
+        loss, grads, y_pred = self._gradients(x, self.checked_targets(y, sample_weight, len(x)), True, step)
         self.rejected_update = False
         if np.isfinite(loss) and not all(np.isfinite(g).all() for g in grads):
             self.rejected_update = True  # optimizer.apply refuses a non-finite gradient: skip the update

@@ -148,6 +148,7 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     kind = "sparse_categorical_crossentropy"
+    integer_labels = True
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1,
                  reduction: str | None = "sum_over_batch_size",

@@ -21,6 +21,8 @@ class Loss:
     """
 
     kind: str = ""
+    #: whether the labels are class indices (cast to int64 rather than to the predictions' dtype)
+    integer_labels: bool = False
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = None) -> None:
         self.reduction = standardize_reduction(reduction) if reduction is not None else None
@@ -54,6 +56,17 @@ class Loss:
             if not np.all(np.isfinite(weight)):
                 raise ValueError("sample_weight contains non-finite values")
         return reduce_weighted_values(values, weight, self._mask(true), self.reduction, ops, dtype)
+
+    def unchecked(self, y_true: np.ndarray, y_pred: Any, sample_weight: np.ndarray | None = None) -> Any:
+        """``self(y_true, y_pred, sample_weight)`` for labels and weights already checked by a call on the
+        same data (``fit``/``evaluate`` check them once, up front): the labels are only cast, the
+        predictions checked as in a call (``_validate`` sees the first, checked, label in every row)."""
+        pred, ops, dtype = prepare_pred(y_pred)
+        true, pred = self._align(np.asarray(y_true).astype(np.int64 if self.integer_labels else dtype), pred)
+        self._validate(np.broadcast_to(true[:1], true.shape), pred)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).astype(dtype)
+        return reduce_weighted_values(self.call(true, pred, ops, dtype), weight, self._mask(true), self.reduction,
+                                      ops, dtype)
 
     def _align(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return squeeze_or_expand_to_same_rank(y_true, y_pred)

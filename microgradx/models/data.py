@@ -2,7 +2,9 @@
 
 ``x`` must be a finite 2-D float array of the model's input width; ``y`` has one entry per sample and
 the loss validates its domain once, up front (:func:`check_targets`); sample weights are finite, one
-per sample. The engine then receives the arrays cast once to its dtype (:func:`engine_arrays`).
+per sample. The engine then receives the arrays cast once to its dtype (:func:`engine_arrays`), the
+labels and weights as the plan's :class:`~microgradx.engines.base.Targets` (:func:`engine_targets`),
+which the engine does not check again.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from .. import metrics as metrics_module
+from ..engines.base import Targets
 
 __all__ = ["DEFAULT_BATCH_SIZE", "as_float_array", "check_finite", "check_x", "check_xy", "check_targets",
-           "engine_arrays", "build_metrics", "check_batch_size", "check_verbose"]
+           "engine_arrays", "engine_targets", "build_metrics", "check_batch_size", "check_verbose"]
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -96,18 +99,18 @@ def check_xy(model: Any, x: Any, y: Any, sample_weight: Any, prefix: str = "") -
 def check_targets(model: Any, y: np.ndarray, argument: str = "y") -> None:
     """Let the loss validate all labels once, up front (domain, shape), whatever the engine.
 
-    The loss is evaluated against a constant prediction of the model's output shape, so a bad
-    label raises the loss's own clear ``ValueError`` before any training step runs.
+    The loss is evaluated against a constant prediction of the model's output shape
+    (:meth:`Plan.check_labels <microgradx.engines.base.Plan.check_labels>`), so a bad label raises the
+    loss's own clear ``ValueError``, named for ``argument``, before any training step runs.
     """
     if model.loss is None:
         return
-    width = model.output_dim
-    probe = np.full((len(y), width), 1.0 / width)
     try:
-        model.loss(y, probe)
+        model.engine.plan.check_labels(y)
     except ValueError as error:
         raise ValueError(f"Invalid value received for argument `{argument}` (shape {y.shape}) for loss "
-                         f"{type(model.loss).__name__} and a model with {width} output(s): {error}") from None
+                         f"{type(model.loss).__name__} and a model with {model.output_dim} output(s): "
+                         f"{error}") from None
 
 
 def engine_arrays(model: Any, *arrays: np.ndarray | None) -> list[np.ndarray | None]:
@@ -115,6 +118,19 @@ def engine_arrays(model: Any, *arrays: np.ndarray | None) -> list[np.ndarray | N
     assert model._engine is not None
     dtype = model._engine.dtype
     return [None if a is None else np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+
+
+def engine_targets(model: Any, y: np.ndarray, sample_weight: np.ndarray | None, argument: str = "y") -> Targets:
+    """Labels checked by :func:`check_targets` (and weights by :func:`check_xy`), laid out once for the
+    engine (:meth:`Plan.layout <microgradx.engines.base.Plan.layout>`, no second check). Labels that do
+    not fit the engine's dtype (beyond float32's range) are refused, naming ``argument``."""
+    with np.errstate(over="ignore"):   # an overflowing cast is refused just below
+        targets = model.engine.plan.layout(y, sample_weight)
+    if targets.y.dtype.itemsize < y.dtype.itemsize and not np.all(np.isfinite(targets.y)):
+        raise ValueError(f"Invalid value received for argument `{argument}`: expected numbers within the "
+                         f"range of the engine's dtype {targets.y.dtype.name}, got values up to "
+                         f"{np.max(np.abs(y))}.")
+    return targets
 
 
 def build_metrics(model: Any, y: np.ndarray) -> None:

@@ -60,10 +60,11 @@ def compute_gradients(model: Any, x: Any, y: Any, sample_weight: Any,
     model._assert_compiled("compute_gradients")
     with model._exclusive("compute_gradients"):
         x, y, sample_weight = data.check_xy(model, x, y, sample_weight)
-        x, y, sample_weight = data.engine_arrays(model, x, y, sample_weight)
-        assert model._engine is not None
+        data.check_targets(model, y)
+        x, sample_weight = data.engine_arrays(model, x, sample_weight)
+        targets = data.engine_targets(model, y, sample_weight)   # checked once: the engine does not again
         step = int(model.optimizer.iterations)
-        loss, grads = model._engine.compute_gradients(x, y, sample_weight, training=training, step=step)
+        loss, grads = model.engine.compute_gradients(x, targets, training=training, step=step)
     return float(loss), list(grads)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from .. import losses as losses_module
 from .. import fit_options, regularizers, utils
 from ..callbacks import Callback, CallbackList, History
+from ..engines.base import Targets
 from ..training import Mean, fit_loop
 from . import data
 
@@ -63,13 +64,15 @@ def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose
         x, y = x[:split_at], y[:split_at]
         sample_weight = None if sample_weight is None else sample_weight[:split_at]
 
-    data.check_targets(model, y)
+    data.check_targets(model, y)                  # every label checked once, here, for every epoch
     if class_weight is not None:
         sample_weight = fit_options.class_weight_to_sample_weights(y, class_weight)
     if val is not None:
         data.check_targets(model, val[1], "validation y")
     data.build_metrics(model, y)
-    x, y, sample_weight = data.engine_arrays(model, x, y, sample_weight)
+    x, y_cast, sample_weight = data.engine_arrays(model, x, y, sample_weight)
+    targets = data.engine_targets(model, y, sample_weight)   # laid out once for the engine, every epoch
+    y = y_cast                                                # for the metrics
     if val is not None:
         val = tuple(data.engine_arrays(model, *val))
 
@@ -82,7 +85,7 @@ def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose
     def run_epoch(epoch: int) -> dict[str, float]:
         order = rng.permutation(len(x)) if rng is not None else np.arange(len(x))
         batches = [order[start:start + batch_size] for start in range(0, len(x), batch_size)]
-        logs, bad_batch, what = train_epoch(model, x, y, sample_weight, batches, callback_list)
+        logs, bad_batch, what = train_epoch(model, x, y, targets, batches, callback_list)
         if bad_batch >= 0:
             warnings.warn(
                 f"fit stopped: {what} became non-finite (NaN or inf) in epoch {epoch + 1}, batch "
@@ -103,9 +106,10 @@ def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose
     return model.history
 
 
-def train_epoch(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
+def train_epoch(model: Any, x: np.ndarray, y: np.ndarray, targets: Targets,
                 batches: list[np.ndarray], callback_list: CallbackList) -> tuple[dict[str, float], int, str]:
-    """Run one epoch on the engine; returns the logs, the index of the batch that stopped it (-1: none)
+    """Run one epoch on the engine (``targets``: the labels and weights laid out once per ``fit``; ``y``, in
+    the engine's dtype, for the metrics); returns the logs, the index of the batch that stopped it (-1: none)
     and what became non-finite there (``"the loss"`` or ``"the updated weights"``)."""
     engine = model.engine
     loss_mean = Mean()
@@ -127,7 +131,7 @@ def train_epoch(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndar
             state["bad"] = i
         callback_list.on_train_batch_end(i, batch_logs())
 
-    losses = engine.train_epoch(x, y, sample_weight, batches, on_batch_end,
+    losses = engine.train_epoch(x, targets, None, batches, on_batch_end,
                                 on_batch_begin=callback_list.on_train_batch_begin, outputs=bool(model.metrics),
                                 should_stop=lambda: model.stop_training)
     if state["bad"] < 0 and engine.rejected_update:
@@ -137,7 +141,9 @@ def train_epoch(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndar
 
 def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, *,
                     batch_size: int, callback_list: CallbackList | None = None) -> dict[str, float]:
-    """Loss and metrics of checked arrays (already in the engine's dtype), batch by batch, ``training=False``."""
+    """Loss and metrics of checked arrays (already in the engine's dtype; the labels checked once by
+    :func:`~.data.check_targets`, so each batch's loss checks only its predictions), batch by batch,
+    ``training=False``."""
     engine = model.engine
     loss_mean = Mean()
     metric_means = [Mean() for _ in model.metrics]
@@ -155,7 +161,7 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.
         swb = None if sample_weight is None else sample_weight[start:start + batch_size]
         y_pred = engine.predict(xb)
         if np.all(np.isfinite(y_pred)):
-            loss = float(losses_module.training_loss(model.loss(yb, y_pred, swb)))
+            loss = float(losses_module.training_loss(model.loss.unchecked(yb, y_pred, swb)))   # labels checked
             if penalized:
                 loss += regularizers.model_penalty(model.layers, weights, xb)
             loss_mean.update(loss, len(xb))
