@@ -198,3 +198,22 @@ def _spy_function(monkeypatch, module, name):
 
     monkeypatch.setattr(module, name, spy)
     return calls
+
+
+def test_loss_check_raises_a_calls_label_errors_without_computing_the_loss(monkeypatch):
+    computed = []
+    monkeypatch.setattr(losses.BinaryCrossentropy, "call", lambda self, *args: computed.append(1))
+    with pytest.raises(ValueError, match=r"BinaryCrossentropy: y_true must be in \[0, 1\], got values from 0\.0 to 2\.0"):
+        losses.BinaryCrossentropy().check(np.array([0.0, 2.0]), np.full((2, 1), 0.5))
+    losses.BinaryCrossentropy().check(np.array([0.0, 1.0]), np.full((2, 1), 0.5))
+    assert computed == []
+
+
+def test_the_scalar_engine_still_checks_raw_weights():
+    model = _model("scalar")
+    x, y = _data(4)
+    with pytest.raises(ValueError, match="sample_weight contains non-finite values"):
+        model.engine.compute_gradients(x, y, np.array([1.0, np.nan, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"y_true must be in \[0, 1\], got values from 0\.0 to 2\.0"):
+        model.engine.train_step(x, np.array([0.0, 1.0, 2.0, 0.0]), step=0)
+    assert model.optimizer.iterations == 0
