@@ -25,9 +25,12 @@ which slots exist is a compile-time constant of the driver (one specialization p
 **Speed.** A driver is one serial loop per variable that LLVM vectorises:
 
 * it computes in the buffer's dtype: the rule's scalar arguments are cast to that dtype once per call
-  (:func:`cast_arguments`), and the rules take derived constants such as ``1 - beta_1`` as arguments
+  (:func:`split_arguments`), and the rules take derived constants such as ``1 - beta_1`` as arguments
   (a ``1.0 - beta_1`` inside the loop is a float64 literal that would promote a float32 loop to
   float64: 2x slower, measured);
+* a rule's boolean options (Adam's ``amsgrad``, SGD's ``nesterov``, RMSprop's ``centered``), which come
+  after its numbers, are compile-time constants of the driver, like the slots (a run-time flag left a
+  test and a masked ``max`` in the vectorised loop: Adam's step 15% slower, measured);
 * it is compiled with :data:`FASTMATH`, the fast-math flags that keep NaN and infinity semantics;
 * it is single-threaded on purpose: the engines give the cores to BLAS for the matrix products, and
   an OpenMP (``prange``) region between two BLAS calls leaves its threads spinning on the cores that
@@ -48,7 +51,7 @@ import numpy as np
 
 from .jit import jitable, njit, rules_digest
 
-__all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "penalised_squared_norms", "flat_update", "cast_arguments",
+__all__ = ["FASTMATH", "MAX_SLOTS", "squared_norms", "penalised_squared_norms", "flat_update", "split_arguments",
            "all_finite"]
 
 #: LLVM fast-math flags of the update loops: reassociation (vectorised reductions), contraction (FMA),
@@ -99,15 +102,22 @@ def penalised_squared_norms(penalty_gradient: Callable) -> Callable:
     return norms
 
 
-def cast_arguments(arguments: Sequence, dtype: np.dtype) -> tuple:
-    """The rule's scalar arguments in the buffer's dtype (booleans stay booleans)."""
+def split_arguments(arguments: Sequence, dtype: np.dtype) -> tuple[tuple, tuple[bool, ...]]:
+    """A rule's scalar arguments as ``(numbers, options)``: the numbers cast to the buffer's dtype (the
+    driver's run-time arguments) and the booleans that follow them (compiled in: ``flat_update(...,
+    options=options)``). A boolean before a number raises ``ValueError``."""
+    k = len(arguments)
+    while k and isinstance(arguments[k - 1], (bool, np.bool_)):
+        k -= 1
+    if any(isinstance(a, (bool, np.bool_)) for a in arguments[:k]):
+        raise ValueError(f"a rule's boolean options must follow its numbers, got the arguments {tuple(arguments)}")
     scalar = np.dtype(dtype).type
-    return tuple(a if isinstance(a, (bool, np.bool_)) else scalar(a) for a in arguments)
+    return tuple(scalar(a) for a in arguments[:k]), tuple(bool(a) for a in arguments[k:])
 
 
 @functools.lru_cache(maxsize=None)
 def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in_place: bool = True,
-                penalised: bool = False) -> Callable:
+                penalised: bool = False, options: tuple[bool, ...] = ()) -> Callable:
     """Compile ``rule`` (``rule(w, g, *slots, *arguments) -> (w, *slots)``, plain scalar maths) into
     ``update(w, out, g, slots, offsets, sizes, scales, clipvalue, weight_decay, lr, arguments, factors,
     penalties) -> bool``.
@@ -121,7 +131,8 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
     ``present[k]``: whether slot ``k`` exists (``len(present)`` is the rule's number of slots, at most
     :data:`MAX_SLOTS`); ``slots`` is a tuple of that many 1-D arrays (an absent one empty);
     ``step_rules`` the shared ``(clip_gradient, decay_weight, ...)`` rules; ``arguments`` the rule's
-    scalar arguments in the buffer's dtype (:func:`cast_arguments`).
+    numeric arguments in the buffer's dtype and ``options`` its boolean ones, which follow them and are
+    compile-time constants of the driver (both from :func:`split_arguments`).
 
     ``penalised`` (a compile-time constant, so an unregularised model runs the same loop as before):
     the weight regularizers join in the same pass, ``factors[s] = (l1, l2)`` (float64, zeros for a
@@ -145,6 +156,7 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
         check = zero
         if digest < 0:  # never: the rules' code digest is a closure constant, part of the cache key
             return False
+        values = arguments + options   # the options are constants: LLVM drops their branches
         for s in range(offsets.size):
             scale, lo, hi = t(scales[s]), offsets[s], offsets[s] + sizes[s]
             ws, gs = w[lo:hi], g[lo:hi]
@@ -167,11 +179,11 @@ def flat_update(rule: Callable, present: tuple[bool, ...], step_rules: tuple, in
                 x1 = b[i] if has_1 else zero
                 x2 = c[i] if has_2 else zero
                 if n_slots == 1:
-                    wi, x0 = element(wi, gi, x0, *arguments)
+                    wi, x0 = element(wi, gi, x0, *values)
                 elif n_slots == 2:
-                    wi, x0, x1 = element(wi, gi, x0, x1, *arguments)
+                    wi, x0, x1 = element(wi, gi, x0, x1, *values)
                 else:
-                    wi, x0, x1, x2 = element(wi, gi, x0, x1, x2, *arguments)
+                    wi, x0, x1, x2 = element(wi, gi, x0, x1, x2, *values)
                 if in_place:
                     ws[i] = wi
                 else:

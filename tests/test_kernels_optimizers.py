@@ -182,6 +182,21 @@ def test_drivers_propagate_nan(name):
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_rule_options_follow_the_numbers(name):
+    """The drivers compile a rule's boolean options in (``split_arguments``): every optimizer passes its
+    numbers first, cast to the buffer's dtype, then its options; a boolean among the numbers is refused."""
+    from microgradx.kernels.optimizers import split_arguments
+    opt = OPTIMIZERS[name]()
+    arguments = opt.rule_arguments(0.1, 3)
+    numbers, options = split_arguments(arguments, np.float32)
+    assert len(numbers) + len(options) == len(arguments)
+    assert all(type(a) is np.float32 for a in numbers) and all(type(a) is bool for a in options)
+    assert options == tuple(a for a in arguments if isinstance(a, bool))
+    with pytest.raises(ValueError, match="boolean options must follow its numbers"):
+        split_arguments((0.1, True, 0.5), np.float32)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_element_contract_used_by_the_cuda_engine(name):
     """``opt.rule(w, g, *slots, *opt.rule_arguments(lr, t))``, element by element in plain Python,
     reproduces ``apply`` (the contract the CUDA kernels rely on)."""

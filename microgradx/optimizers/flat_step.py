@@ -106,13 +106,14 @@ class FlatStep:
             if self._excluded and self.weight_decay:
                 raise NotImplementedError("apply_flat decays every variable; exclude_from_weight_decay "
                                           "is supported by apply() only")
+            arguments, options = kernels.split_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype)
             update = kernels.flat_update(self.rule, self.slots_present(), self.step_rules, out is w,
-                                         fused_penalties)
+                                         fused_penalties, options)
             empty = np.empty(0, dtype=w.dtype)
             slots = tuple(self.slot_buffers.get(name, empty) for name in self.rule_slots)
             finite = update(w, empty if out is w else out, g, slots, offsets, sizes, scales,
                             self.clipvalue or 0.0, self.weight_decay or 0.0, lr,
-                            kernels.cast_arguments(self.rule_arguments(lr, self.iterations + 1), w.dtype),
+                            arguments,
                             factors if fused_penalties else _NO_FACTORS,
                             penalties if fused_penalties else _NO_PENALTIES)
         if self.use_ema:
