@@ -4,7 +4,7 @@ Nothing here spells the penalty: its element rules are written once next to the 
 (``microgradx.regularizers.penalty_rule`` and ``penalty_gradient_rule``) and reach this module as
 arguments (the engines take them from their plan, ``plan.penalty_rules``); :func:`penalty_pass` compiles
 them into the pass below, as the CUDA kernel compiles the same functions
-(:func:`microgradx.kernels.cuda.regularizers.penalty_kernel`).
+(:func:`microgradx.kernels.cuda.regularizers.penalty_kernels`).
 
 For a tensor ``x`` (a kernel, a bias, or a layer's output for a batch) with factors ``l1``, ``l2`` and a
 ``divisor`` (1 for weights; the batch size for an activity penalty, as Keras divides it by the batch

@@ -31,7 +31,7 @@ The compiled engines add a penalty and its gradient in one pass over a tensor, e
 rule is written once here, next to the classes, as plain scalar maths (:func:`penalty_rule`,
 :func:`penalty_gradient_rule`, the pair :data:`PENALTY_RULES` = ``Regularizer.rules``), and the kernels
 compile it for the CPU (:func:`microgradx.kernels.regularizers.penalty_pass`, and the optimizers' fused
-update) and for CUDA (:func:`microgradx.kernels.cuda.regularizers.penalty_kernel`); the plan hands it to
+update) and for CUDA (:func:`microgradx.kernels.cuda.regularizers.penalty_kernels`); the plan hands it to
 the engines (``plan.penalty_rules``), which never import this module.
 
 How a model uses them (``Dense(kernel_regularizer=..., bias_regularizer=..., activity_regularizer=...)``),

@@ -83,8 +83,10 @@ for name in ("float32", "float64"):
         (f"loss/{name}", losses._loss_kernel,
          (i64, a2, a2, d1, b1, f64, f64, f64, b1, b1, b1, i64, a2, d1, i64, n1), True),
         (f"squared_norms/{name}", optimizers._squared_norms, (a1, l1, d1), True),
-        (f"penalty/{name}", regularizers.penalty_kernel(*PENALTY_RULES), (a1, a1, f64, f64, f64, i64, d1, i64, n1),
-         True),
+        (f"penalty/{name}", regularizers.penalty_kernels(*PENALTY_RULES)[0],
+         (a1, a1, f64, f64, f64, i64, d1, i64, n1), True),
+        (f"weight_penalties/{name}", regularizers.penalty_kernels(*PENALTY_RULES)[1],
+         (a1, a1, l1, arr(f64, 2), d1, i64, n1), True),
     ]
     # the update kernel compiled from each optimizer's rule, for the slot combinations its options make
     for label, opt in (("sgd", SGD()), ("sgd_momentum", SGD(momentum=0.9, nesterov=True)), ("adam", Adam()),
@@ -114,7 +116,7 @@ def test_every_kernel_compiles_to_ptx_for_sm90():
     if lines and "skip" in lines[0]:
         pytest.skip(lines[0]["skip"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(lines) == (9 + 17) + (3 + 17), result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(lines) == (9 + 18) + (3 + 18), result.stdout[-3000:] + result.stderr[-3000:]
     errors = [line for line in lines if "error" in line]
     assert not errors, "\n".join(f"{e['kernel']}: {e['error']}" for e in errors)
     for line in lines:

@@ -65,3 +65,25 @@ def test_cuda_kernel_matches_the_closed_form(activation):
     penalty_and_gradient(PENALTY_RULES, cuda.to_device(np.array([1.0, np.inf])), cuda.to_device(np.zeros(2)),
                          L1, L2, 1.0, totals, 0, halted)
     assert halted.copy_to_host()[0] == 1                            # a non-finite penalty halts like a loss
+
+
+@pytest.mark.cuda
+@pytest.mark.filterwarnings("ignore::numba.core.errors.NumbaWarning")
+def test_cuda_weight_penalties_in_one_launch():
+    numba = pytest.importorskip("numba")
+    if not numba.config.ENABLE_CUDASIM:
+        pytest.skip("runs in the CUDA simulator (tests/conftest.py switches it on)")
+    from numba import cuda
+
+    from microgradx.kernels.cuda.regularizers import weight_penalties_and_gradients
+
+    w = np.concatenate([X, X[::-1], -X])
+    g, totals = cuda.to_device(np.zeros(w.size)), cuda.to_device(np.array([0.25]))
+    offsets = np.array([0, X.size, 2 * X.size, 3 * X.size])
+    factors = np.array([[L1, L2], [0.0, 0.0], [0.0, 2 * L2]])
+    weight_penalties_and_gradients(PENALTY_RULES, cuda.to_device(w), g, cuda.to_device(offsets),
+                                   cuda.to_device(factors), totals, 0, cuda.to_device(np.zeros(1, np.int32)))
+    (first, d_first), (third, d_third) = closed_form(X, divisor=1.0), closed_form(-X, 0.0, 2 * L2, 1.0)
+    assert totals.copy_to_host()[0] == pytest.approx(0.25 + first + third, rel=1e-13)
+    np.testing.assert_allclose(g.copy_to_host(), np.concatenate([d_first, np.zeros(X.size), d_third]), rtol=1e-13,
+                               atol=0)

@@ -208,6 +208,8 @@ class CudaEngine(Engine):
                     db = self.grads[s.bias[0]:s.bias[0] + s.bias[1]]
                 self._dense_views[i] = (w, b, dw, db)
         self._offsets = cuda.to_device(np.array([o for o, _ in self.segments] + [total], dtype=np.int64))
+        factors = plan.weight_factors   # (l1, l2) per segment: the weight penalties, one launch per step
+        self._weight_factors = None if factors is None else cuda.to_device(factors)
         self._squares = cuda.device_array(max(1, len(self.segments)), np.float64)
         self._halted = cuda.to_device(np.zeros(1, np.int32))
         self._committed = cuda.device_array(total, self.dtype)   # the weights an undone update restores
@@ -402,8 +404,8 @@ class CudaEngine(Engine):
                                                   activation=activation)
 
     def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int, totals, slot: int) -> None:
-        """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (regularization penalties
-        are added to ``totals[slot]``, the batch's loss, on the way)."""
+        """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (activity penalties are
+        added to ``totals[slot]``, the batch's loss, on the way; :meth:`_gradients` adds the weights')."""
         k = self._k
         i = self._loss_producer
         while i >= 0:
@@ -411,16 +413,11 @@ class CudaEngine(Engine):
             p = self._active_before(i, training)
             g = ws.grads[i]
             if isinstance(s, DenseStep):
-                w, b, dw, db = self._dense_views[i]
+                w, _, dw, db = self._dense_views[i]
                 x_in = current[p] if p >= 0 else x
                 if s.activity_reg is not None and s.code != SOFTMAX:   # a softmax's: _finish_gradient
                     self._activity_penalty(s, i, ws, current, totals, slot, s.code)
                 k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
-                for reg, tensor, grad in ((s.kernel_reg, w, dw), (s.bias_reg, b, db)):
-                    if reg is not None:
-                        k.regularizers.penalty_and_gradient(self.plan.penalty_rules, tensor.reshape(tensor.size),
-                                                            grad.reshape(grad.size), *reg, 1.0, totals, slot,
-                                                            self._halted)
                 if i == self.plan.first_dense or p < 0:
                     return
                 prev = self.plan.steps[p]
@@ -466,6 +463,10 @@ class CudaEngine(Engine):
         current = self._forward(ws, x, training, step, probabilities)
         self._loss(ws, current, training, slot, totals, binary, probabilities, y, coef)
         self._backward(ws, x, current, training, step, totals, slot)
+        if self._weight_factors is not None:   # after every weight gradient is written
+            self._k.regularizers.weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads,
+                                                                self._offsets, self._weight_factors, totals, slot,
+                                                                self._halted)
         return current
 
     def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
