@@ -160,10 +160,10 @@ def _check_engine(engine: str) -> None:
     """``--engine cuda`` on a machine that cannot run it is a usage error, found before any work."""
     if engine != "cuda":
         return
-    from .engines import cuda
+    from .engines.cuda import device
 
-    if not cuda.simulator_active():
-        usable, reason = cuda.cuda_status()
+    if not device.simulator_active():
+        usable, reason = device.cuda_status()
         if not usable:
             raise UsageError(f"--engine cuda cannot run here: {' '.join(reason.split()).rstrip('.')}; use --engine cpu "
                              "(or auto), or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in Numba's "
