@@ -230,13 +230,12 @@ class CpuEngine(Engine):
         opt = self.optimizer
         raw_iterations = opt._raw_iterations
         factors = self.plan.weight_factors
-        penalties = np.zeros(len(self.plan.segments))
-        if self._use_flat and hasattr(opt, "apply_flat"):
+        penalties = None if factors is None else np.zeros(len(self.plan.segments))
+        if self._use_flat and hasattr(opt, "step_flat"):
             if not getattr(opt, "built", True) and hasattr(opt, "build_flat"):
                 opt.build_flat(self.plan.segments, self.params.size, self.dtype, shapes=self.shapes)
-            try:
-                finite = opt.apply_flat(self.grads, self.params, self.plan.segments, out=self._spare,
-                                        factors=factors, penalties=penalties)
+            try:   # checked on the first step only: the buffers and segments stay the same
+                finite = opt.step_flat(self.grads, self.params, self.plan.segments, self._spare, factors, penalties)
             except NotImplementedError:   # an option only the reference rule supports
                 self._use_flat = False
             else:
@@ -246,13 +245,14 @@ class CpuEngine(Engine):
                 else:
                     opt._raw_iterations = raw_iterations
                     self.rejected_update = True
-                return float(penalties.sum())
+                return 0.0 if penalties is None else float(penalties.sum())
         if factors is not None:
             weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads, self.plan.segments,
                                            factors, penalties)
+        total = 0.0 if penalties is None else float(penalties.sum())
         if not all_finite(self.grads):
             self.rejected_update = True
-            return float(penalties.sum())
+            return total
         np.copyto(self._spare, self.params)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone just below
             opt.apply(self.grad_views, self.weight_views)
@@ -260,7 +260,7 @@ class CpuEngine(Engine):
             np.copyto(self.params, self._spare)
             opt._raw_iterations = raw_iterations
             self.rejected_update = True
-        return float(penalties.sum())
+        return total
 
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":
         loss = self._loss_and_gradients(ws, True, step)
