@@ -153,6 +153,33 @@ def test_apply_flat_rejects_bad_buffers():
         opt.apply_flat(np.ones(4), w, [(0, 2), (2, 2)])
 
 
+@pytest.mark.parametrize("name", ["sgd_nesterov", "adam_amsgrad", "rmsprop_centered_momentum"])
+def test_step_flat_checks_on_its_first_call_and_equals_apply_flat(name):
+    """The engines' ``step_flat`` (double buffer) gives apply_flat's weights step for step; a buffer of
+    another shape, another layout or a rebuilt optimizer goes through apply_flat's checks again."""
+    start, targets, curvature, noise = _problem(np.float64)
+    checked, fast = OPTIMIZERS[name](), OPTIMIZERS[name]()
+    segments = list(SEGMENTS)
+    w_checked = np.concatenate([w.ravel() for w in start])
+    live, spare = w_checked.copy(), np.empty_like(w_checked)
+    for k in range(10):
+        views = [w_checked[o:o + s].reshape(shape) for (o, s), shape in zip(SEGMENTS, SHAPES)]
+        g = np.concatenate([x.ravel() for x in _grads(views, targets, curvature, noise[k])])
+        assert checked.apply_flat(g, w_checked, segments)
+        assert fast.step_flat(g, live, segments, spare)
+        live, spare = spare, live
+    np.testing.assert_array_equal(live, w_checked)
+    with pytest.raises(ValueError, match="grads_flat"):
+        fast.step_flat(g[:-1], live, segments, spare)
+    with pytest.raises(ValueError, match="out must be"):
+        fast.step_flat(g, live, segments, spare[:-1])
+    with pytest.raises(ValueError, match="layout"):
+        fast.step_flat(g, live, [(0, 6), (6, 5)], spare)
+    fast.build_flat([(0, 11)], 11, np.float64)
+    with pytest.raises(ValueError, match="layout"):
+        fast.step_flat(g, live, segments, spare)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_drivers_update_only_their_segments(dtype):
     """A buffer with a gap between variables: the gap is never touched, every variable equals the

@@ -285,6 +285,10 @@ def test_shuffle_false_keeps_order():
             seen.append(np.asarray(y_true, dtype=float).ravel().tolist())
             return super().__call__(y_true, y_pred, sample_weight)
 
+        def check(self, y_true, y_pred):   # fit's up-front check of the labels (no loss computed)
+            seen.append(np.asarray(y_true, dtype=float).ravel().tolist())
+            return super().check(y_true, y_pred)
+
         def unchecked(self, y_true, y_pred, sample_weight=None):   # each batch's loss of the checked labels
             seen.append(np.asarray(y_true, dtype=float).ravel().tolist())
             return super().unchecked(y_true, y_pred, sample_weight)

@@ -168,3 +168,52 @@ def test_the_cuda_engine_trusts_the_models_targets_and_checks_raw_labels(spies, 
     with pytest.raises(ValueError, match=r"BinaryCrossentropy: y must be in \[0, 1\], got values from 0\.0 to 2\.0"):
         model.engine.train_step(x, np.array([0, 1, 2, 0, 1, 1, 0, 0.0]), step=0)
     assert spies["array checks"] == [8]
+
+
+def test_tape_fit_checks_its_samples_once(monkeypatch):
+    """``Tape.fit`` checks its data and validation data once, not at every step; the numbers are gradient
+    descent on J(w) = mean((w x - y)^2) with x = 1, y = 0: w <- (1 - 2 lr) w (closed form)."""
+    from microgradx.engine import Value
+    from microgradx.tape import compile_tape, inputs
+
+    checked = _spy_function(monkeypatch, inputs, "check_finite")
+    w, x, y = Value(0.75, "w", requires_grad=True), Value(0.0, "x"), Value(0.0, "y")
+    tape = compile_tape((w * x - y) ** 2, inputs=[x, y])
+    losses_seen = tape.fit(np.array([[1.0, 0.0], [1.0, 0.0]]), SGD(learning_rate=0.25), steps=3,
+                           validation_data=np.array([[1.0, 0.0]]))
+    assert checked == [2, 1]                    # the data, then the validation data: once each
+    assert losses_seen == pytest.approx([0.75 ** 2, 0.375 ** 2, 0.1875 ** 2])
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        tape.fit(np.ones((1, 2)), SGD(), steps=1, reduce="median")
+
+
+def _spy_function(monkeypatch, module, name):
+    """Record the row count of the array passed to every call of ``module.name``."""
+    calls: list[int] = []
+    original = getattr(module, name)
+
+    def spy(owner, array, *args, **kwargs):
+        calls.append(len(array))
+        return original(owner, array, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def test_loss_check_raises_a_calls_label_errors_without_computing_the_loss(monkeypatch):
+    computed = []
+    monkeypatch.setattr(losses.BinaryCrossentropy, "call", lambda self, *args: computed.append(1))
+    with pytest.raises(ValueError, match=r"BinaryCrossentropy: y_true must be in \[0, 1\], got values from 0\.0 to 2\.0"):
+        losses.BinaryCrossentropy().check(np.array([0.0, 2.0]), np.full((2, 1), 0.5))
+    losses.BinaryCrossentropy().check(np.array([0.0, 1.0]), np.full((2, 1), 0.5))
+    assert computed == []
+
+
+def test_the_scalar_engine_still_checks_raw_weights():
+    model = _model("scalar")
+    x, y = _data(4)
+    with pytest.raises(ValueError, match="sample_weight contains non-finite values"):
+        model.engine.compute_gradients(x, y, np.array([1.0, np.nan, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"y_true must be in \[0, 1\], got values from 0\.0 to 2\.0"):
+        model.engine.train_step(x, np.array([0.0, 1.0, 2.0, 0.0]), step=0)
+    assert model.optimizer.iterations == 0

@@ -176,13 +176,18 @@ class Plan:
 
     # ------------------------------------------------------------------ labels, checked once
     def check_labels(self, y: Any, sample_weight: Any = None, n: int | None = None) -> None:
-        """Let the loss check every label (and weight) once, whatever the engine: the loss is evaluated
-        against a constant prediction of the output's shape (``n`` rows, default ``len(y)``), so a bad label
-        raises the loss's own ``ValueError`` before anything is computed. What the model checks its data
-        with (:func:`microgradx.models.data.check_targets` names the argument)."""
+        """Let the loss check every label (and weight) once, whatever the engine: the loss's checks
+        (``loss.check``, no loss computed) see the labels against a constant prediction of the output's shape
+        (``n`` rows, default ``len(y)``), so a bad label raises the loss's own ``ValueError`` before anything
+        is computed. What the model checks its data with (:func:`microgradx.models.data.check_targets` names
+        the argument)."""
         n = len(y) if n is None else n
         width = self.output_dim or 1
-        self.loss(y, np.full((n, width), 1.0 / width), sample_weight)
+        probe = np.full((n, width), 1.0 / width)
+        if sample_weight is None:
+            self.loss.check(y, probe)              # the checks of a call, without computing the loss
+        else:
+            self.loss(y, probe, sample_weight)     # the weights' checks come with the reduction
 
     def layout(self, y: Any, sample_weight: Any = None) -> "Targets":
         """Checked labels and weights as this plan's :class:`Targets`, with no check of its own (the

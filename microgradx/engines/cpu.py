@@ -94,6 +94,8 @@ class CpuEngine(Engine):
         layout = list(zip(plan.segments, self.shapes))
         self.grad_views = [self.grads[o:o + n].reshape(shape) for (o, n), shape in layout]
         self._empty = np.zeros(0, self.dtype)
+        # the activity penalties' pass, compiled from the regularizers' rules (looked up once, here)
+        self._penalty_pass = penalty_pass(*plan.penalty_rules) if plan.penalty_rules else None
         # Two weight buffers: the fused update reads the live one and writes the spare, which becomes
         # live only when every new weight is finite (so an overflowing update is undone for free).
         self._views: dict[int, tuple[list[np.ndarray], list[tuple[DenseStep, np.ndarray, np.ndarray]]]] = {}
@@ -148,8 +150,8 @@ class CpuEngine(Engine):
             s = plan[i]
             if isinstance(s, DenseStep):
                 if s.activity_reg is not None:
-                    total += penalty_pass(*self.plan.penalty_rules)(ws.current[i].reshape(-1), g.reshape(-1),
-                                                                    *s.activity_reg, float(ws.n))
+                    total += self._penalty_pass(ws.current[i].reshape(-1), g.reshape(-1), *s.activity_reg,
+                                                float(ws.n))
                 x_in = ws.current[i - 1] if i > 0 else ws.x
                 code = LINEAR if (self.plan.fused and i == len(plan) - 1) else s.code
                 need_dx = i > self.plan.first_dense
@@ -228,13 +230,12 @@ class CpuEngine(Engine):
         opt = self.optimizer
         raw_iterations = opt._raw_iterations
         factors = self.plan.weight_factors
-        penalties = np.zeros(len(self.plan.segments))
-        if self._use_flat and hasattr(opt, "apply_flat"):
+        penalties = None if factors is None else np.zeros(len(self.plan.segments))
+        if self._use_flat and hasattr(opt, "step_flat"):
             if not getattr(opt, "built", True) and hasattr(opt, "build_flat"):
                 opt.build_flat(self.plan.segments, self.params.size, self.dtype, shapes=self.shapes)
-            try:
-                finite = opt.apply_flat(self.grads, self.params, self.plan.segments, out=self._spare,
-                                        factors=factors, penalties=penalties)
+            try:   # checked on the first step only: the buffers and segments stay the same
+                finite = opt.step_flat(self.grads, self.params, self.plan.segments, self._spare, factors, penalties)
             except NotImplementedError:   # an option only the reference rule supports
                 self._use_flat = False
             else:
@@ -244,13 +245,14 @@ class CpuEngine(Engine):
                 else:
                     opt._raw_iterations = raw_iterations
                     self.rejected_update = True
-                return float(penalties.sum())
+                return 0.0 if penalties is None else float(penalties.sum())
         if factors is not None:
             weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads, self.plan.segments,
                                            factors, penalties)
+        total = 0.0 if penalties is None else float(penalties.sum())
         if not all_finite(self.grads):
             self.rejected_update = True
-            return float(penalties.sum())
+            return total
         np.copyto(self._spare, self.params)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is undone just below
             opt.apply(self.grad_views, self.weight_views)
@@ -258,7 +260,7 @@ class CpuEngine(Engine):
             np.copyto(self.params, self._spare)
             opt._raw_iterations = raw_iterations
             self.rejected_update = True
-        return float(penalties.sum())
+        return total
 
     def _step(self, ws: _Workspace, step: int, outputs: bool) -> "float | tuple[float, np.ndarray]":
         loss = self._loss_and_gradients(ws, True, step)

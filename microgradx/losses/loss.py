@@ -45,10 +45,7 @@ class Loss:
 
     # ---- the shared call path
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        pred, ops, dtype = prepare_pred(y_pred)
-        true = self._prepare_labels(y_true, dtype)
-        true, pred = self._align(true, pred)
-        self._validate(true, pred)
+        true, pred, ops, dtype = self._checked_inputs(y_true, y_pred)
         values = self.call(true, pred, ops, dtype)
         weight = None
         if sample_weight is not None:
@@ -56,6 +53,18 @@ class Loss:
             if not np.all(np.isfinite(weight)):
                 raise ValueError("sample_weight contains non-finite values")
         return reduce_weighted_values(values, weight, self._mask(true), self.reduction, ops, dtype)
+
+    def check(self, y_true: Any, y_pred: Any) -> None:
+        """Raise the error ``self(y_true, y_pred)`` would raise for these labels and predictions, without
+        computing the loss (the model checks all its labels once this way, against a constant prediction)."""
+        self._checked_inputs(y_true, y_pred)
+
+    def _checked_inputs(self, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray, Ops, type]:
+        """``(labels, predictions, ops, dtype)`` prepared, aligned and validated: the checks of a call."""
+        pred, ops, dtype = prepare_pred(y_pred)
+        true, pred = self._align(self._prepare_labels(y_true, dtype), pred)
+        self._validate(true, pred)
+        return true, pred, ops, dtype
 
     def unchecked(self, y_true: np.ndarray, y_pred: Any, sample_weight: np.ndarray | None = None) -> Any:
         """``self(y_true, y_pred, sample_weight)`` for labels and weights already checked by a call on the

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from .compiler import _REDUCTIONS
+
 if TYPE_CHECKING:  # pragma: no cover
     from .tape import Tape
 
-__all__ = ["sample_vector", "sample_matrix", "check_finite", "check_params"]
+__all__ = ["sample_vector", "sample_matrix", "check_finite", "check_params", "check_reduce"]
 
 
 def sample_vector(tape: "Tape", inputs: Any) -> np.ndarray:
@@ -80,3 +82,10 @@ def check_params(tape: "Tape", params: Any) -> np.ndarray:
         raise ValueError(f"Tape: parameter {tape.param_names[bad[0]]!r} is {float(p[bad[0]])!r}; "
                          f"parameters must be finite")
     return p
+
+
+def check_reduce(reduce: Any) -> str:
+    """``reduce`` of :meth:`Tape.batch <microgradx.tape.tape.Tape.batch>`: ``"mean"`` or ``"sum"``."""
+    if reduce not in _REDUCTIONS:
+        raise ValueError(f"Tape.batch: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
+    return reduce

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..engine import Value, topological_order
-from .compiler import _REDUCTIONS, OP_CODES, _choose_params, _named_inputs, compile_rows
+from .compiler import OP_CODES, _choose_params, _named_inputs, compile_rows
 from .explain import write_sample
-from .inputs import check_params, sample_matrix, sample_vector
+from .inputs import check_params, check_reduce, sample_matrix, sample_vector
 from .runner import _MAX_CHUNKS, _MIN_CHUNK, _domain_error, _gather, _pool, _Run, _thread_count
 from .training import fit_tape
 
@@ -182,9 +182,12 @@ class Tape:
             threads: how many threads share the chunks (default ``numba.get_num_threads()``); the
                 result is the same for any value.
         """
-        if reduce not in _REDUCTIONS:
-            raise ValueError(f"Tape.batch: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
-        x = sample_matrix(self, inputs)
+        return self._batch_rows(sample_matrix(self, inputs), check_reduce(reduce), params, grad, threads)
+
+    def _batch_rows(self, x: np.ndarray, reduce: str, params: np.ndarray | None = None, grad: bool = True,
+                    threads: int | None = None) -> TapeResult:
+        """:meth:`batch` of rows ``x`` already checked by :func:`~.inputs.sample_matrix` (``Tape.fit``
+        checks its data once, not at every step) and a checked ``reduce``."""
         p = check_params(self, params)
         run = self._execute(x, p, grad, threads)
         self._raise_first_error(run)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .inputs import sample_matrix
+from .inputs import check_reduce, sample_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..callbacks import Callback
@@ -38,13 +38,14 @@ def fit_tape(tape: "Tape", inputs: np.ndarray | Mapping[str, Sequence[float]], o
     from ..callbacks import CallbackList   # imported when training: a tape runs without them
     from ..training import fit_loop
 
-    data = sample_matrix(tape, inputs)
+    reduce = check_reduce(reduce)
+    data = sample_matrix(tape, inputs)           # the samples checked once, for every step
     validation = None if validation_data is None else sample_matrix(tape, validation_data)
     callback_list = CallbackList(callbacks, model=tape, params={"verbose": 0, "epochs": steps, "steps": 1})
     losses: list[float] = []
 
     def run_epoch(step: int) -> dict[str, float]:   # one epoch = one full-batch update
-        value, grads = regularized(tape, tape.batch(data, reduce=reduce), regularizer)
+        value, grads = regularized(tape, tape._batch_rows(data, reduce), regularizer)
         if hasattr(optimizer, "apply"):
             optimizer.apply([grads], tape.parameters)
         else:
@@ -57,7 +58,7 @@ def fit_tape(tape: "Tape", inputs: np.ndarray | Mapping[str, Sequence[float]], o
     def validate(step: int) -> dict[str, float]:
         if validation is None:
             return {}
-        return {"val_loss": regularized(tape, tape.batch(validation, reduce=reduce), regularizer)[0]}
+        return {"val_loss": regularized(tape, tape._batch_rows(validation, reduce), regularizer)[0]}
 
     fit_loop(tape, callback_list, range(steps), run_epoch, validate)
     tape.write_back()
