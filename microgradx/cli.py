@@ -92,7 +92,7 @@ def _html_path(given: str) -> pathlib.Path:
 
 def _write_explorer(root: Value, trace, page: pathlib.Path, expression: str) -> None:
     """Write the backprop explorer of the expression as one self-contained page."""
-    from .viz import explorer, graph as graph_module
+    from microgradx.viz import explorer, graph as graph_module
 
     try:
         explorer.save_html(root, page, trace, title=f"Backpropagation through {expression}")
@@ -106,7 +106,7 @@ def _write_explorer(root: Value, trace, page: pathlib.Path, expression: str) -> 
 
 def _write_graph(root: Value, out: pathlib.Path) -> pathlib.Path:
     """Render the drawing to ``out`` (format from the suffix); ``.dot``/``.gv`` or no Graphviz: DOT source."""
-    from .viz import graph as graph_module
+    from microgradx.viz import graph as graph_module
 
     drawing = graph_module.draw_graph(root)
     if out.suffix.lower() in (".dot", ".gv"):
@@ -186,7 +186,7 @@ def _command_train(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import callbacks, datasets, layers, models, utils
-    from .viz.curves import plot_training_curves
+    from microgradx.viz.curves import plot_training_curves
 
     optimizer = _make_optimizer(args.optimizer, args)
     _check_train_arguments(args)

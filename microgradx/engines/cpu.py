@@ -38,12 +38,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..kernels.activations import LINEAR
-from ..kernels.dense import dense_backward, dense_forward
-from ..kernels.dropout import dropout_backward, dropout_forward
-from ..kernels.losses import loss_forward_backward
-from ..kernels.optimizers import all_finite
-from ..kernels.regularizers import penalty_pass, weight_penalties_and_gradients
+from microgradx.kernels.activations import LINEAR
+from microgradx.kernels.dense import dense_backward, dense_forward
+from microgradx.kernels.dropout import dropout_backward, dropout_forward
+from microgradx.kernels.losses import loss_forward_backward
+from microgradx.kernels.optimizers import all_finite
+from microgradx.kernels.regularizers import penalty_pass, weight_penalties_and_gradients
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .plan import ArrayPlan, DenseStep, DropoutStep
 

@@ -53,7 +53,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ...kernels.losses import HINGE
+from microgradx.kernels.losses import HINGE
 from ..base import Engine, Targets, WorkspaceCache
 from ..plan import ArrayPlan, DenseStep
 from .device import require_cuda, simulator_active
@@ -97,7 +97,7 @@ class CudaEngine(CudaPasses, Engine):
         self._check_optimizer(optimizer)
         from numba import cuda
 
-        from ...kernels.cuda import elementwise, gemm, launch, losses, optimizers, regularizers
+        from microgradx.kernels.cuda import elementwise, gemm, launch, losses, optimizers, regularizers
         self._cuda = cuda
         self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
                                   launch=launch, regularizers=regularizers)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...kernels.activations import LINEAR, SOFTMAX
+from microgradx.kernels.activations import LINEAR, SOFTMAX
 from ..base import resolve_noise_shape
 from ..plan import DenseStep
 
