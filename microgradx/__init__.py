@@ -24,7 +24,7 @@ from .explain import explain
 from .gradcheck import gradcheck
 from .trace import Trace, TraceStep
 
-from . import viz as _viz  # noqa: F401  (light: registers Value's notebook display, plots load lazily)
+import microgradx.viz as _viz  # noqa: F401  (light: registers Value's notebook display, plots load lazily)
 
 __version__ = "0.1.0"
 

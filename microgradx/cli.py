@@ -92,7 +92,7 @@ def _html_path(given: str) -> pathlib.Path:
 
 def _write_explorer(root: Value, trace, page: pathlib.Path, expression: str) -> None:
     """Write the backprop explorer of the expression as one self-contained page."""
-    from .viz import explorer, graph as graph_module
+    from microgradx.viz import explorer, graph as graph_module
 
     try:
         explorer.save_html(root, page, trace, title=f"Backpropagation through {expression}")
@@ -106,7 +106,7 @@ def _write_explorer(root: Value, trace, page: pathlib.Path, expression: str) -> 
 
 def _write_graph(root: Value, out: pathlib.Path) -> pathlib.Path:
     """Render the drawing to ``out`` (format from the suffix); ``.dot``/``.gv`` or no Graphviz: DOT source."""
-    from .viz import graph as graph_module
+    from microgradx.viz import graph as graph_module
 
     drawing = graph_module.draw_graph(root)
     if out.suffix.lower() in (".dot", ".gv"):
@@ -160,10 +160,10 @@ def _check_engine(engine: str) -> None:
     """``--engine cuda`` on a machine that cannot run it is a usage error, found before any work."""
     if engine != "cuda":
         return
-    from .engines import cuda
+    from .engines.cuda import device
 
-    if not cuda.simulator_active():
-        usable, reason = cuda.cuda_status()
+    if not device.simulator_active():
+        usable, reason = device.cuda_status()
         if not usable:
             raise UsageError(f"--engine cuda cannot run here: {' '.join(reason.split()).rstrip('.')}; use --engine cpu "
                              "(or auto), or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in Numba's "
@@ -186,7 +186,7 @@ def _command_train(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import callbacks, datasets, layers, models, utils
-    from .viz.curves import plot_training_curves
+    from microgradx.viz.curves import plot_training_curves
 
     optimizer = _make_optimizer(args.optimizer, args)
     _check_train_arguments(args)

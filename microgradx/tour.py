@@ -114,7 +114,7 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     and animation (the explorer, the picture and the frames share one fixed layout)."""
     from .expression import parse_expression
     from .explain import explain
-    from .viz import graph as graph_module
+    from microgradx.viz import graph as graph_module
 
     neuron = parse_expression("sigmoid(w1*x1 + w2*x2 + b)", {"w1": 0.8, "x1": 1.0, "w2": -0.4, "x2": 2.0,
                                                               "b": 0.1})
@@ -130,7 +130,7 @@ def _graphs(out: pathlib.Path, sections: dict[str, Section]) -> None:
     backprop.links += ["backprop", "chain_rule.txt"]
     backprop.preformatted = table + "\n\n" + products
     try:
-        from .viz import explorer, frames, layout
+        from microgradx.viz import explorer, frames, layout
 
         graph_module.render(graph_module.draw_graph(neuron.root, show_grad=False, title="forward pass"),
                             out / "neuron.svg")
@@ -261,7 +261,7 @@ def _sections() -> dict[str, Section]:
 def _sliders(sections: dict[str, Section], settings: TourSettings) -> None:
     """The lecture's sliders on precomputed frames (learning rate and momentum, each optimizer's learning
     rate, noise/width/dropout/patience), embedded in their sections: they work offline, without a server."""
-    from .viz import slider_demos, sliders
+    from microgradx.viz import slider_demos, sliders
 
     intro = ('<p class="slider-note">Move the sliders: every position was computed when this page was written '
              "(no server needed).</p>")
@@ -277,9 +277,9 @@ def _sliders(sections: dict[str, Section], settings: TourSettings) -> None:
 def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSettings, progress: _Progress) -> None:
     """Compute and save every matplotlib figure of the tour (the names are listed in the sections)."""
     from .callbacks import EarlyStopping
-    from .viz import (boundaries, curves, early_stopping, fitting, landscape, learning_rate, losses, optimizers,
-                      plateau, weight_penalty)
-    from .viz._style import save_figure
+    from microgradx.viz import (boundaries, curves, early_stopping, fitting, landscape, learning_rate, losses,
+                               optimizers, plateau, weight_penalty)
+    from microgradx.viz._style import save_figure
 
     def epochs(n: int) -> int:
         return max(3, int(round(n * settings.epochs_scale)))
@@ -346,7 +346,7 @@ def _figures(out: pathlib.Path, sections: dict[str, Section], settings: TourSett
 
 def _trained_for_landscape(settings: TourSettings, epochs: int):
     from . import datasets, layers, models, optimizers, utils
-    from .viz.landscape import WeightTrajectory
+    from microgradx.viz.landscape import WeightTrajectory
 
     utils.set_random_seed(0)
     x, y = datasets.moons(n=200, noise=0.15, seed=0)

@@ -35,6 +35,7 @@ from numba import cuda  # noqa: E402
 
 from microgradx import layers, losses  # noqa: E402
 from microgradx.engines import cuda as cuda_engine  # noqa: E402
+from microgradx.engines.cuda import device as cuda_device  # noqa: E402
 from microgradx.engines.cpu import CpuEngine  # noqa: E402
 from microgradx.engines.cuda import CudaEngine  # noqa: E402
 from microgradx.kernels import rng  # noqa: E402
@@ -337,8 +338,8 @@ def test_the_simulator_is_a_test_mode_never_chosen_by_auto():
 
 
 def test_engine_cuda_without_a_gpu_says_why_and_how_to_simulate(monkeypatch):
-    monkeypatch.setattr(cuda_engine, "simulator_active", lambda: False)
-    monkeypatch.setattr(cuda_engine, "cuda_status", lambda: (False, "no usable CUDA driver or device: "
+    monkeypatch.setattr(cuda_device, "simulator_active", lambda: False)
+    monkeypatch.setattr(cuda_device, "cuda_status", lambda: (False, "no usable CUDA driver or device: "
                                                                     "CUDA driver library cannot be found"))
     dense = layers.Dense(1)
     dense.build(2)
@@ -348,7 +349,7 @@ def test_engine_cuda_without_a_gpu_says_why_and_how_to_simulate(monkeypatch):
 
 def test_cuda_status_reports_numbas_driver_error(monkeypatch):
     """Outside the simulator, the reason is numba's own (``cuda.cuda_error()``)."""
-    monkeypatch.setattr(cuda_engine, "simulator_active", lambda: False)
+    monkeypatch.setattr(cuda_device, "simulator_active", lambda: False)
     monkeypatch.setattr(cuda, "is_available", lambda: False)
     monkeypatch.setattr(cuda, "cuda_error", lambda: "Error at driver init: no NVIDIA driver", raising=False)
     usable, reason = cuda_engine.cuda_status()

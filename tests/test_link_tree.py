@@ -6,6 +6,7 @@ source) and real tools (jedi, mypy); the tree adds no top-level ``kernels`` or `
 
 from __future__ import annotations
 
+import ast
 import os
 import pathlib
 import shutil
@@ -63,7 +64,8 @@ def test_jedi_follows_microgradx_kernels_and_viz_into_the_top_level_folders(tmp_
 
     [update] = script.goto(1, len("from microgradx.kernels.optimizers import flat"), follow_imports=True)
     optimizers = REPO / "kernels" / "optimizers.py"
-    assert (pathlib.Path(update.module_path).resolve(), update.line) == (optimizers, _line_of(optimizers, "def flat_update("))
+    assert (pathlib.Path(update.module_path).resolve(), update.line) == (
+        optimizers, _line_of(optimizers, "def flat_update("))
     [viz] = script.infer(3, len("microgradx.vi"))
     assert pathlib.Path(viz.module_path).resolve() == REPO / "viz" / "__init__.py"
     [cuda] = script.goto(4, len("import microgradx.kernels.cuda.optimi"), follow_imports=True)
@@ -73,6 +75,41 @@ def test_jedi_follows_microgradx_kernels_and_viz_into_the_top_level_folders(tmp_
         REPO / "microgradx" / "layers.py", _line_of(REPO / "microgradx" / "layers.py", "class Dense("))
     assert script.goto(6, len("import ker"), follow_imports=True) == []
     assert script.goto(7, len("import vi"), follow_imports=True) == []
+
+
+def _imports_of_kernels_and_viz(path: pathlib.Path) -> list[ast.ImportFrom]:
+    """The ``from ... import`` statements of a library file whose module is in ``microgradx.kernels`` or
+    ``microgradx.viz``, relative ones resolved against the file's package."""
+    package = ["microgradx", *path.parent.relative_to(REPO / "microgradx").parts]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = base + (node.module.split(".") if node.module else [node.names[0].name])
+            if module[:2] in (["microgradx", "kernels"], ["microgradx", "viz"]):
+                found.append(node)
+    return found
+
+
+def test_jedi_follows_the_librarys_own_imports_of_kernels_and_viz(tmp_path):
+    """Editors resolve a relative import from the file's folder, and ``microgradx/engines/../kernels`` is no
+    folder in a checkout: the library names these modules in full (``from microgradx.kernels.rng import ...``)."""
+    jedi = pytest.importorskip("jedi")
+    project = jedi.Project(REPO, sys_path=[str(_link_tree(tmp_path / ".link-tree"))], smart_sys_path=False)
+    landed, lost = 0, []
+    for path in sorted((REPO / "microgradx").rglob("*.py")):
+        nodes = _imports_of_kernels_and_viz(path)
+        script = jedi.Script(path.read_text(), path=path, project=project) if nodes else None
+        for node in nodes:
+            name = node.names[0]
+            targets = script.goto(name.lineno, name.col_offset, follow_imports=True)
+            files = [pathlib.Path(t.module_path).resolve() for t in targets if t.module_path]
+            if files and all(f.is_relative_to(REPO / "kernels") or f.is_relative_to(REPO / "viz") for f in files):
+                landed += 1
+            else:
+                lost.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert lost == [] and landed >= 10, (f"{landed} followed; not followed: {lost} (import kernels/ and viz/ as "
+                                         "`from microgradx.kernels.x import y`: CONTRIBUTING.md, Editors)")
 
 
 def test_mypy_finds_microgradx_kernels_with_the_repositorys_configuration(tmp_path):

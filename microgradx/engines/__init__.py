@@ -29,7 +29,7 @@ def cuda_available() -> bool:
     """True when a real CUDA GPU can be used: numba-cuda importable, not the simulator, a device present.
 
     Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) never counts: it is for tests, and far slower
-    than the CPU engine. The device check itself lives in :mod:`microgradx.engines.cuda`
+    than the CPU engine. The device check itself lives in :mod:`microgradx.engines.cuda.device`
     (``gpu_available()``); any failure to import it means "no GPU".
     """
     if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
 
 import numpy as np
 
-from ..kernels.rng import keep_mask
+from microgradx.kernels.rng import keep_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..layers import Layer

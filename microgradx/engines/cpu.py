@@ -38,12 +38,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..kernels.activations import LINEAR
-from ..kernels.dense import dense_backward, dense_forward
-from ..kernels.dropout import dropout_backward, dropout_forward
-from ..kernels.losses import loss_forward_backward
-from ..kernels.optimizers import all_finite
-from ..kernels.regularizers import penalty_pass, weight_penalties_and_gradients
+from microgradx.kernels.activations import LINEAR
+from microgradx.kernels.dense import dense_backward, dense_forward
+from microgradx.kernels.dropout import dropout_backward, dropout_forward
+from microgradx.kernels.losses import loss_forward_backward
+from microgradx.kernels.optimizers import all_finite
+from microgradx.kernels.regularizers import penalty_pass, weight_penalties_and_gradients
 from .base import Engine, WorkspaceCache, resolve_noise_shape
 from .plan import ArrayPlan, DenseStep, DropoutStep
 
@@ -94,6 +94,8 @@ class CpuEngine(Engine):
         layout = list(zip(plan.segments, self.shapes))
         self.grad_views = [self.grads[o:o + n].reshape(shape) for (o, n), shape in layout]
         self._empty = np.zeros(0, self.dtype)
+        # the activity penalties' pass, compiled from the regularizers' rules (looked up once, here)
+        self._penalty_pass = penalty_pass(*plan.penalty_rules) if plan.penalty_rules else None
         # Two weight buffers: the fused update reads the live one and writes the spare, which becomes
         # live only when every new weight is finite (so an overflowing update is undone for free).
         self._views: dict[int, tuple[list[np.ndarray], list[tuple[DenseStep, np.ndarray, np.ndarray]]]] = {}
@@ -148,8 +150,8 @@ class CpuEngine(Engine):
             s = plan[i]
             if isinstance(s, DenseStep):
                 if s.activity_reg is not None:
-                    total += penalty_pass(*self.plan.penalty_rules)(ws.current[i].reshape(-1), g.reshape(-1),
-                                                                    *s.activity_reg, float(ws.n))
+                    total += self._penalty_pass(ws.current[i].reshape(-1), g.reshape(-1), *s.activity_reg,
+                                                float(ws.n))
                 x_in = ws.current[i - 1] if i > 0 else ws.x
                 code = LINEAR if (self.plan.fused and i == len(plan) - 1) else s.code
                 need_dx = i > self.plan.first_dense

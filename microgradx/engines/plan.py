@@ -28,9 +28,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..kernels.activations import ACTIVATION_CODES, LINEAR, SIGMOID, SOFTMAX
-from ..kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
-                              SPARSE_CATEGORICAL_CROSSENTROPY)
+from microgradx.kernels.activations import ACTIVATION_CODES, LINEAR, SIGMOID, SOFTMAX
+from microgradx.kernels.losses import (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOSS_CODES,
+                                      SPARSE_CATEGORICAL_CROSSENTROPY)
 from .base import Plan, Targets
 
 __all__ = ["ArrayPlan", "DenseStep", "DropoutStep", "EPSILON"]

@@ -67,7 +67,7 @@ def _thread_count(threads: int | None) -> int:
 
 def _domain_error(err: int, where: str, operands: list[float], const: np.ndarray) -> Exception:
     """The exception ``Value`` raises for the same operands (same type, similar message)."""
-    from ..kernels import tape as k
+    from microgradx.kernels import tape as k
 
     a = operands[0] if operands else math.nan
     b = operands[1] if len(operands) > 1 else float(const[0])

@@ -205,7 +205,7 @@ class Tape:
 
     def _execute(self, x: np.ndarray, p: np.ndarray, grad: bool, threads: int | None) -> "_Run":
         """Run the kernel over the rows of ``x`` in fixed chunks, spread over ``threads`` threads."""
-        from ..kernels import tape as kernels
+        from microgradx.kernels import tape as kernels
 
         n_samples, n = x.shape[0], len(self.op)
         chunk = max(_MIN_CHUNK, -(-n_samples // _MAX_CHUNKS))

@@ -35,9 +35,8 @@ Threads: every call that launches kernels holds the engine's lock (the GPU runs 
 and Numba's CUDA simulator cannot run two kernels at once), so ``predict`` from several threads is
 safe; it waits while another thread's ``train_epoch`` runs.
 
-Availability: :func:`cuda_status` says whether a real GPU is usable and, if not, why (numba's own
-reason: no driver, no libNVVM, ...). Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) is a test
-mode: ``engine="cuda"`` runs in it (slowly), ``engine="auto"`` never picks it.
+Availability: :mod:`microgradx.engines.cuda.device`. The launches of one step:
+:mod:`microgradx.engines.cuda.passes`.
 
 Not supported on this engine (a clear error at compile time): ``use_ema``,
 ``gradient_accumulation_steps``, ``loss_scale_factor``, and ``exclude_from_weight_decay`` with
@@ -54,101 +53,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..kernels.activations import LINEAR, SOFTMAX
-from ..kernels.losses import HINGE
-from .base import Engine, Targets, WorkspaceCache, resolve_noise_shape
-from .plan import ArrayPlan, DenseStep
+from microgradx.kernels.losses import HINGE
+from ..base import Engine, Targets, WorkspaceCache
+from ..plan import ArrayPlan, DenseStep
+from .device import require_cuda, simulator_active
+from .passes import CudaPasses, DeviceWorkspace
 
-__all__ = ["CudaEngine", "cuda_status", "gpu_available", "simulator_active"]
+__all__ = ["CudaEngine"]
 
 #: How many batch sizes keep their device workspaces (training uses two: full batches and the last one).
 WORKSPACE_CACHE_SIZE = 4
 #: ``predict`` runs in chunks of at most this many rows.
 PREDICT_CHUNK = 65536
-
-_SIMULATOR_HINT = ("To run the CUDA engine without a GPU (slowly, for tests), switch on Numba's CUDA "
-                   "simulator before numba is imported: NUMBA_ENABLE_CUDASIM=1 python ... ; or use "
-                   "engine='cpu'.")
-
-
-def simulator_active() -> bool:
-    """True when Numba's CUDA simulator replaces ``numba.cuda`` in this process (a test mode)."""
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a hard dependency
-        return False
-    return bool(numba.config.ENABLE_CUDASIM)
-
-
-def cuda_status() -> tuple[bool, str]:
-    """``(usable, reason)``: whether a real CUDA GPU can run this engine, and why not.
-
-    ``usable`` is False in the simulator (a test mode, never a GPU), without numba-cuda, without a
-    driver or a device (numba's ``cuda.cuda_error()``), or without libNVVM (the compiler numba-cuda
-    needs: ``pip install "numba-cuda[cu13]"`` or ``[cu12]`` to match the driver, or set
-    ``CUDA_HOME`` to a CUDA toolkit). Importing ``numba.cuda`` takes about a second; it happens here,
-    on first use, never at ``import microgradx``.
-    """
-    if simulator_active():
-        return False, ("Numba's CUDA simulator is active (NUMBA_ENABLE_CUDASIM=1): it runs the CUDA "
-                       "kernels on the CPU, one Python thread per GPU thread, as a test mode; it is "
-                       "not a GPU")
-    try:
-        from numba import cuda
-    except ImportError as error:
-        return False, (f"numba-cuda is not installed ({error}); install it with "
-                       "pip install 'microgradx[cuda]'")
-    try:
-        if cuda.is_available():
-            device = cuda.get_current_device()
-            name = device.name.decode() if isinstance(device.name, bytes) else str(device.name)
-            return True, f"CUDA GPU {name} (compute capability {device.compute_capability})"
-        driver_error = cuda.cuda_error()
-    except Exception as error:  # a broken driver install: report it, do not crash
-        return False, f"the CUDA driver failed to initialise: {error!r}"
-    if driver_error:
-        return False, f"no usable CUDA driver or device: {str(driver_error).strip()}"
-    try:
-        from numba.cuda.cudadrv import nvvm
-        nvvm_ok = nvvm.is_available()
-    except Exception:  # pragma: no cover - depends on the installed toolkit
-        nvvm_ok = False
-    if not nvvm_ok:
-        return False, ("libNVVM (the CUDA compiler library numba-cuda needs) cannot be found: install "
-                       "pip install 'numba-cuda[cu13]' (or [cu12] for a CUDA 12 driver) or set CUDA_HOME "
-                       "to a CUDA toolkit")
-    return False, "numba.cuda.is_available() is False for an unknown reason"
-
-
-def gpu_available() -> bool:
-    """True when :func:`cuda_status` finds a real, usable GPU (what ``engine="auto"`` asks)."""
-    return cuda_status()[0]
-
-
-def _require_cuda() -> None:
-    if simulator_active():
-        return
-    usable, reason = cuda_status()
-    if not usable:
-        raise RuntimeError(f"engine='cuda' cannot run here: {reason}. {_SIMULATOR_HINT}")
-
-
-class _DeviceWorkspace:
-    """The device buffers one batch size needs: per plan step its output and d loss / d output."""
-
-    def __init__(self, engine: "CudaEngine", n: int) -> None:
-        cuda = engine._cuda
-        dtype = engine.dtype
-        self.n = n
-        self.x = cuda.device_array((n, engine.input_dim), dtype)
-        self.outputs = []
-        self.grads = []
-        for step in engine.plan.steps:
-            width = step.n_out if isinstance(step, DenseStep) else step.width
-            self.outputs.append(cuda.device_array((n, width), dtype))
-            self.grads.append(cuda.device_array((n, width), dtype))
-        self.y = cuda.device_array((n, engine.target_width), dtype)
-        self.coef = cuda.device_array(n, np.float64)
 
 
 def _locked(method: Callable) -> Callable:
@@ -160,7 +76,7 @@ def _locked(method: Callable) -> Callable:
     return locked
 
 
-class CudaEngine(Engine):
+class CudaEngine(CudaPasses, Engine):
     """numba-cuda kernels over flat device buffers (see the module docstring).
 
     Args:
@@ -177,11 +93,11 @@ class CudaEngine(Engine):
 
     def __init__(self, plan: ArrayPlan, optimizer: Any) -> None:
         super().__init__(plan, optimizer)
-        _require_cuda()
+        require_cuda()
         self._check_optimizer(optimizer)
         from numba import cuda
 
-        from ..kernels.cuda import elementwise, gemm, launch, losses, optimizers, regularizers
+        from microgradx.kernels.cuda import elementwise, gemm, launch, losses, optimizers, regularizers
         self._cuda = cuda
         self._k = SimpleNamespace(gemm=gemm, elementwise=elementwise, losses=losses, optimizers=optimizers,
                                   launch=launch, regularizers=regularizers)
@@ -217,7 +133,7 @@ class CudaEngine(Engine):
         self._lock = threading.RLock()
         self._slots: dict[str, Any] = {}
         self._loss_producer = -1     # the plan step whose output gradient the last loss launch wrote
-        self._workspace = WorkspaceCache(lambda n: _DeviceWorkspace(self, n), WORKSPACE_CACHE_SIZE)
+        self._workspace = WorkspaceCache(lambda n: DeviceWorkspace(self, n), WORKSPACE_CACHE_SIZE)
 
     # ------------------------------------------------------------------ configuration
     @staticmethod
@@ -311,165 +227,7 @@ class CudaEngine(Engine):
         ys = np.ascontiguousarray(np.concatenate([t for t, _, _ in parts]))
         return ys, np.concatenate([c for _, c, _ in parts]), [b for _, _, b in parts]
 
-    # ------------------------------------------------------------------ passes
-    def _forward(self, ws: _DeviceWorkspace, x, training: bool, step: int, probabilities: bool = True):
-        """Run the plan on device rows ``x``; returns the list of each step's current output array.
-
-        With ``probabilities=False`` a final softmax fused with the loss is left as logits (the loss
-        kernel takes the softmax on the fly).
-        """
-        k = self._k
-        current = []
-        a = x
-        last = len(self.plan.steps) - 1
-        for i, s in enumerate(self.plan.steps):
-            if isinstance(s, DenseStep):
-                w, b, _, _ = self._dense_views[i]
-                out = ws.outputs[i]
-                code = s.code if s.code != SOFTMAX else LINEAR
-                k.gemm.matmul(a, w, out, bias=b, activation=code)
-                if s.code == SOFTMAX and (probabilities or i != last or not self.plan.fused):
-                    k.elementwise.softmax_rows(out, out)
-                a = out
-            elif training and s.rate > 0.0:
-                out = ws.outputs[i]
-                mask = resolve_noise_shape(s.noise_shape, (ws.n, s.width))
-                k.elementwise.dropout_forward(a, out, s.seed, step, s.rate, mask)
-                a = out
-            current.append(a)
-        return current
-
-    def _active_before(self, i: int, training: bool) -> int:
-        """The nearest step before ``i`` that changes its input (Dense, or Dropout in training); -1: x."""
-        j = i - 1
-        while j >= 0:
-            s = self.plan.steps[j]
-            if isinstance(s, DenseStep) or (training and s.rate > 0.0):
-                return j
-            j -= 1
-        return -1
-
-    def _fused_code(self, j: int) -> int:
-        """The activation derivative a gradient producer fuses for the output of step ``j``."""
-        if j < 0:
-            return LINEAR
-        s = self.plan.steps[j]
-        if isinstance(s, DenseStep) and s.code != SOFTMAX:
-            return s.code
-        return LINEAR
-
-    def _finish_gradient(self, j: int, ws: _DeviceWorkspace, current, totals, slot: int) -> None:
-        """A softmax Dense output's gradient, written as d/dy, becomes d/dz (the row-wise Jacobian);
-        its activity penalty joins d/dy first, since the Jacobian is not elementwise."""
-        s = self.plan.steps[j]
-        if isinstance(s, DenseStep) and s.code == SOFTMAX:
-            if s.activity_reg is not None:
-                self._activity_penalty(s, j, ws, current, totals, slot, LINEAR)
-            self._k.elementwise.softmax_backward(current[j], ws.grads[j], ws.grads[j])
-
-    def _loss(self, ws: _DeviceWorkspace, current, training: bool, slot: int, totals, binary: bool,
-              probabilities: bool, y=None, coef=None) -> None:
-        """Loss of the batch into ``totals[slot]``; d total / d (last output) into the last gradient buffer.
-
-        The gradient is d/dz of the last Dense layer whenever the last step is (an inactive Dropout
-        after) a Dense layer: its activation derivative is fused, or the loss is fused with it.
-        """
-        plan = self.plan
-        last = len(self.plan.steps) - 1
-        final = self.plan.steps[last]
-        active = isinstance(final, DenseStep) or (training and final.rate > 0)
-        producer = last if active else self._active_before(last, training)
-        pred = current[last]
-        fused = plan.fused and producer == last
-        # without probabilities, _forward left a softmax fused with the loss as logits
-        softmax_logits = fused and self.plan.steps[last].code == SOFTMAX and not probabilities
-        activation = LINEAR if fused else self._fused_code(producer)
-        grad = ws.grads[producer] if producer >= 0 else ws.grads[last]
-        self._k.losses.loss_forward_backward(
-            plan.loss_code, ws.y if y is None else y, pred, ws.coef if coef is None else coef, grad, totals,
-            slot, self._halted, from_logits=plan.from_logits, label_smoothing=plan.label_smoothing,
-            lo=plan.clip_low, hi=plan.clip_high, fused=fused, softmax_logits=softmax_logits,
-            binary_labels=binary, activation=activation)
-        if not fused and producer >= 0:
-            self._finish_gradient(producer, ws, current, totals, slot)
-        self._loss_producer = producer
-
-    def _activity_penalty(self, s: Any, i: int, ws: _DeviceWorkspace, current, totals, slot: int,
-                          activation: int) -> None:
-        """Dense step ``i``'s activity penalty into the loss total and its gradient into ``ws.grads[i]``,
-        carried through ``activation`` (:mod:`microgradx.kernels.cuda.regularizers`)."""
-        y, g = current[i], ws.grads[i]
-        self._k.regularizers.penalty_and_gradient(self.plan.penalty_rules, y.reshape(y.size), g.reshape(g.size),
-                                                  *s.activity_reg, float(ws.n), totals, slot, self._halted,
-                                                  activation=activation)
-
-    def _backward(self, ws: _DeviceWorkspace, x, current, training: bool, step: int, totals, slot: int) -> None:
-        """From the gradient left by :meth:`_loss`, fill the flat gradient buffer (activity penalties are
-        added to ``totals[slot]``, the batch's loss, on the way; :meth:`_gradients` adds the weights')."""
-        k = self._k
-        i = self._loss_producer
-        while i >= 0:
-            s = self.plan.steps[i]
-            p = self._active_before(i, training)
-            g = ws.grads[i]
-            if isinstance(s, DenseStep):
-                w, _, dw, db = self._dense_views[i]
-                x_in = current[p] if p >= 0 else x
-                if s.activity_reg is not None and s.code != SOFTMAX:   # a softmax's: _finish_gradient
-                    self._activity_penalty(s, i, ws, current, totals, slot, s.code)
-                k.gemm.matmul(x_in, g, dw, trans_a=True, colsum=db)
-                if i == self.plan.first_dense or p < 0:
-                    return
-                prev = self.plan.steps[p]
-                if isinstance(prev, DenseStep) and prev.code != SOFTMAX:
-                    k.gemm.matmul(g, w, ws.grads[p], trans_b=True, activation=prev.code,
-                                  activation_grad_of=current[p])
-                else:
-                    k.gemm.matmul(g, w, ws.grads[p], trans_b=True)
-            else:
-                if p < 0 or i < self.plan.first_dense:
-                    return
-                mask = resolve_noise_shape(s.noise_shape, (ws.n, s.width))
-                code = self._fused_code(p)
-                k.elementwise.dropout_backward(g, ws.grads[p], s.seed, step, s.rate, mask, activation=code,
-                                               activation_output=current[p] if code != LINEAR else None)
-            self._finish_gradient(p, ws, current, totals, slot)
-            i = p
-
-    def _update(self, step: int, totals, slot: int, lr: float | None = None) -> None:
-        """One optimizer step on the device, for the update at raw iteration ``step`` (learning rate
-        ``lr``, or the optimizer's at that step), then the guard that undoes it when it made a weight
-        non-finite (setting ``totals[slot + 1]``, next to the batch's loss in ``totals[slot]``)."""
-        opt = self.optimizer
-        k = self._k.optimizers
-        lr = opt.learning_rate_at(step) if lr is None else lr
-        clipvalue = opt.clipvalue or 0.0
-        if opt.clipnorm:
-            mode, clipnorm = k.CLIP_NORM, opt.clipnorm
-        elif opt.global_clipnorm:
-            mode, clipnorm = k.CLIP_GLOBAL_NORM, opt.global_clipnorm
-        else:
-            mode, clipnorm = k.CLIP_NONE, 0.0
-        if mode != k.CLIP_NONE:
-            k.squared_norms(self.grads, self._offsets, self._squares)
-        slots = [self._slots.get(name) for name in opt.rule_slots]
-        k.update(opt.rule, opt.slots_present(), opt.step_rules, self._halted, self.params, self.grads, slots,
-                 self._offsets, self._squares, mode, clipnorm, clipvalue, opt.weight_decay or 0.0, lr,
-                 opt.rule_arguments(lr, step + 1))
-        k.guard_update(self._halted, self.params, self._committed, totals, slot + 1)
-
-    def _gradients(self, ws: _DeviceWorkspace, x, training: bool, step: int, slot: int, totals,
-                   binary: bool, probabilities: bool, y=None, coef=None):
-        current = self._forward(ws, x, training, step, probabilities)
-        self._loss(ws, current, training, slot, totals, binary, probabilities, y, coef)
-        self._backward(ws, x, current, training, step, totals, slot)
-        if self._weight_factors is not None:   # after every weight gradient is written
-            self._k.regularizers.weight_penalties_and_gradients(self.plan.penalty_rules, self.params, self.grads,
-                                                                self._offsets, self._weight_factors, totals, slot,
-                                                                self._halted)
-        return current
-
-    def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[_DeviceWorkspace, bool]:
+    def _upload_batch(self, x: Any, y: Any, sample_weight: Any) -> tuple[DeviceWorkspace, bool]:
         x = self.plan.check_x(x)
         checked = self.checked_targets(y, sample_weight, x.shape[0])   # every check before any launch
         targets, coef, binary = self._host_targets(checked)
