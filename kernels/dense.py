@@ -8,7 +8,7 @@ Forward, for a batch X (n, in), kernel W (in, out), bias b (out,) and activation
 Backward, given dL/dY::
 
     dZ = dL/dY * f'(.)   from the output Y (one fused pass, in place; softmax: Jacobian-vector product)
-    dW = X^T dZ          (BLAS)
+    dW = X^T dZ          (BLAS; for one row the outer product, by np.multiply)
     db = sum_rows dZ     (accumulated in float64, serially: the same result for any thread count)
     dX = dZ W^T          (BLAS; skipped for the first layer)
 
@@ -67,6 +67,9 @@ def dense_backward(x: np.ndarray, w: np.ndarray, y: np.ndarray, dy: np.ndarray, 
     last activation).
     """
     activation_and_bias_gradient(y, dy, code, db)
-    np.matmul(x.T, dy, out=dw)
+    if x.shape[0] == 1:   # one row: dw is the outer product; np.matmul's k = 1 path is 4x slower (measured)
+        np.multiply(x.T, dy, out=dw)
+    else:
+        np.matmul(x.T, dy, out=dw)
     if need_dx:
         np.matmul(dy, w.T, out=dx)

@@ -107,12 +107,15 @@ def split_arguments(arguments: Sequence, dtype: np.dtype) -> tuple[tuple, tuple[
     driver's run-time arguments) and the booleans that follow them (compiled in: ``flat_update(...,
     options=options)``). A boolean before a number raises ``ValueError``."""
     k = len(arguments)
-    while k and isinstance(arguments[k - 1], (bool, np.bool_)):
+    while k and type(arguments[k - 1]) in _BOOLEANS:
         k -= 1
-    if any(isinstance(a, (bool, np.bool_)) for a in arguments[:k]):
+    numbers = arguments[:k]
+    if not _BOOLEANS.isdisjoint(map(type, numbers)):
         raise ValueError(f"a rule's boolean options must follow its numbers, got the arguments {tuple(arguments)}")
-    scalar = np.dtype(dtype).type
-    return tuple(scalar(a) for a in arguments[:k]), tuple(bool(a) for a in arguments[k:])
+    return tuple(map(np.dtype(dtype).type, numbers)), tuple(map(bool, arguments[k:]))
+
+
+_BOOLEANS = frozenset((bool, np.bool_))
 
 
 @functools.lru_cache(maxsize=None)

@@ -97,6 +97,23 @@ def test_dense_backward_closed_form_and_no_dx():
     assert np.all(dx == 7.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_backward_of_one_row_is_the_outer_product(dtype):
+    """Batch size 1 (its own code path): dW[i, j] = x[i] dZ[j] exactly, db = dZ, dX = dZ W^T."""
+    rng = np.random.default_rng(4)
+    x, w, b = _layer(rng, n=1, n_in=6, n_out=4, dtype=dtype)
+    g = rng.standard_normal((1, 4)).astype(dtype)
+    y = np.maximum(x @ w + b, 0).astype(dtype)
+    y[0, 1] = 0.0   # one dead unit: a zero column of dW
+    dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+    dense_backward(x, w, y, g.copy(), ACTIVATION_CODES["relu"], dw, db, dx, True)
+    dz = g * (y > 0)
+    np.testing.assert_array_equal(dw, np.outer(x[0], dz[0]))
+    assert dw.dtype == dtype and np.all(dw[:, 1] == 0)
+    np.testing.assert_array_equal(db, dz[0])
+    np.testing.assert_allclose(dx, dz @ w.T, rtol=1e-6)
+
+
 def test_softmax_backward_is_the_jacobian_vector_product():
     rng = np.random.default_rng(4)
     z = rng.standard_normal((3, 4))
