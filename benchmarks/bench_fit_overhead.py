@@ -23,8 +23,10 @@ from microgradx.models import Sequential
 STEPS = {1: 200, 8: 100, 1024: 10, 4096: 5}
 
 
-def fit_over_engine(batch: int, repeats: int, rng: np.random.Generator) -> float:
-    """Median of ``fit`` time / the ``train_epoch`` time inside it, over ``repeats`` one-epoch fits."""
+def fit_over_engine(batch: int, repeats: int, rng: np.random.Generator) -> tuple[float, float]:
+    """Medians over ``repeats`` one-epoch fits of ``fit`` time / the ``train_epoch`` time inside it, and of
+    the main thread's CPU seconds ``fit`` spends outside ``train_epoch`` (its own work: the data checks,
+    callbacks, logs), which other processes' load does not inflate as it does wall times."""
     steps = STEPS.get(batch, 20)
     x = rng.standard_normal((batch * steps, 784)).astype(np.float32)
     y = rng.integers(0, 10, batch * steps)
@@ -36,18 +38,19 @@ def fit_over_engine(batch: int, repeats: int, rng: np.random.Generator) -> float
     original = engine.train_epoch
 
     def timed(*args, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         result = original(*args, **kwargs)
-        inner.append(time.perf_counter() - start)
+        inner.append((time.perf_counter() - start, time.thread_time() - cpu))
         return result
 
     engine.train_epoch = timed
-    ratios = []
+    ratios, outside = [], []
     for _ in range(repeats + 1):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        ratios.append((time.perf_counter() - start) / inner[-1])
-    return statistics.median(ratios[1:])
+        ratios.append((time.perf_counter() - start) / inner[-1][0])
+        outside.append(time.thread_time() - cpu - inner[-1][1])
+    return statistics.median(ratios[1:]), statistics.median(outside[1:])
 
 
 def main() -> None:
@@ -57,9 +60,10 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     for batch in args.batches:
-        ratio = fit_over_engine(batch, args.repeats, rng)
+        ratio, outside = fit_over_engine(batch, args.repeats, rng)
         verdict = "met" if ratio <= 1.03 else "missed"
-        print(f"batch {batch}: fit / engine.train_epoch inside it: {ratio:.3f} (goal <= 1.03: {verdict})")
+        print(f"batch {batch}: fit / engine.train_epoch inside it: {ratio:.3f} (goal <= 1.03: {verdict}); "
+              f"fit's own work outside it: {outside * 1e3:.2f} ms main-thread CPU")
 
 
 if __name__ == "__main__":

@@ -367,3 +367,51 @@ def test_one_sample_of_values_reduces_like_floats(sample_weight, factor):
     out.backward()
     # d/dp of w * mean((y - p)**2) = w * (p - y) for 2 outputs
     assert [v.grad for v in leaves] == pytest.approx([factor * -0.5, factor * 0.25], rel=1e-15)
+
+
+class _BothClasses(MeanSquaredError):
+    """A loss whose labels' check looks across rows (it needs both labels 0 and 1), recording its checks."""
+
+    def __init__(self):
+        super().__init__()
+        self.checks = []
+
+    def _check_labels(self, y_true, y_pred_shape):
+        super()._check_labels(y_true, y_pred_shape)
+        self.checks.append("labels")
+        if not (np.any(y_true == 0) and np.any(y_true == 1)):
+            raise ValueError("_BothClasses: y_true must hold both 0 and 1")
+
+    def _check_predictions(self, y_pred):
+        super()._check_predictions(y_pred)
+        self.checks.append("predictions")
+
+
+def test_a_call_checks_labels_then_predictions_and_unchecked_checks_predictions_only():
+    """The two halves of a loss's checks: a call and ``check`` run the labels' half on every label, then the
+    predictions' half; ``unchecked`` (labels the model checked once) runs the predictions' half alone, so a
+    labels' check across rows holds however the labels are batched (closed form: the mean squared error)."""
+    loss, pred = _BothClasses(), np.array([[0.5], [0.25]])
+    with pytest.raises(ValueError, match="must hold both 0 and 1"):
+        loss.check(np.array([1.0, 1.0]), pred)
+    assert loss(np.array([0.0, 1.0]), pred) == pytest.approx((0.25 + 0.5625) / 2)
+    assert loss.checks == ["labels", "labels", "predictions"]
+    loss.checks.clear()
+    assert loss.unchecked(np.array([1.0, 1.0]), pred) == pytest.approx((0.25 + 0.5625) / 2)
+    assert loss.checks == ["predictions"]
+    model = mgx.Sequential([mgx.layers.Input(shape=(1,)), mgx.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss=_BothClasses(), engine="scalar")
+    model.fit(np.arange(4.0)[:, None], np.array([0.0, 0.0, 1.0, 1.0]), batch_size=2, shuffle=False, verbose=0)
+    model.evaluate(np.arange(4.0)[:, None], np.array([0.0, 0.0, 1.0, 1.0]), batch_size=2, verbose=0)
+    with pytest.raises(ValueError, match="must hold both 0 and 1"):
+        model.evaluate(np.arange(4.0)[:, None], np.zeros(4), verbose=0)
+
+
+def test_unchecked_refuses_negative_probabilities_with_the_calls_message():
+    pred = np.array([[0.5, -0.5], [0.2, 0.8]])
+    for loss, labels in ((CategoricalCrossentropy(), np.eye(2)),
+                         (SparseCategoricalCrossentropy(), np.array([0.0, 1.0]))):
+        for compute in (loss, loss.unchecked):
+            with pytest.raises(ValueError, match=rf"^{type(loss).__name__}: probabilities in y_pred must be >= 0 "
+                                                 r"\(did you mean from_logits=True\?\)$"):
+                compute(labels, pred)

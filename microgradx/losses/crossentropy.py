@@ -58,6 +58,12 @@ def _categorical(ops: Ops, y: np.ndarray, p: np.ndarray, dtype: type, from_logit
     return -ops.sum(y * _log_probabilities(ops, p, dtype, from_logits, axis), axis)
 
 
+def _check_probabilities(y_pred: np.ndarray, from_logits: bool, loss_name: str) -> None:
+    """Probabilities (not ``from_logits``) must be >= 0: the categorical losses' predictions' check."""
+    if not from_logits and np.any(float_values(y_pred) < 0):
+        raise ValueError(f"{loss_name}: probabilities in y_pred must be >= 0 (did you mean from_logits=True?)")
+
+
 class BinaryCrossentropy(Loss):
     """Binary cross-entropy, Keras' ``BinaryCrossentropy``.
 
@@ -82,8 +88,8 @@ class BinaryCrossentropy(Loss):
         self.label_smoothing = check_label_smoothing(label_smoothing)
         self.axis = axis
 
-    def _validate(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
-        super()._validate(y_true, y_pred)
+    def _check_labels(self, y_true, y_pred_shape):
+        super()._check_labels(y_true, y_pred_shape)
         if y_true.size and (y_true.min() < 0 or y_true.max() > 1):
             raise ValueError(f"BinaryCrossentropy: y_true must be in [0, 1], got values from "
                              f"{y_true.min()} to {y_true.max()}")
@@ -117,16 +123,16 @@ class CategoricalCrossentropy(Loss):
         self.label_smoothing = check_label_smoothing(label_smoothing)
         self.axis = axis
 
-    def _validate(self, y_true, y_pred):
-        super()._validate(y_true, y_pred)
-        if y_pred.ndim == 0:
+    def _check_labels(self, y_true, y_pred_shape):
+        super()._check_labels(y_true, y_pred_shape)
+        if not y_pred_shape:
             raise ValueError("CategoricalCrossentropy: y_pred must have a class axis, got a scalar")
         if y_true.size and (y_true.min() < 0 or y_true.max() > 1):
             raise ValueError(f"CategoricalCrossentropy: y_true must hold (one-hot or soft) labels in "
                              f"[0, 1], got values from {y_true.min()} to {y_true.max()}")
-        if not self.from_logits and np.any(float_values(y_pred) < 0):
-            raise ValueError("CategoricalCrossentropy: probabilities in y_pred must be >= 0 "
-                             "(did you mean from_logits=True?)")
+
+    def _check_predictions(self, y_pred):
+        _check_probabilities(y_pred, self.from_logits, "CategoricalCrossentropy")
 
     def call(self, y_true, y_pred, ops=NumpyOps, dtype=np.float64):
         axis = check_axis(self.axis, y_pred.ndim, "CategoricalCrossentropy")
@@ -173,20 +179,20 @@ class SparseCategoricalCrossentropy(Loss):
             y_true = y_true[..., 0]
         return y_true, y_pred
 
-    def _validate(self, y_true, y_pred):
-        axis = check_axis(self.axis, y_pred.ndim, "SparseCategoricalCrossentropy")
-        expected = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
-        if y_pred.ndim == 0 or y_true.shape != expected:
+    def _check_labels(self, y_true, y_pred_shape):
+        axis = check_axis(self.axis, len(y_pred_shape), "SparseCategoricalCrossentropy")
+        expected = y_pred_shape[:axis] + y_pred_shape[axis + 1:]
+        if not y_pred_shape or y_true.shape != expected:
             raise ValueError(f"SparseCategoricalCrossentropy: y_true must have shape {expected} (or with a "
-                             f"trailing 1) for y_pred.shape={y_pred.shape}, got y_true.shape={y_true.shape}")
-        k = y_pred.shape[axis]
+                             f"trailing 1) for y_pred.shape={y_pred_shape}, got y_true.shape={y_true.shape}")
+        k = y_pred_shape[axis]
         valid = y_true if self.ignore_class is None else y_true[y_true != self.ignore_class]
         if valid.size and (valid.min() < 0 or valid.max() >= k):
             raise ValueError(f"SparseCategoricalCrossentropy: labels must be in [0, {k}) for {k} classes, "
                              f"got values from {valid.min()} to {valid.max()}")
-        if not self.from_logits and np.any(float_values(y_pred) < 0):
-            raise ValueError("SparseCategoricalCrossentropy: probabilities in y_pred must be >= 0 "
-                             "(did you mean from_logits=True?)")
+
+    def _check_predictions(self, y_pred):
+        _check_probabilities(y_pred, self.from_logits, "SparseCategoricalCrossentropy")
 
     def _mask(self, y_true):
         return None if self.ignore_class is None else (y_true != self.ignore_class)

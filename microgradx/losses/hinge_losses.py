@@ -32,8 +32,8 @@ class Hinge(Loss):
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "hinge") -> None:
         super().__init__(reduction, name)
 
-    def _validate(self, y_true, y_pred):
-        super()._validate(y_true, y_pred)
+    def _check_labels(self, y_true, y_pred_shape):
+        super()._check_labels(y_true, y_pred_shape)
         ok = np.all((y_true == 0) | (y_true == 1)) or np.all((y_true == -1) | (y_true == 1))
         if not ok:
             raise ValueError(f"Hinge: y_true must be all in {{0, 1}} or all in {{-1, 1}}, got "

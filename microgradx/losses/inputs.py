@@ -75,11 +75,11 @@ def squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray,
     return x1, x2
 
 
-def require_same_shape(y_true: np.ndarray, y_pred: np.ndarray, loss_name: str) -> None:
-    if y_true.shape != y_pred.shape:
+def require_same_shape(true_shape: tuple[int, ...], pred_shape: tuple[int, ...], loss_name: str) -> None:
+    if true_shape != pred_shape:
         raise ValueError(
             f"{loss_name}: y_true and y_pred must have the same shape (after aligning a trailing "
-            f"dimension of size 1), got y_true.shape={y_true.shape} and y_pred.shape={y_pred.shape}")
+            f"dimension of size 1), got y_true.shape={true_shape} and y_pred.shape={pred_shape}")
 
 
 def check_axis(axis: int, ndim: int, loss_name: str) -> int:

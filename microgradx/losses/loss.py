@@ -18,6 +18,14 @@ class Loss:
     Subclasses set ``kind`` (the stable name the engines dispatch on) and implement :meth:`call`,
     which maps aligned ``y_true``/``y_pred`` to per-sample losses. Everything else (dtype, rank
     alignment, validation, sample weights, reduction) happens here, the same way for every loss.
+
+    A subclass validates its inputs in two halves, each extending ``super()``'s:
+
+    * :meth:`_check_labels` ``(y_true, y_pred_shape)``: the labels alone and against the predictions'
+      shape (shapes, domain, integer class indices, ranges). A call and :meth:`check` run it; the model
+      runs it once per ``fit``/``evaluate`` on all its labels, so :meth:`unchecked` skips it.
+    * :meth:`_check_predictions` ``(y_pred)``: the predictions alone (e.g. probabilities >= 0 when not
+      ``from_logits``), run after the labels' half by every call, :meth:`unchecked` included.
     """
 
     kind: str = ""
@@ -34,8 +42,13 @@ class Loss:
         """Per-sample losses of aligned, validated inputs (float arrays, or Value object arrays)."""
         raise NotImplementedError
 
-    def _validate(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
-        require_same_shape(y_true, y_pred, type(self).__name__)
+    def _check_labels(self, y_true: np.ndarray, y_pred_shape: tuple[int, ...]) -> None:
+        """Raise ``ValueError`` for aligned labels this loss cannot take with predictions of ``y_pred_shape``."""
+        require_same_shape(y_true.shape, y_pred_shape, type(self).__name__)
+
+    def _check_predictions(self, y_pred: np.ndarray) -> None:
+        """Raise ``ValueError`` for aligned predictions this loss cannot take (non-finite ones are refused
+        for every loss before)."""
 
     def _mask(self, y_true: np.ndarray) -> np.ndarray | None:
         return None
@@ -63,16 +76,17 @@ class Loss:
         """``(labels, predictions, ops, dtype)`` prepared, aligned and validated: the checks of a call."""
         pred, ops, dtype = prepare_pred(y_pred)
         true, pred = self._align(self._prepare_labels(y_true, dtype), pred)
-        self._validate(true, pred)
+        self._check_labels(true, pred.shape)
+        self._check_predictions(pred)
         return true, pred, ops, dtype
 
     def unchecked(self, y_true: np.ndarray, y_pred: Any, sample_weight: np.ndarray | None = None) -> Any:
         """``self(y_true, y_pred, sample_weight)`` for labels and weights already checked by a call on the
         same data (``fit``/``evaluate`` check them once, up front): the labels are only cast, the
-        predictions checked as in a call (``_validate`` sees the first, checked, label in every row)."""
+        predictions checked as in a call (:meth:`_check_predictions`)."""
         pred, ops, dtype = prepare_pred(y_pred)
         true, pred = self._align(np.asarray(y_true).astype(np.int64 if self.integer_labels else dtype), pred)
-        self._validate(np.broadcast_to(true[:1], true.shape), pred)
+        self._check_predictions(pred)
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).astype(dtype)
         return reduce_weighted_values(self.call(true, pred, ops, dtype), weight, self._mask(true), self.reduction,
                                       ops, dtype)
