@@ -1,6 +1,6 @@
 """Behaviour at the edges of the input range, on every engine: logits and pre-activations around 800 (where
 ``exp`` overflows float64 unless the row maximum is subtracted first) and ``binary_accuracy`` exactly at its
-threshold.
+threshold; and data beyond the range of the engine's dtype (x = 1e300 for float32), refused by name.
 
 The oracle is the closed form of a row z = (800, 799, -800): softmax(z) = (1/(1 + e^-1), e^-1/(1 + e^-1), 0),
 the cross-entropy of label 1 is -log softmax(z)_1 = 1 + log(1 + e^-1), and its gradient is softmax(z) - onehot.
@@ -94,3 +94,50 @@ def test_binary_accuracy_at_the_threshold_matches_live_keras():
     # the rule (strictly greater than the threshold) per sample; Keras 3.15.1 keeps the trailing axis of one
     # output, (4, 1), where ours averages over it, (4,): the same numbers
     np.testing.assert_array_equal(metrics.binary_accuracy(y_true, y_pred), np.ravel(theirs))
+
+
+def _zero_model(dtype: str) -> Sequential:
+    """Input 2 -> Dense(1), zero weights, MSE: any finite x predicts exactly 0 (so 1e300 is fine in float64)."""
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", engine="cpu", dtype=dtype)
+    model.set_weights([np.zeros((2, 1)), np.zeros(1)])
+    return model
+
+
+def _beyond(argument: str) -> str:
+    return (rf"argument `{argument}`: expected numbers within the range of the engine's dtype float32, got "
+            r"values up to 1e\+300")
+
+
+BIG_X = np.array([[1.0, 2.0], [3.0, 1e300]])   # finite in float64, inf once cast to float32
+SMALL_X, ZEROS, BIG_W = np.ones((2, 2)), np.zeros(2), np.array([0.0, 1e300])
+
+
+@pytest.mark.parametrize("argument, call", [
+    ("x", lambda m: m.fit(BIG_X, ZEROS, verbose=0)),
+    ("x", lambda m: m.fit(np.vstack([SMALL_X, BIG_X]), np.zeros(4), validation_split=0.5, verbose=0)),
+    ("val_x", lambda m: m.fit(SMALL_X, ZEROS, validation_data=(BIG_X, ZEROS), verbose=0)),
+    ("val_y", lambda m: m.fit(SMALL_X, ZEROS, validation_data=(SMALL_X, BIG_W), verbose=0)),
+    ("x", lambda m: m.evaluate(BIG_X, ZEROS, verbose=0)),
+    ("y", lambda m: m.evaluate(SMALL_X, BIG_W, verbose=0)),
+    ("sample_weight", lambda m: m.evaluate(SMALL_X, ZEROS, sample_weight=BIG_W, verbose=0)),
+    ("x", lambda m: m.predict(BIG_X, verbose=0)),
+], ids=["fit", "fit-validation_split", "fit-validation_data", "fit-validation-y", "evaluate", "evaluate-y",
+        "evaluate-sample_weight", "predict"])
+def test_data_beyond_the_engines_dtype_is_refused_by_name(argument, call):
+    """1e300 is a finite float64 that a float32 engine would silently compute with as inf: each call refuses
+    it, naming the argument, the value and the dtype, before any weight changes."""
+    model = _zero_model("float32")
+    with pytest.raises(ValueError, match=_beyond(argument)):
+        call(model)
+    assert model.optimizer.iterations == 0
+    np.testing.assert_array_equal(model.get_weights()[0], np.zeros((2, 1)))
+
+
+def test_x_within_float64_passes_a_float64_engine():
+    """The same 1e300 fits float64: zero weights predict exactly 0 and the MSE of zero labels is 0."""
+    model = _zero_model("float64")
+    np.testing.assert_array_equal(model.predict(BIG_X, verbose=0), np.zeros((2, 1)))
+    assert model.evaluate(BIG_X, np.zeros(2), verbose=0) == 0.0
+    model.fit(BIG_X, np.zeros(2), verbose=0)
+    np.testing.assert_array_equal(model.get_weights()[0], np.zeros((2, 1)))

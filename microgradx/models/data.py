@@ -4,11 +4,14 @@
 the loss validates its domain once, up front (:func:`check_targets`); sample weights are finite, one
 per sample. The engine then receives the arrays cast once to its dtype (:func:`engine_arrays`), the
 labels and weights as the plan's :class:`~microgradx.engines.base.Targets` (:func:`engine_targets`),
-which the engine does not check again.
+which the engine does not check again; values beyond the range of the engine's dtype are refused by name
+as they are cast (:func:`within_dtype`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral
 from typing import Any
 
@@ -18,7 +21,7 @@ from .. import metrics as metrics_module
 from ..engines.base import Targets
 
 __all__ = ["DEFAULT_BATCH_SIZE", "as_float_array", "check_finite", "check_x", "check_xy", "check_targets",
-           "engine_arrays", "engine_targets", "build_metrics", "check_batch_size", "check_verbose"]
+           "within_dtype", "engine_arrays", "engine_targets", "build_metrics", "check_batch_size", "check_verbose"]
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -113,24 +116,39 @@ def check_targets(model: Any, y: np.ndarray, argument: str = "y") -> None:
                          f"{error}") from None
 
 
-def engine_arrays(model: Any, *arrays: np.ndarray | None) -> list[np.ndarray | None]:
-    """Cast data once to the engine's dtype (the scalar engine: float64)."""
+@contextmanager
+def within_dtype(array: np.ndarray, dtype: np.dtype, argument: str) -> Iterator[None]:
+    """Refuse, naming ``argument``, values of ``array`` beyond the range of ``dtype`` while the block casts
+    ``array`` to it (a float64 1e300 would otherwise become a float32 inf, silently). NumPy flags an
+    overflowing cast, so the check costs no pass of its own."""
+    try:
+        with np.errstate(over="raise"):
+            yield
+    except FloatingPointError:
+        raise ValueError(f"Invalid value received for argument `{argument}`: expected numbers within the "
+                         f"range of the engine's dtype {np.dtype(dtype).name}, got values up to "
+                         f"{np.max(np.abs(array))}.") from None
+
+
+def engine_arrays(model: Any, prefix: str = "", **arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    """Cast data once to the engine's dtype (the scalar engine: float64), each array passed by the name of
+    its argument (``x=x, y=y``; ``prefix="val_"`` for validation data), which :func:`within_dtype` names if
+    a value does not fit the dtype."""
     assert model._engine is not None
     dtype = model._engine.dtype
-    return [None if a is None else np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+    cast: list[np.ndarray | None] = []
+    for argument, array in arrays.items():
+        with within_dtype(array, dtype, prefix + argument):
+            cast.append(None if array is None else np.ascontiguousarray(array, dtype=dtype))
+    return cast
 
 
 def engine_targets(model: Any, y: np.ndarray, sample_weight: np.ndarray | None, argument: str = "y") -> Targets:
     """Labels checked by :func:`check_targets` (and weights by :func:`check_xy`), laid out once for the
     engine (:meth:`Plan.layout <microgradx.engines.base.Plan.layout>`, no second check). Labels that do
-    not fit the engine's dtype (beyond float32's range) are refused, naming ``argument``."""
-    with np.errstate(over="ignore"):   # an overflowing cast is refused just below
-        targets = model.engine.plan.layout(y, sample_weight)
-    if targets.y.dtype.itemsize < y.dtype.itemsize and not np.all(np.isfinite(targets.y)):
-        raise ValueError(f"Invalid value received for argument `{argument}`: expected numbers within the "
-                         f"range of the engine's dtype {targets.y.dtype.name}, got values up to "
-                         f"{np.max(np.abs(y))}.")
-    return targets
+    not fit the engine's dtype (beyond float32's range) are refused, naming ``argument`` (:func:`within_dtype`)."""
+    with within_dtype(y, model.engine.dtype, argument):
+        return model.engine.plan.layout(y, sample_weight)
 
 
 def build_metrics(model: Any, y: np.ndarray) -> None:

@@ -31,7 +31,7 @@ def predict(model: Any, x: Any, batch_size: int | None, verbose: int | str) -> n
     check_weights_finite(model, "predict")
     if model._engine is None:
         return reference_forward(model, x)
-    (x,) = data.engine_arrays(model, x)
+    (x,) = data.engine_arrays(model, x=x)
     outputs = [model._engine.predict(x[start:start + batch_size]) for start in range(0, len(x), batch_size)]
     return np.concatenate(outputs, axis=0)
 
@@ -61,7 +61,7 @@ def compute_gradients(model: Any, x: Any, y: Any, sample_weight: Any,
     with model._exclusive("compute_gradients"):
         x, y, sample_weight = data.check_xy(model, x, y, sample_weight)
         data.check_targets(model, y)
-        x, sample_weight = data.engine_arrays(model, x, sample_weight)
+        x, sample_weight = data.engine_arrays(model, x=x, sample_weight=sample_weight)
         targets = data.engine_targets(model, y, sample_weight)   # checked once: the engine does not again
         step = int(model.optimizer.iterations)
         loss, grads = model.engine.compute_gradients(x, targets, training=training, step=step)

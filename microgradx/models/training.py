@@ -70,11 +70,12 @@ def fit(model: Any, x: Any, y: Any, batch_size: int | None, epochs: int, verbose
     if val is not None:
         data.check_targets(model, val[1], "validation y")
     data.build_metrics(model, y)
-    x, y_cast, sample_weight = data.engine_arrays(model, x, y, sample_weight)
+    x, y_cast, sample_weight = data.engine_arrays(model, x=x, y=y, sample_weight=sample_weight)
     targets = data.engine_targets(model, y, sample_weight)   # laid out once for the engine, every epoch
     y = y_cast                                                # for the metrics
     if val is not None:
-        val = tuple(data.engine_arrays(model, *val))
+        prefix = "" if validation_data is None else "val_"   # a validation_split's rows are the user's x
+        val = tuple(data.engine_arrays(model, prefix, x=val[0], y=val[1], sample_weight=val[2]))
 
     steps = math.ceil(len(x) / batch_size)
     rng = np.random.default_rng(utils.draw_seed()) if shuffle else None
@@ -187,7 +188,7 @@ def evaluate(model: Any, x: Any, y: Any, batch_size: int | None, verbose: int | 
     x, y, sample_weight = data.check_xy(model, x, y, sample_weight)
     data.check_targets(model, y)
     data.build_metrics(model, y)
-    x, y, sample_weight = data.engine_arrays(model, x, y, sample_weight)
+    x, y, sample_weight = data.engine_arrays(model, x=x, y=y, sample_weight=sample_weight)
     logs = evaluate_arrays(model, x, y, sample_weight, batch_size=batch_size)
     if return_dict:
         return dict(sorted(logs.items()))
