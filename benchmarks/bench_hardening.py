@@ -8,7 +8,7 @@
 2. **The update check.** Every training step writes the new weights into a second buffer and checks
    them in the same kernel pass (``CpuEngine._checked_update``); the buffers swap when all are finite,
    so an overflowing update is undone without a copy. Compared with the bare in-place update
-   (``optimizer.apply_flat(grads, params, segments)``, no check) on the same engine, alternating.
+   (``optimizer.step_flat(grads, params, segments, params)``, no swap) on the same engine, alternating.
 3. **Weight penalties in the update's pass** (issue 11). With ``kernel_regularizer=L2`` on every Dense
    layer, the fused update adds ``2 l2 w`` to the gradient and sums ``l2 w**2`` of the weights in its own
    loop (``apply_flat(..., factors=, penalties=)``). Compared with the former separate pass over each
@@ -125,8 +125,9 @@ def update_check(sizes: tuple[int, ...], batch: int, steps: int, repeats: int) -
     batches = [np.arange(i, i + batch) for i in range(0, batch * steps, batch)]
     checked = engine._checked_update
 
-    def bare() -> None:
-        engine.optimizer.apply_flat(engine.grads, engine.params, engine.segments)
+    def bare() -> float:   # the same per-step path, in place: no second buffer, no swap
+        engine.optimizer.step_flat(engine.grads, engine.params, engine.plan.segments, engine.params)
+        return 0.0
 
     def epoch(check: bool) -> float:
         engine._checked_update = checked if check else bare

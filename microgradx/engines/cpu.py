@@ -223,7 +223,7 @@ class CpuEngine(Engine):
 
         The fused ``apply_flat`` writes the new weights into the spare buffer and reports their
         finiteness from the same pass; the spare becomes live only then. It also adds the weight
-        regularizers' gradients and computes their penalties in that pass (``factors``). The reference
+        regularizers' gradients and computes their penalties in that call (``factors``). The reference
         ``optimizer.apply`` (for options only it supports) gets them from one pass per regularised weight
         first; it updates in place after a copy, and refuses a non-finite gradient: that step is skipped
         here, as the fused path's would be undone."""
