@@ -407,6 +407,18 @@ def test_a_call_checks_labels_then_predictions_and_unchecked_checks_predictions_
         model.evaluate(np.arange(4.0)[:, None], np.zeros(4), verbose=0)
 
 
+def test_labels_are_checked_against_the_models_real_output_width():
+    """A model without a Dense layer outputs its input's width (3): labels of shape (3,) are refused up front
+    with the loss's shape message, where each batch's loss (which trusts that check) would broadcast them."""
+    model = mgx.Sequential([mgx.layers.Input(shape=(3,)), mgx.layers.Dropout(0.5)])
+    model.compile(optimizer="sgd", loss="mse", engine="scalar")
+    for compute in (model.evaluate, model.fit, model.compute_gradients):
+        with pytest.raises(ValueError, match=r"argument `y`.*MeanSquaredError: y_true and y_pred must have the "
+                                             r"same shape .* got y_true.shape=\(3,\) and y_pred.shape=\(3, 3\)"):
+            compute(np.ones((3, 3)), np.array([0.0, 1.0, 2.0]))
+    assert model.evaluate(np.ones((3, 3)), np.zeros((3, 3)), verbose=0) == pytest.approx(1.0)   # mean (0 - 1)^2
+
+
 def test_unchecked_refuses_negative_probabilities_with_the_calls_message():
     pred = np.array([[0.5, -0.5], [0.2, 0.8]])
     for loss, labels in ((CategoricalCrossentropy(), np.eye(2)),

@@ -170,9 +170,11 @@ class Plan:
         self.loss = loss
         self.dtype = np.dtype(dtype)
         self.shapes = weight_shapes(self.layers)
-        #: the model's output width: the units of the last Dense layer (None without one)
+        #: the model's output width: the units of the last Dense layer (without one, the input width: the
+        #: labels are checked against it once, and each batch's loss trusts that check)
         self.output_dim: int | None = next((int(layer.units) for layer in reversed(self.layers)
-                                            if getattr(layer, "kind", None) == "dense"), None)
+                                            if getattr(layer, "kind", None) == "dense"),
+                                           getattr(self.layers[0], "input_dim", None) if self.layers else None)
 
     # ------------------------------------------------------------------ labels, checked once
     def check_labels(self, y: Any, sample_weight: Any = None, n: int | None = None) -> None:
