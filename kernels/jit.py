@@ -35,9 +35,11 @@ import types
 from typing import Any, Callable
 
 import numba
+import numpy as np
 from numba.extending import register_jitable
 
-__all__ = ["njit", "compile_functions", "jitable", "rules_digest", "CACHE_ENABLED", "SOURCES_DIGEST"]
+__all__ = ["njit", "compile_functions", "wrapping", "jitable", "rules_digest", "CACHE_ENABLED",
+           "SOURCES_DIGEST"]
 
 KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -149,6 +151,27 @@ def compile_functions(decorator: Callable, *functions: Callable) -> list:
                 for f in functions]
     scope.update({f.__name__: c for f, c in zip(functions, compiled)})
     return compiled
+
+
+def wrapping(decorator: Callable, runs_as_python: bool) -> Callable:
+    """``decorator`` for functions whose uint64 arithmetic wraps by design (the hash RNG).
+
+    Compiled code wraps silently. Run as Python (``runs_as_python``: ``NUMBA_DISABLE_JIT=1`` for the CPU,
+    the CUDA simulator for CUDA) the same code computes on NumPy uint64 scalars, which warn on every wrap
+    ("overflow encountered in scalar multiply"), so there each function runs under
+    ``np.errstate(over="ignore")``, set in the calling thread (the simulator's threads inherit none).
+    """
+    if not runs_as_python:
+        return decorator
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def quiet(*args: Any) -> Any:
+            with np.errstate(over="ignore"):
+                return function(*args)
+        return decorator(quiet)
+
+    return decorate
 
 
 @functools.lru_cache(maxsize=None)

@@ -44,3 +44,34 @@ def test_keep_mask_is_uniform_at_least_rate():
     u = np.array([_uniform(3, 5, i) for i in range(40)])
     np.testing.assert_array_equal(keep_mask(3, 5, 40, 0.3), u >= 0.3)
     assert 0.0 <= u.min() and u.max() < 1.0
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+def test_the_hash_run_as_python_wraps_without_warnings(target, monkeypatch):
+    # NUMBA_DISABLE_JIT=1 (CPU) and the CUDA simulator run the compiled hash as Python, on NumPy uint64
+    # scalars, in threads of their own (the simulator's): its by-design wrap-around must warn nobody
+    import importlib
+    import threading
+    import warnings
+
+    import numba
+
+    if target == "cpu":
+        monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+        module = importlib.reload(importlib.import_module("microgradx.kernels.dropout"))
+        draw = module._hash_uniform
+    else:
+        if not numba.config.ENABLE_CUDASIM:
+            pytest.skip("a real GPU: the device hash is compiled")
+        draw = importlib.import_module("microgradx.kernels.cuda.device").hash_uniform
+    draws: list[float] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        worker = threading.Thread(target=lambda: draws.extend(draw(9, 2**40, i) for i in range(20)))
+        worker.start()
+        worker.join()
+    if target == "cpu":
+        monkeypatch.undo()
+        importlib.reload(importlib.import_module("microgradx.kernels.dropout"))
+    assert draws == [_uniform(9, 2**40, i) for i in range(20)]
+    assert [str(w.message) for w in caught] == []

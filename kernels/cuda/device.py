@@ -17,12 +17,13 @@ Optimizer rules are compiled where they are used (:mod:`microgradx.kernels.cuda.
 
 from __future__ import annotations
 
+import numba
 from numba import cuda
 
 from .. import activations as _activations
 from .. import losses as _losses
 from .. import rng as _rng
-from ..jit import compile_functions
+from ..jit import compile_functions, wrapping
 
 __all__ = ["activate", "activate_derivative", "softmax_row", "softmax_backward_row", "elementwise_term",
            "crossentropy_row", "elementwise_row", "hash_uniform", "mix64"]
@@ -33,4 +34,4 @@ activate, activate_derivative, softmax_row, softmax_backward_row = compile_funct
     _device, _activations.activate, _activations.activate_derivative, _activations.softmax_row,
     _activations.softmax_backward_row)
 elementwise_term, _, _, crossentropy_row, elementwise_row = compile_functions(_device, *_losses.ROW_FUNCTIONS)
-mix64, hash_uniform = compile_functions(_device, _rng.mix64, _rng.hash_uniform)
+mix64, hash_uniform = compile_functions(wrapping(_device, numba.config.ENABLE_CUDASIM), _rng.mix64, _rng.hash_uniform)
