@@ -96,10 +96,10 @@ def test_binary_accuracy_at_the_threshold_matches_live_keras():
     np.testing.assert_array_equal(metrics.binary_accuracy(y_true, y_pred), np.ravel(theirs))
 
 
-def _zero_model(dtype: str) -> Sequential:
+def _zero_model(dtype: str, engine: str = "cpu") -> Sequential:
     """Input 2 -> Dense(1), zero weights, MSE: any finite x predicts exactly 0 (so 1e300 is fine in float64)."""
     model = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse", engine="cpu", dtype=dtype)
+    model.compile(optimizer="sgd", loss="mse", engine=engine, dtype=dtype)
     model.set_weights([np.zeros((2, 1)), np.zeros(1)])
     return model
 
@@ -132,6 +132,22 @@ def test_data_beyond_the_engines_dtype_is_refused_by_name(argument, call):
         call(model)
     assert model.optimizer.iterations == 0
     np.testing.assert_array_equal(model.get_weights()[0], np.zeros((2, 1)))
+
+
+@pytest.mark.parametrize("engine", ["cpu", "cuda"])
+@pytest.mark.parametrize("call", [lambda e: e.predict(BIG_X), lambda e: e.train_step(BIG_X, ZEROS, step=0),
+                                  lambda e: e.compute_gradients(BIG_X, ZEROS),
+                                  lambda e: e.train_epoch(BIG_X, ZEROS, None, [np.arange(2)])],
+                         ids=["predict", "train_step", "compute_gradients", "train_epoch"])
+def test_an_engine_called_directly_refuses_x_beyond_its_dtype(engine, call):
+    """The engines' own entry points (no model casting first) refuse the float64 1e300 for float32 by name, and
+    take it in float64, where it fits."""
+    model = _zero_model("float32", engine)
+    with pytest.raises(ValueError, match=rf"engine='{engine}': x must hold numbers within the range of the "
+                                         rf"engine's dtype float32, got values up to 1e\+300"):
+        call(model.engine)
+    np.testing.assert_array_equal(model.get_weights()[0], np.zeros((2, 1)))
+    call(_zero_model("float64", engine).engine)
 
 
 def test_x_within_float64_passes_a_float64_engine():

@@ -24,6 +24,7 @@ The optimizer part of the plan is the optimizer's own rule (``optimizer.rule``, 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -188,6 +189,13 @@ class ArrayPlan(Plan):
                              f"got {x.shape}")
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
             raise TypeError(f"engine={self.engine!r}: x must hold real numbers, got dtype {x.dtype}")
+        if x.dtype.kind == "f" and x.dtype.itemsize > self.dtype.itemsize and x.size:
+            # a finite float64 beyond float32's range would become inf in the engine's cast, silently (the
+            # model's data path refuses it as it casts; arrays handed to an engine directly are checked here)
+            largest = float(np.max(np.abs(x)))
+            if math.isfinite(largest) and largest > float(np.finfo(self.dtype).max):
+                raise ValueError(f"engine={self.engine!r}: x must hold numbers within the range of the engine's "
+                                 f"dtype {self.dtype.name}, got values up to {largest}")
         return x
 
     def layout(self, y: Any, sample_weight: Any = None) -> Targets:
