@@ -128,3 +128,28 @@ def test_live_keras_agrees(keras, reg):
     assert theirs.get_config() == pytest.approx(reg.get_config(), rel=1e-7)   # float32 floatx rounds L1
     expected = float(theirs(keras.ops.convert_to_tensor(x, dtype="float64")))
     assert float(reg(x)) == pytest.approx(expected, rel=1e-7)
+
+
+def _quartic_penalty(x, l1, l2):
+    return l2 * x * x * x * x
+
+
+def _quartic_gradient(x, l1, two_l2):
+    return 2.0 * two_l2 * x * x * x
+
+
+@pytest.mark.parametrize("engine", ["cpu", "cuda"])
+def test_an_array_engine_refuses_two_different_regularizer_rules(engine):
+    """The array engines compile one pair of element rules per model: a second, different pair (a custom
+    regularizer's) is refused by name rather than silently replaced by the first layer's."""
+    from microgradx import layers, models
+
+    class Quartic(regularizers.L2):
+        rules = (_quartic_penalty, _quartic_gradient)
+
+    model = models.Sequential([layers.Input(shape=(3,)),
+                               layers.Dense(2, kernel_regularizer=regularizers.L2(0.1)),
+                               layers.Dense(1, kernel_regularizer=Quartic(0.1))])
+    with pytest.raises(ValueError, match=r"one pair of regularizer rules per model.*_quartic_penalty"):
+        model.compile(optimizer="sgd", loss="mse", engine=engine)
+        model.fit(np.ones((2, 3)), np.zeros(2), verbose=0)

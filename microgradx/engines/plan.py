@@ -142,7 +142,12 @@ class ArrayPlan(Plan):
         self.weight_factors = np.array([factors[segment] for segment in self.segments], np.float64).reshape(-1, 2) \
             if any(s.kernel_reg or s.bias_reg for s in dense) else None
         # (penalty, gradient): the element rules of microgradx's regularizers (one pair, Regularizer.rules)
-        self.penalty_rules = next((reg.rules for layer in layers for reg in _regularizers(layer)), None)
+        rules = list(dict.fromkeys(reg.rules for layer in layers for reg in _regularizers(layer)))
+        if len(rules) > 1:
+            raise ValueError(f"engine={engine!r} compiles one pair of regularizer rules per model, but the "
+                             f"layers' regularizers bring {len(rules)}: "
+                             f"{[tuple(f.__name__ for f in pair) for pair in rules]}; use engine='scalar'")
+        self.penalty_rules = rules[0] if rules else None
         self.input_dim = dense[0].n_in
         self.size = offset
         kind = getattr(loss, "kind", None)
